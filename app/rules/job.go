@@ -1,0 +1,103 @@
+// Package rules is fix-status's job model: every CI source (Prow presubmits,
+// GitHub Actions workflows, explicit rules from the repo config) is turned into
+// the same Job, and one pure evaluator decides whether each job would run for a
+// base branch and a list of changed files.
+package rules
+
+// Source names where a job definition came from.
+type Source string
+
+// The job sources.
+const (
+	SourceProw    Source = "prow"
+	SourceActions Source = "actions"
+	SourceConfig  Source = "config"
+)
+
+// Trigger is how a job starts on pull request events.
+type Trigger string
+
+// The triggers.
+const (
+	// TriggerAlways: runs on every PR event that reaches it (Prow always_run,
+	// an Actions workflow without path filters).
+	TriggerAlways Trigger = "always"
+	// TriggerConditional: runs when its file filter matches the changes.
+	TriggerConditional Trigger = "conditional"
+	// TriggerManual: runs only on an explicit command (/test name).
+	TriggerManual Trigger = "manual"
+)
+
+// Origin says where a job is defined, for messages and for links to the rule.
+type Origin struct {
+	// Path is the file the job is defined in: repository-relative for rules
+	// read from a repository, as given for local or central files.
+	Path string `json:"path"`
+	// Line is the 1-based line of the job's definition, 0 if unknown.
+	Line int `json:"line,omitempty"`
+}
+
+// RerunMethod says how a job that should have run is started again.
+type RerunMethod string
+
+// The rerun methods.
+const (
+	RerunNone       RerunMethod = ""
+	RerunComment    RerunMethod = "comment"     // post Rerun.Comment on the PR (Prow's /test name)
+	RerunActions    RerunMethod = "actions"     // re-run the workflow's latest run for the head SHA
+	RerunCheckSuite RerunMethod = "check_suite" // rerequest the check suite of the check run
+)
+
+// Rerun is the way to start a job again.
+type Rerun struct {
+	Method RerunMethod `json:"method,omitempty"`
+	// Comment is the PR comment that starts the job (RerunComment).
+	Comment string `json:"comment,omitempty"`
+	// Workflow is the workflow file name (RerunActions), e.g. "ci.yml".
+	Workflow string `json:"workflow,omitempty"`
+}
+
+// FileFilter decides whether a conditional job runs against changed files.
+// Implementations are compiled once per loaded config and are safe for
+// concurrent use.
+type FileFilter interface {
+	// Match reports whether the job runs against files, and a short human
+	// reason naming the filter and, when it runs, the first file that made it.
+	Match(files []string) (runs bool, reason string)
+}
+
+// BranchFilter decides whether a job runs against a base branch.
+type BranchFilter interface {
+	// Match reports whether the job runs against branch, with a reason when it
+	// does not.
+	Match(branch string) (runs bool, reason string)
+}
+
+// Job is one job definition reporting one context.
+type Job struct {
+	// Name is the job's name in its source (Prow job name; "workflow.yml/job-id"
+	// for Actions; the context for explicit rules).
+	Name    string
+	Context string
+	Source  Source
+	Origin  Origin
+	Trigger Trigger
+	// Files is the file filter of a conditional job (nil otherwise).
+	Files FileFilter
+	// Branches filters the base branch (nil = every branch).
+	Branches BranchFilter
+	// MaxFiles is how many changed files the CI itself evaluates (GitHub
+	// Actions: the first 300); 0 means all.
+	MaxFiles int
+	// Optional and SkipReport mirror Prow: such a job is not required.
+	Optional   bool
+	SkipReport bool
+	// Unknown, when set, says why the job's behaviour cannot be known
+	// statically; such a job is never skipped.
+	Unknown string
+	Rerun   Rerun
+}
+
+// Required reports whether the job's result is required for merging by its
+// own source (Prow's ContextRequired).
+func (j *Job) Required() bool { return !j.Optional && !j.SkipReport }
