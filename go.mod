@@ -3,15 +3,15 @@ module github.com/fix-status/fix-status
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/palantir/go-githubapp v0.24.1
 	gopkg.in/yaml.v3 v3.0.1
 )
 
 require (
 	github.com/bradleyfalzon/ghinstallation/v2 v2.10.0 // indirect
-	github.com/golang-jwt/jwt/v4 v4.5.0 // indirect
+	github.com/golang-jwt/jwt/v4 v4.5.2 // indirect
 	github.com/golang/protobuf v1.5.3 // indirect
-	github.com/google/go-cmp v0.7.0 // indirect
 	github.com/google/go-github/v60 v60.0.0 // indirect
 	github.com/google/go-querystring v1.1.0 // indirect
 	github.com/gregjones/httpcache v0.0.0-20190611155906-901d90724c79 // indirect

@@ -1,0 +1,167 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// RepoConfigPath is where the repo config lives, on the base branch (or in the
+// owner's .github repository).
+const RepoConfigPath = ".github/fix-status.yml"
+
+// How skips are posted.
+const (
+	ReportAsStatus   = "status"
+	ReportAsCheckRun = "check_run"
+)
+
+// Who may run /fix-status.
+const (
+	CommandAnyone        = "anyone"
+	CommandCollaborators = "collaborators"
+)
+
+// Repo is the repo config (CONTRACTS.md §5), version 1.
+type Repo struct {
+	Version  int       `yaml:"version"`
+	Sources  Sources   `yaml:"sources"`
+	ReportAs string    `yaml:"report_as"`
+	Contexts []Context `yaml:"contexts"`
+	Commands Commands  `yaml:"commands"`
+}
+
+// Sources names the rule sources read from the repository.
+type Sources struct {
+	// Actions evaluates .github/workflows on the base branch.
+	Actions bool `yaml:"actions"`
+	// Prow lists Prow job config paths (files or directories) in the repository.
+	Prow []string `yaml:"prow"`
+}
+
+// Context is an explicit rule for a context reported by some other CI. Prow
+// style fields (run_if_changed, skip_if_only_changed: RE2) and Actions style
+// fields (paths, paths-ignore: globs) cannot be mixed; branches and
+// skip_branches are RE2 as in Prow.
+type Context struct {
+	Context           string   `yaml:"context"`
+	AlwaysRun         bool     `yaml:"always_run"`
+	RunIfChanged      string   `yaml:"run_if_changed"`
+	SkipIfOnlyChanged string   `yaml:"skip_if_only_changed"`
+	Paths             []string `yaml:"paths"`
+	PathsIgnore       []string `yaml:"paths-ignore"`
+	Branches          []string `yaml:"branches"`
+	SkipBranches      []string `yaml:"skip_branches"`
+	Rerun             Rerun    `yaml:"rerun"`
+	// Line is the line of the entry in the file.
+	Line int `yaml:"-"`
+}
+
+// Rerun says how to start the context's job again.
+type Rerun struct {
+	Comment string `yaml:"comment"`
+}
+
+// Commands holds the comment command policy.
+type Commands struct {
+	FixStatus string `yaml:"fix_status"`
+}
+
+// ParseRepo parses and validates a repo config. Errors name the line and the
+// key that is wrong.
+func ParseRepo(data []byte) (*Repo, error) {
+	var r Repo
+	if err := decodeStrict(data, &r); err != nil {
+		return nil, err
+	}
+	r.setContextLines(data)
+	if err := r.Validate(); err != nil {
+		return nil, err
+	}
+	r.SetDefaults()
+	return &r, nil
+}
+
+// SetDefaults fills unset keys.
+func (r *Repo) SetDefaults() {
+	if r.ReportAs == "" {
+		r.ReportAs = ReportAsStatus
+	}
+	if r.Commands.FixStatus == "" {
+		r.Commands.FixStatus = CommandAnyone
+	}
+}
+
+// Validate checks what can be checked without compiling the rules (regexes
+// and globs are compiled, and their errors reported, by the rule engine).
+func (r *Repo) Validate() error {
+	var errs []error
+	if r.Version != 1 {
+		errs = append(errs, fmt.Errorf("version: must be 1, got %d", r.Version))
+	}
+	switch r.ReportAs {
+	case "", ReportAsStatus, ReportAsCheckRun:
+	default:
+		errs = append(errs, fmt.Errorf("report_as: %q is not one of status, check_run", r.ReportAs))
+	}
+	switch r.Commands.FixStatus {
+	case "", CommandAnyone, CommandCollaborators:
+	default:
+		errs = append(errs, fmt.Errorf("commands.fix_status: %q is not one of anyone, collaborators", r.Commands.FixStatus))
+	}
+	for i, p := range r.Sources.Prow {
+		if strings.TrimSpace(p) == "" {
+			errs = append(errs, fmt.Errorf("sources.prow[%d]: empty path", i))
+		}
+	}
+	seen := map[string]int{}
+	for i, c := range r.Contexts {
+		at := fmt.Sprintf("line %d: contexts[%d]", c.Line, i)
+		if c.Context == "" {
+			errs = append(errs, fmt.Errorf("%s: context: missing", at))
+			continue
+		}
+		at = fmt.Sprintf("%s (%s)", at, c.Context)
+		if prev, ok := seen[strings.ToLower(c.Context)]; ok {
+			errs = append(errs, fmt.Errorf("%s: context: already defined at contexts[%d]", at, prev))
+		}
+		seen[strings.ToLower(c.Context)] = i
+		prowStyle := c.RunIfChanged != "" || c.SkipIfOnlyChanged != ""
+		actionsStyle := len(c.Paths) > 0 || len(c.PathsIgnore) > 0
+		switch {
+		case prowStyle && actionsStyle:
+			errs = append(errs, fmt.Errorf("%s: run_if_changed/skip_if_only_changed (RE2) and paths/paths-ignore (globs) cannot be mixed", at))
+		case c.RunIfChanged != "" && c.SkipIfOnlyChanged != "":
+			errs = append(errs, fmt.Errorf("%s: run_if_changed and skip_if_only_changed are mutually exclusive", at))
+		case len(c.Paths) > 0 && len(c.PathsIgnore) > 0:
+			errs = append(errs, fmt.Errorf("%s: paths and paths-ignore cannot both be used", at))
+		}
+		if c.AlwaysRun && (prowStyle || actionsStyle) {
+			errs = append(errs, fmt.Errorf("%s: always_run cannot be combined with a file filter", at))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// setContextLines records the line of each contexts entry. yaml.v3 does not
+// pass KnownFields on to custom unmarshalers, so lines are read from a second,
+// node-level decode rather than from a Context.UnmarshalYAML.
+func (r *Repo) setContextLines(data []byte) {
+	var doc yaml.Node
+	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
+		return
+	}
+	root := doc.Content[0]
+	for i := 0; i+1 < len(root.Content); i += 2 {
+		if root.Content[i].Value != "contexts" {
+			continue
+		}
+		for j, item := range root.Content[i+1].Content {
+			if j < len(r.Contexts) {
+				r.Contexts[j].Line = item.Line
+			}
+		}
+	}
+}
