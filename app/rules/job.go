@@ -35,6 +35,9 @@ type Origin struct {
 	Path string `json:"path"`
 	// Line is the 1-based line of the job's definition, 0 if unknown.
 	Line int `json:"line,omitempty"`
+	// Repo is "owner/repo" when Path is a file of that repository (so a
+	// link to the rule can be made), empty for local or central files.
+	Repo string `json:"repo,omitempty"`
 }
 
 // RerunMethod says how a job that should have run is started again.

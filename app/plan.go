@@ -1,0 +1,437 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/fix-status/fix-status/app/rules"
+)
+
+// Verdict is the decision for one required context (DESIGN.md §4).
+type Verdict string
+
+// The verdicts.
+const (
+	Satisfied Verdict = "satisfied" // a passing result is there
+	Waiting   Verdict = "waiting"   // pending and not stale, or inside the grace period
+	Failing   Verdict = "failing"   // reported failure or error: humans decide
+	Skip      Verdict = "skip"      // the job would not run: post a passing "skipped" result
+	Retrigger Verdict = "retrigger" // should have run and never reported, or stuck pending
+	Revoke    Verdict = "revoke"    // our own earlier skip is now wrong
+	Blocked   Verdict = "blocked"   // cannot be repaired safely
+)
+
+// WriteKind is one kind of write to GitHub.
+type WriteKind string
+
+// The writes a plan can ask for.
+const (
+	WriteStatus       WriteKind = "status"          // POST a commit status
+	WriteCheckRun     WriteKind = "check_run"       // POST a check run
+	WriteComment      WriteKind = "comment"         // POST a PR comment (a rerun command)
+	WriteActionsRerun WriteKind = "actions_rerun"   // re-run the workflow's run for the head SHA
+	WriteSuiteRerun   WriteKind = "suite_rerequest" // rerequest a check suite
+)
+
+// Write is one write a decision needs.
+type Write struct {
+	Kind        WriteKind
+	Context     string
+	State       string // status state, or check run conclusion ("skipped"); "" = in progress
+	Description string
+	TargetURL   string
+	Comment     string
+	Workflow    string
+	SuiteID     int64
+}
+
+// Decision is the plan for one required context.
+type Decision struct {
+	Context string
+	Verdict Verdict
+	// Reason is one human line, at most 140 characters.
+	Reason string
+	Job    *rules.Job
+	Writes []Write
+}
+
+// PlanOptions are the inputs of a plan that do not come from GitHub.
+type PlanOptions struct {
+	Now time.Time
+	// AppID and AppLogin identify fix-status itself ("fix-status[bot]"), so it
+	// recognises its own results: the only ones it may overwrite.
+	AppID    int64
+	AppLogin string
+	// ReportAs is how skips are posted: "status" or "check_run".
+	ReportAs string
+	// WebURL is GitHub's web address, for links to the rule that decided.
+	WebURL            string
+	GracePeriod       time.Duration
+	StalePendingAfter time.Duration // 0 = never re-trigger pending results
+	// MaxRetriggers bounds re-triggers of one context on one head SHA.
+	MaxRetriggers int
+}
+
+// DefaultMaxRetriggers is used when PlanOptions.MaxRetriggers is 0.
+const DefaultMaxRetriggers = 3
+
+// SkipPrefix starts the description of every skip fix-status posts.
+const SkipPrefix = "Skipped: "
+
+// Plan decides every required context of a snapshot. It is a pure function:
+// no I/O, and the only clock is opts.Now.
+func Plan(s *Snapshot, opts PlanOptions) []Decision {
+	if opts.MaxRetriggers == 0 {
+		opts.MaxRetriggers = DefaultMaxRetriggers
+	}
+	p := planner{s: s, o: opts}
+	var out []Decision
+	for _, rc := range mergeRequired(s.Required) {
+		d := p.decide(rc)
+		d.Context = rc.Context
+		d.Reason = rules.Truncate(d.Reason, rules.MaxReason)
+		out = append(out, d)
+	}
+	return out
+}
+
+// NeedsRetriggers reports whether a plan would re-trigger before the earlier
+// re-triggers were read; the caller reads them and plans again. Reading them
+// only then keeps the common case at the minimum of API calls.
+func NeedsRetriggers(s *Snapshot, ds []Decision) bool {
+	if s.RetriggersRead {
+		return false
+	}
+	for _, d := range ds {
+		if d.Verdict == Retrigger || d.Verdict == Revoke {
+			return true
+		}
+	}
+	return false
+}
+
+// mergeRequired unions classic protection and rulesets, case-insensitively,
+// keeping a pin when either source has one, in a stable order.
+func mergeRequired(req []RequiredCheck) []RequiredCheck {
+	idx := map[string]int{}
+	var out []RequiredCheck
+	for _, r := range req {
+		k := strings.ToLower(r.Context)
+		if i, ok := idx[k]; ok {
+			if out[i].AppID == 0 {
+				out[i].AppID = r.AppID
+			}
+			if !strings.Contains(out[i].From, r.From) {
+				out[i].From += "+" + r.From
+			}
+			continue
+		}
+		idx[k] = len(out)
+		out = append(out, r)
+	}
+	return out
+}
+
+type planner struct {
+	s *Snapshot
+	o PlanOptions
+}
+
+// result is one reported result (status or check run) for a context.
+type result struct {
+	ours    bool
+	state   string // passing, pending, failing
+	raw     string // the state or conclusion as GitHub says it
+	kind    string // "status" or "check run"
+	since   time.Time
+	suiteID int64
+}
+
+func (p *planner) results(rc RequiredCheck) (others, ours []result) {
+	for _, st := range p.s.Statuses {
+		if !strings.EqualFold(st.Context, rc.Context) {
+			continue
+		}
+		mine := strings.EqualFold(st.Creator, p.o.AppLogin)
+		// A status carries no app id we can check against a pin: only our
+		// own counts for a check pinned to us, none for another app's pin.
+		if rc.AppID != 0 && !(mine && rc.AppID == p.o.AppID) {
+			continue
+		}
+		r := result{ours: mine, raw: st.State, kind: "status", since: st.CreatedAt}
+		switch st.State {
+		case "success":
+			r.state = "passing"
+		case "pending":
+			r.state = "pending"
+		default:
+			r.state = "failing"
+		}
+		add(&others, &ours, r)
+	}
+	for _, cr := range p.s.CheckRuns {
+		if !strings.EqualFold(cr.Name, rc.Context) {
+			continue
+		}
+		if rc.AppID != 0 && cr.AppID != rc.AppID {
+			continue
+		}
+		r := result{ours: cr.AppID == p.o.AppID, kind: "check run", since: cr.StartedAt, suiteID: cr.SuiteID}
+		switch {
+		case cr.Status != "completed":
+			r.state, r.raw = "pending", cr.Status
+		case cr.Conclusion == "success" || cr.Conclusion == "neutral" || cr.Conclusion == "skipped":
+			r.state, r.raw = "passing", cr.Conclusion
+		default:
+			r.state, r.raw = "failing", cr.Conclusion
+		}
+		add(&others, &ours, r)
+	}
+	return others, ours
+}
+
+func add(others, ours *[]result, r result) {
+	if r.ours {
+		*ours = append(*ours, r)
+	} else {
+		*others = append(*others, r)
+	}
+}
+
+func (p *planner) decide(rc RequiredCheck) Decision {
+	others, ours := p.results(rc)
+	job, ruling := p.rule(rc)
+	if len(others) > 0 {
+		// Someone else reported: never write beside it (a status and a
+		// check run of one name are both required); at most re-trigger.
+		return p.judgeReported(rc, others, job)
+	}
+	oursPassing := false
+	for _, r := range ours {
+		if r.state == "passing" {
+			oursPassing = true
+		}
+	}
+	if ruling.verdict == Skip {
+		if oursPassing {
+			return Decision{Verdict: Satisfied, Reason: "already skipped by fix-status: " + ruling.reason, Job: job}
+		}
+		return Decision{Verdict: Skip, Reason: SkipPrefix + ruling.reason, Job: job, Writes: p.skipWrites(rc, job, ruling.reason)}
+	}
+	if oursPassing {
+		if ruling.verdict == Blocked && ruling.errored {
+			// Reading the rules failed: no write at all, not even a revoke.
+			return Decision{Verdict: Blocked, Reason: ruling.reason, Job: job}
+		}
+		d := Decision{Verdict: Revoke, Job: job, Reason: "our earlier skip is wrong now: " + ruling.reason}
+		d.Writes = append(d.Writes, p.revokeWrites(rc, ours, ruling.reason)...)
+		if ruling.verdict == Retrigger && job != nil {
+			d.Writes = append(d.Writes, p.rerunWrites(job, 0)...)
+		}
+		return d
+	}
+	if ruling.verdict != Retrigger {
+		return Decision{Verdict: ruling.verdict, Reason: ruling.reason, Job: job}
+	}
+	return p.shouldHaveRun(rc, job, p.s.HeadSince, "should run ("+ruling.reason+") and has not reported", 0)
+}
+
+// judgeReported decides a context someone else reported.
+func (p *planner) judgeReported(rc RequiredCheck, rs []result, job *rules.Job) Decision {
+	var pending *result
+	for i, r := range rs {
+		if r.state == "failing" {
+			return Decision{Verdict: Failing, Reason: fmt.Sprintf("%s reported %s", r.kind, r.raw), Job: job}
+		}
+		if r.state == "pending" && pending == nil {
+			pending = &rs[i]
+		}
+	}
+	if pending == nil {
+		return Decision{Verdict: Satisfied, Reason: fmt.Sprintf("%s reported %s", rs[0].kind, rs[0].raw), Job: job}
+	}
+	age := p.o.Now.Sub(pending.since)
+	if p.o.StalePendingAfter <= 0 || pending.since.IsZero() || age < p.o.StalePendingAfter {
+		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s is %s", pending.kind, pending.raw), Job: job}
+	}
+	if job == nil {
+		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s %s for %s, and no known job defines it to re-run", pending.kind, pending.raw, roundAge(age)), Job: job}
+	}
+	since := pending.since.Add(p.o.StalePendingAfter - p.o.GracePeriod)
+	return p.shouldHaveRun(rc, job, since, fmt.Sprintf("%s %s for %s", pending.kind, pending.raw, roundAge(age)), pending.suiteID)
+}
+
+// shouldHaveRun handles a job that should be running: wait out the grace
+// period (counted from since, or from our last re-trigger), then re-trigger a
+// bounded number of times.
+func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Time, why string, suiteID int64) Decision {
+	var count int
+	for _, r := range p.s.Retriggers {
+		if strings.EqualFold(r.Context, rc.Context) {
+			count++
+			if r.At.After(since) {
+				since = r.At
+			}
+		}
+	}
+	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
+		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job}
+	}
+	if count >= p.o.MaxRetriggers {
+		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s; re-triggered %d times already", why, count), Job: job}
+	}
+	w := p.rerunWrites(job, suiteID)
+	if len(w) == 0 {
+		return Decision{Verdict: Blocked, Reason: why + "; no way to re-run it is known", Job: job}
+	}
+	return Decision{Verdict: Retrigger, Reason: why, Job: job, Writes: w}
+}
+
+func roundAge(d time.Duration) string {
+	if d >= time.Hour {
+		return d.Round(time.Minute).String()
+	}
+	return d.Round(time.Second).String()
+}
+
+// ruling is what the rules say about a context with no result of others.
+type ruling struct {
+	verdict Verdict // Skip, Retrigger (should run), Blocked
+	reason  string
+	errored bool
+}
+
+// rule finds the jobs that report rc and combines their verdicts, applying
+// the safety invariants of DESIGN.md §6.
+func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
+	s := p.s
+	if s.RulesErr != nil {
+		return nil, ruling{Blocked, "cannot read the job rules: " + s.RulesErr.Error(), true}
+	}
+	change := rules.Change{Branch: s.BaseBranch, Files: s.Files, Complete: s.FilesComplete}
+	job, v, reason := combine(s.Jobs, rc.Context, change)
+	if job == nil {
+		return nil, ruling{Blocked, "no job defines it", false}
+	}
+	switch v {
+	case rules.VerdictRun:
+		return job, ruling{Retrigger, reason, false}
+	case rules.VerdictManual:
+		return job, ruling{Blocked, "manual job, " + reason, false}
+	case rules.VerdictUnknown:
+		return job, ruling{Blocked, "cannot tell if it runs: " + reason, false}
+	}
+	// The job would not run. Only now do the invariants that guard a skip
+	// apply.
+	if rc.AppID != 0 && rc.AppID != p.o.AppID {
+		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the check is pinned to app %d", reason, rc.AppID), false}
+	}
+	if len(s.RuleFilesChanged) > 0 {
+		// A PR must not rewrite the rules that judge it: skip only if its
+		// own version of the rules agrees.
+		if s.HeadRulesErr != nil {
+			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s and its rules cannot be read: %v", s.RuleFilesChanged[0], s.HeadRulesErr), true}
+		}
+		_, hv, hreason := combine(s.HeadJobs, rc.Context, change)
+		if hv != rules.VerdictSkip && hv != rules.VerdictNotOnBranch {
+			if hreason == "" {
+				hreason = "no job defines it"
+			}
+			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s; with its changes: %s", s.RuleFilesChanged[0], hreason), false}
+		}
+	}
+	return job, ruling{Skip, reason, false}
+}
+
+// combine evaluates every job reporting context (a Prow job may be defined
+// once per release branch) and keeps the most conservative verdict: run, then
+// unknown, then manual, then skip / not_on_branch.
+func combine(jobs []*rules.Job, context string, change rules.Change) (*rules.Job, rules.Verdict, string) {
+	rank := map[rules.Verdict]int{rules.VerdictRun: 4, rules.VerdictUnknown: 3, rules.VerdictManual: 2, rules.VerdictSkip: 1, rules.VerdictNotOnBranch: 0}
+	var best *rules.Job
+	var bv rules.Verdict
+	var br string
+	for _, j := range jobs {
+		if !strings.EqualFold(j.Context, context) {
+			continue
+		}
+		v, reason := rules.EvaluateJob(j, change)
+		if best == nil || rank[v] > rank[bv] {
+			best, bv, br = j, v, reason
+		}
+	}
+	return best, bv, br
+}
+
+func (p *planner) link(job *rules.Job) string {
+	if job == nil || job.Origin.Repo == "" || job.Origin.Path == "" || p.o.WebURL == "" {
+		return ""
+	}
+	u := fmt.Sprintf("%s/%s/blob/%s/%s", strings.TrimSuffix(p.o.WebURL, "/"), job.Origin.Repo, p.s.BaseSHA, job.Origin.Path)
+	if job.Origin.Line > 0 {
+		u += fmt.Sprintf("#L%d", job.Origin.Line)
+	}
+	return u
+}
+
+func (p *planner) skipWrites(rc RequiredCheck, job *rules.Job, reason string) []Write {
+	desc := rules.Truncate(SkipPrefix+reason, rules.MaxReason)
+	if p.o.ReportAs == "check_run" {
+		return []Write{{Kind: WriteCheckRun, Context: rc.Context, State: "skipped", Description: desc, TargetURL: p.link(job)}}
+	}
+	return []Write{{Kind: WriteStatus, Context: rc.Context, State: "success", Description: desc, TargetURL: p.link(job)}}
+}
+
+// revokeWrites put our own results back to pending, in the form they were
+// posted (a newer result of the same kind replaces ours).
+func (p *planner) revokeWrites(rc RequiredCheck, ours []result, reason string) []Write {
+	desc := rules.Truncate("fix-status revoked its skip: "+reason, rules.MaxReason)
+	kinds := map[string]bool{}
+	for _, r := range ours {
+		kinds[r.kind] = true
+	}
+	var w []Write
+	if kinds["status"] {
+		w = append(w, Write{Kind: WriteStatus, Context: rc.Context, State: "pending", Description: desc})
+	}
+	if kinds["check run"] {
+		w = append(w, Write{Kind: WriteCheckRun, Context: rc.Context, State: "", Description: desc})
+	}
+	return w
+}
+
+func (p *planner) rerunWrites(job *rules.Job, suiteID int64) []Write {
+	switch job.Rerun.Method {
+	case rules.RerunComment:
+		if job.Rerun.Comment != "" {
+			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment}}
+		}
+	case rules.RerunActions:
+		return []Write{{Kind: WriteActionsRerun, Context: job.Context, Workflow: job.Rerun.Workflow}}
+	case rules.RerunCheckSuite:
+		if suiteID != 0 {
+			return []Write{{Kind: WriteSuiteRerun, Context: job.Context, SuiteID: suiteID}}
+		}
+	}
+	return nil
+}
+
+// Summary counts decisions by verdict, in a fixed order, for a one-line
+// summary ("2 skip, 1 waiting").
+func Summary(ds []Decision) string {
+	counts := map[Verdict]int{}
+	for _, d := range ds {
+		counts[d.Verdict]++
+	}
+	var parts []string
+	for _, v := range []Verdict{Skip, Retrigger, Revoke, Satisfied, Waiting, Failing, Blocked} {
+		if counts[v] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
+		}
+	}
+	if len(parts) == 0 {
+		return "no required checks"
+	}
+	return strings.Join(parts, ", ")
+}
