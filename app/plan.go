@@ -54,6 +54,9 @@ type Decision struct {
 	Reason string
 	Job    *rules.Job
 	Writes []Write
+	// RecheckAt, when set, is when the decision may change by itself (the
+	// grace period ends, a pending result turns stale): look again then.
+	RecheckAt time.Time
 }
 
 // PlanOptions are the inputs of a plan that do not come from GitHub.
@@ -253,7 +256,11 @@ func (p *planner) judgeReported(rc RequiredCheck, rs []result, job *rules.Job) D
 	}
 	age := p.o.Now.Sub(pending.since)
 	if p.o.StalePendingAfter <= 0 || pending.since.IsZero() || age < p.o.StalePendingAfter {
-		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s is %s", pending.kind, pending.raw), Job: job}
+		d := Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s is %s", pending.kind, pending.raw), Job: job}
+		if p.o.StalePendingAfter > 0 && !pending.since.IsZero() {
+			d.RecheckAt = pending.since.Add(p.o.StalePendingAfter)
+		}
+		return d
 	}
 	if job == nil {
 		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s %s for %s, and no known job defines it to re-run", pending.kind, pending.raw, roundAge(age)), Job: job}
@@ -276,7 +283,7 @@ func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Tim
 		}
 	}
 	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
-		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job}
+		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job, RecheckAt: since.Add(p.o.GracePeriod)}
 	}
 	if count >= p.o.MaxRetriggers {
 		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s; re-triggered %d times already", why, count), Job: job}
@@ -415,6 +422,18 @@ func (p *planner) rerunWrites(job *rules.Job, suiteID int64) []Write {
 		}
 	}
 	return nil
+}
+
+// RecheckAt is the earliest time any decision may change by itself (zero if
+// none will).
+func RecheckAt(ds []Decision) time.Time {
+	var t time.Time
+	for _, d := range ds {
+		if !d.RecheckAt.IsZero() && (t.IsZero() || d.RecheckAt.Before(t)) {
+			t = d.RecheckAt
+		}
+	}
+	return t
 }
 
 // Summary counts decisions by verdict, in a fixed order, for a one-line

@@ -2,6 +2,7 @@ package app
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,6 +246,9 @@ func TestPlan(t *testing.T) {
 			d := ds[0]
 			if d.Verdict != tt.want || d.Reason != tt.reason {
 				t.Errorf("got %s %q, want %s %q", d.Verdict, d.Reason, tt.want, tt.reason)
+			}
+			if d.Verdict == Waiting && strings.Contains(d.Reason, "grace period ends in") && d.RecheckAt.IsZero() {
+				t.Error("a decision waiting for the grace period has no RecheckAt")
 			}
 			if diff := cmp.Diff(tt.writes, d.Writes); diff != "" {
 				t.Errorf("writes (-want +got):\n%s", diff)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/config"
 )
 
 // PRRef names one pull request.
@@ -97,4 +98,9 @@ type Snapshot struct {
 	// when not read (RetriggersRead false).
 	Retriggers     []PastRetrigger
 	RetriggersRead bool
+
+	// repoConfig is the repo config in force; rulesErrPath where the rules
+	// error was found. Both are for apply, not for the plan.
+	repoConfig   *config.Repo
+	rulesErrPath string
 }

@@ -1,5 +1,11 @@
 package app
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/fix-status/fix-status/app/rules"
+)
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+func truncateReason(s string) string { return rules.Truncate(s, rules.MaxReason) }

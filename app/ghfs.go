@@ -1,0 +1,152 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+)
+
+// repoFS is a read-only fs.FS over one ref of a repository, through the
+// contents API, so the rule loaders read GitHub exactly as they read a local
+// checkout. Every read goes through the (caching) installation client.
+type repoFS struct {
+	ctx    context.Context
+	client *github.Client
+	owner  string
+	repo   string
+	ref    string
+}
+
+var (
+	_ fs.ReadFileFS = (*repoFS)(nil)
+	_ fs.ReadDirFS  = (*repoFS)(nil)
+)
+
+func (r *repoFS) get(name string) (*github.RepositoryContent, []*github.RepositoryContent, error) {
+	if !fs.ValidPath(name) {
+		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
+	}
+	p := name
+	if p == "." {
+		p = ""
+	}
+	file, dir, resp, err := r.client.Repositories.GetContents(r.ctx, r.owner, r.repo, p, &github.RepositoryContentGetOptions{Ref: r.ref})
+	if err != nil {
+		if resp != nil && resp.StatusCode == http.StatusNotFound {
+			return nil, nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		return nil, nil, fmt.Errorf("failed to read %s in %s/%s@%s: %w", name, r.owner, r.repo, r.ref, err)
+	}
+	return file, dir, nil
+}
+
+func (r *repoFS) ReadFile(name string) ([]byte, error) {
+	file, _, err := r.get(name)
+	if err != nil {
+		return nil, err
+	}
+	if file == nil {
+		return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("is a directory")}
+	}
+	s, err := file.GetContent()
+	if err != nil {
+		return nil, fmt.Errorf("failed to decode %s in %s/%s@%s: %w", name, r.owner, r.repo, r.ref, err)
+	}
+	return []byte(s), nil
+}
+
+func (r *repoFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	file, dir, err := r.get(name)
+	if err != nil {
+		return nil, err
+	}
+	if file != nil {
+		return nil, &fs.PathError{Op: "readdir", Path: name, Err: errors.New("not a directory")}
+	}
+	out := make([]fs.DirEntry, 0, len(dir))
+	for _, c := range dir {
+		out = append(out, fileInfo{name: c.GetName(), dir: c.GetType() == "dir", size: int64(c.GetSize())})
+	}
+	return out, nil
+}
+
+func (r *repoFS) Open(name string) (fs.File, error) {
+	file, dir, err := r.get(name)
+	if err != nil {
+		return nil, err
+	}
+	if file == nil {
+		entries := make([]fs.DirEntry, 0, len(dir))
+		for _, c := range dir {
+			entries = append(entries, fileInfo{name: c.GetName(), dir: c.GetType() == "dir", size: int64(c.GetSize())})
+		}
+		return &openDir{info: fileInfo{name: path.Base(name), dir: true}, entries: entries}, nil
+	}
+	s, err := file.GetContent()
+	if err != nil {
+		return nil, fmt.Errorf("failed to decode %s: %w", name, err)
+	}
+	return &openFile{info: fileInfo{name: path.Base(name), size: int64(len(s))}, r: strings.NewReader(s)}, nil
+}
+
+type fileInfo struct {
+	name string
+	dir  bool
+	size int64
+}
+
+func (f fileInfo) Name() string { return f.name }
+func (f fileInfo) Size() int64  { return f.size }
+func (f fileInfo) Mode() fs.FileMode {
+	if f.dir {
+		return fs.ModeDir | 0o555
+	}
+	return 0o444
+}
+func (f fileInfo) ModTime() time.Time         { return time.Time{} }
+func (f fileInfo) IsDir() bool                { return f.dir }
+func (f fileInfo) Sys() any                   { return nil }
+func (f fileInfo) Type() fs.FileMode          { return f.Mode().Type() }
+func (f fileInfo) Info() (fs.FileInfo, error) { return f, nil }
+
+type openFile struct {
+	info fileInfo
+	r    *strings.Reader
+}
+
+func (f *openFile) Stat() (fs.FileInfo, error) { return f.info, nil }
+func (f *openFile) Read(b []byte) (int, error) { return f.r.Read(b) }
+func (f *openFile) Close() error               { return nil }
+
+type openDir struct {
+	info    fileInfo
+	entries []fs.DirEntry
+}
+
+func (d *openDir) Stat() (fs.FileInfo, error) { return d.info, nil }
+func (d *openDir) Read([]byte) (int, error)   { return 0, io.EOF }
+func (d *openDir) Close() error               { return nil }
+func (d *openDir) ReadDir(n int) ([]fs.DirEntry, error) {
+	if n <= 0 {
+		e := d.entries
+		d.entries = nil
+		return e, nil
+	}
+	if len(d.entries) == 0 {
+		return nil, io.EOF
+	}
+	if n > len(d.entries) {
+		n = len(d.entries)
+	}
+	e := d.entries[:n]
+	d.entries = d.entries[n:]
+	return e, nil
+}

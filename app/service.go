@@ -1,0 +1,321 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+)
+
+// ServiceOptions configure a Service.
+type ServiceOptions struct {
+	// Coalesce is how long events for one PR are gathered into one
+	// re-check (default 2s).
+	Coalesce time.Duration
+	// Workers reconcile PRs in parallel (default 4).
+	Workers int
+	// MaxPending bounds the PRs waiting for a re-check (default 10,000);
+	// past it new ones are dropped and left to the sweep.
+	MaxPending int
+	// Timeout bounds one reconcile (default 2 minutes).
+	Timeout time.Duration
+	// SweepInterval re-checks every open PR periodically (0 = off).
+	SweepInterval time.Duration
+	Logger        zerolog.Logger
+}
+
+// Service runs reconciles for the webhook server: it coalesces events per
+// PR, re-checks PRs when a decision may change by itself (the grace period
+// ends), sweeps all open PRs periodically, and drains on shutdown.
+type Service struct {
+	rec  *Reconciler
+	opts ServiceOptions
+
+	mu      sync.Mutex
+	pending map[PRRef]*pendingPR
+	closed  bool
+	ready   chan PRRef
+	wg      sync.WaitGroup
+	stop    chan struct{}
+
+	cmdMu   sync.Mutex
+	lastCmd map[PRRef]time.Time
+}
+
+type pendingPR struct {
+	trig  Trigger
+	at    time.Time
+	timer *time.Timer
+	fired bool
+}
+
+// NewService creates a Service; Start runs it.
+func NewService(rec *Reconciler, opts ServiceOptions) *Service {
+	if opts.Coalesce == 0 {
+		opts.Coalesce = 2 * time.Second
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 4
+	}
+	if opts.MaxPending == 0 {
+		opts.MaxPending = 10000
+	}
+	if opts.Timeout == 0 {
+		opts.Timeout = 2 * time.Minute
+	}
+	return &Service{
+		rec: rec, opts: opts,
+		pending: map[PRRef]*pendingPR{},
+		ready:   make(chan PRRef, opts.MaxPending),
+		stop:    make(chan struct{}),
+		lastCmd: map[PRRef]time.Time{},
+	}
+}
+
+// Reconciler returns the service's reconciler.
+func (s *Service) Reconciler() *Reconciler { return s.rec }
+
+// Start runs the workers and the periodic sweep until Shutdown.
+func (s *Service) Start(ctx context.Context) {
+	ctx = s.opts.Logger.WithContext(ctx)
+	for i := 0; i < s.opts.Workers; i++ {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			for ref := range s.ready {
+				s.run(ctx, ref)
+			}
+		}()
+	}
+	if s.opts.SweepInterval > 0 {
+		go func() {
+			t := time.NewTicker(s.opts.SweepInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.stop:
+					return
+				case <-t.C:
+					if err := s.Sweep(ctx); err != nil {
+						zerolog.Ctx(ctx).Error().Err(err).Msg("sweep failed")
+					}
+				}
+			}
+		}()
+	}
+}
+
+// Schedule asks for a re-check of ref after delay. Requests for one PR
+// coalesce: the earliest time wins and the latest trigger is used.
+func (s *Service) Schedule(ref PRRef, trig Trigger, delay time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	at := time.Now().Add(delay)
+	if p, ok := s.pending[ref]; ok && !p.fired {
+		if trig.PR != nil || p.trig.PR == nil {
+			p.trig = trig
+		}
+		if at.Before(p.at) && p.timer.Stop() {
+			p.at = at
+			p.timer.Reset(delay)
+		}
+		return
+	}
+	if len(s.pending) >= s.opts.MaxPending {
+		s.opts.Logger.Warn().Str("pr", ref.String()).Msg("re-check queue full; leaving the PR to the sweep")
+		return
+	}
+	p := &pendingPR{trig: trig, at: at}
+	p.timer = time.AfterFunc(delay, func() { s.fire(ref, p) })
+	s.pending[ref] = p
+	s.rec.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
+}
+
+func (s *Service) fire(ref PRRef, p *pendingPR) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending[ref] != p || p.fired || s.closed {
+		return
+	}
+	p.fired = true
+	s.ready <- ref // cannot block: ready holds MaxPending and pending is bounded by it
+}
+
+func (s *Service) run(ctx context.Context, ref PRRef) {
+	s.mu.Lock()
+	p := s.pending[ref]
+	delete(s.pending, ref)
+	s.rec.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
+	s.mu.Unlock()
+	if p == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	rep, err := s.rec.Reconcile(ctx, ref, p.trig)
+	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Logger()
+	if err != nil {
+		logger.Error().Err(err).Msg("reconcile failed")
+		return
+	}
+	if t := RecheckAt(rep.Decisions); !t.IsZero() {
+		s.Schedule(ref, Trigger{Event: "recheck"}, time.Until(t)+time.Second)
+	}
+}
+
+// Shutdown stops accepting work, runs every pending re-check now, and waits
+// for the workers to finish (or ctx to end).
+func (s *Service) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	close(s.stop)
+	for ref, p := range s.pending {
+		if !p.fired && p.timer.Stop() {
+			p.fired = true
+			s.ready <- ref
+		}
+	}
+	close(s.ready)
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shutdown: %w with reconciles still running", ctx.Err())
+	}
+}
+
+// ScheduleOpenPRs schedules every open PR of a repository (of one base
+// branch when branch is not empty; with head SHA sha when sha is not empty).
+func (s *Service) ScheduleOpenPRs(ctx context.Context, installationID int64, owner, repo, branch, sha string, trig Trigger) (int, error) {
+	client, err := s.rec.opts.Clients.NewInstallationClient(installationID)
+	if err != nil {
+		return 0, fmt.Errorf("failed to create a client for installation %d: %w", installationID, err)
+	}
+	prs, err := ListOpenPRs(ctx, client, owner, repo, branch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, pr := range prs {
+		if sha != "" && pr.GetHead().GetSHA() != sha {
+			continue
+		}
+		s.Schedule(PRRef{Owner: owner, Repo: repo, Number: pr.GetNumber(), InstallationID: installationID}, trig, s.opts.Coalesce)
+		n++
+	}
+	return n, nil
+}
+
+// ListOpenPRs lists a repository's open PRs (of one base branch if given).
+func ListOpenPRs(ctx context.Context, c *github.Client, owner, repo, branch string) ([]*github.PullRequest, error) {
+	var out []*github.PullRequest
+	opt := &github.PullRequestListOptions{State: "open", Base: branch, ListOptions: github.ListOptions{PerPage: perPage}}
+	for {
+		prs, resp, err := c.PullRequests.List(ctx, owner, repo, opt)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list open pull requests of %s/%s: %w", owner, repo, err)
+		}
+		out = append(out, prs...)
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+// Sweep schedules every open PR of every installation: it catches what
+// missed webhooks left behind.
+func (s *Service) Sweep(ctx context.Context) error {
+	repos, err := InstalledRepos(ctx, s.rec.opts.Clients)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, r := range repos {
+		if _, err := s.ScheduleOpenPRs(ctx, r.InstallationID, r.Owner, r.Name, "", "", Trigger{Event: "sweep"}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// InstalledRepo is one repository of one installation.
+type InstalledRepo struct {
+	InstallationID int64
+	Owner, Name    string
+}
+
+// InstalledRepos lists the repositories of every installation of the app.
+func InstalledRepos(ctx context.Context, cc githubapp.ClientCreator) ([]InstalledRepo, error) {
+	appClient, err := cc.NewAppClient()
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the app client: %w", err)
+	}
+	var out []InstalledRepo
+	var errs []error
+	opt := &github.ListOptions{PerPage: perPage}
+	for {
+		insts, resp, err := appClient.Apps.ListInstallations(ctx, opt)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list installations: %w", err)
+		}
+		for _, inst := range insts {
+			repos, err := InstallationRepos(ctx, cc, inst.GetID())
+			if err != nil {
+				errs = append(errs, err)
+			}
+			out = append(out, repos...)
+		}
+		if resp.NextPage == 0 {
+			break
+		}
+		opt.Page = resp.NextPage
+	}
+	return out, errors.Join(errs...)
+}
+
+// InstallationRepos lists the repositories one installation can access.
+func InstallationRepos(ctx context.Context, cc githubapp.ClientCreator, id int64) ([]InstalledRepo, error) {
+	c, err := cc.NewInstallationClient(id)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for installation %d: %w", id, err)
+	}
+	var out []InstalledRepo
+	opt := &github.ListOptions{PerPage: perPage}
+	for {
+		res, resp, err := c.Apps.ListRepos(ctx, opt)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list repositories of installation %d: %w", id, err)
+		}
+		for _, r := range res.Repositories {
+			out = append(out, InstalledRepo{InstallationID: id, Owner: r.GetOwner().GetLogin(), Name: r.GetName()})
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}
+
+// IsOwnSender reports whether an event was caused by fix-status itself
+// (its statuses, check runs and comments): such events are ignored, so the
+// app never loops on its own writes.
+func (s *Service) IsOwnSender(login string, appID int64) bool {
+	return (login != "" && strings.EqualFold(login, s.rec.AppLogin())) || (appID != 0 && appID == s.rec.opts.AppID)
+}

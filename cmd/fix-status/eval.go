@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/rules"
+)
+
+type evalFlags struct {
+	repo       string
+	branch     string
+	changes    string
+	prow       []string
+	workflows  string
+	repoConfig string
+	output     string
+}
+
+func newEvalCmd() *cobra.Command {
+	var f evalFlags
+	cmd := &cobra.Command{
+		Use:   "eval --repo OWNER/REPO --branch BRANCH [--changes FILE|-]",
+		Short: "Show which jobs run for a base branch and a list of changed files (offline)",
+		Long: `eval loads job rules from local files (Prow job configs, a .github/workflows
+directory, a .github/fix-status.yml) and says for each job whether it would run
+for a pull request to BRANCH that changes the listed files: run, skip, manual,
+not_on_branch or unknown. It needs no GitHub access.`,
+		Example: `  printf 'docs/index.md\n' | fix-status eval --repo kubernetes/kubernetes --branch master \
+      --prow-config examples/prow --changes -`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runEval(cmd.InOrStdin(), cmd.OutOrStdout(), f)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.repo, "repo", "", "the repository, OWNER/REPO (required)")
+	fl.StringVar(&f.branch, "branch", "", "the pull request's base branch (required)")
+	fl.StringVar(&f.changes, "changes", "", "file listing changed paths, one per line (- for standard input)")
+	fl.StringArrayVar(&f.prow, "prow-config", nil, "Prow job config file or directory (repeatable)")
+	fl.StringVar(&f.workflows, "workflows", "", "a .github/workflows directory")
+	fl.StringVar(&f.repoConfig, "repo-config", "", "a .github/fix-status.yml file")
+	fl.StringVar(&f.output, "output", "text", "output format: text or json")
+	_ = cmd.MarkFlagRequired("repo")
+	_ = cmd.MarkFlagRequired("branch")
+	return cmd
+}
+
+func runEval(stdin io.Reader, stdout io.Writer, f evalFlags) error {
+	if f.output != "text" && f.output != "json" {
+		return fmt.Errorf("--output: %q is not text or json", f.output)
+	}
+	if !strings.Contains(f.repo, "/") {
+		return fmt.Errorf("--repo: %q is not OWNER/REPO", f.repo)
+	}
+	files, err := readChanges(stdin, f.changes)
+	if err != nil {
+		return err
+	}
+	jobs, err := app.LoadLocalJobs(app.LocalSources{
+		Repo: f.repo, ProwConfig: f.prow, Workflows: f.workflows, RepoConfig: f.repoConfig,
+	})
+	if err != nil {
+		return err
+	}
+	results := rules.Evaluate(jobs, rules.Change{Branch: f.branch, Files: files, Complete: true})
+	if f.output == "json" {
+		return writeEvalJSON(stdout, f, len(files), results)
+	}
+	return writeEvalText(stdout, f, len(files), results)
+}
+
+func readChanges(stdin io.Reader, from string) ([]string, error) {
+	if from == "" {
+		return nil, nil
+	}
+	r := stdin
+	if from != "-" {
+		fh, err := os.Open(from)
+		if err != nil {
+			return nil, fmt.Errorf("--changes: %w", err)
+		}
+		defer fh.Close()
+		r = fh
+	}
+	var files []string
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" {
+			files = append(files, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("--changes: %w", err)
+	}
+	return files, nil
+}
+
+type evalJob struct {
+	Job     string `json:"job"`
+	Context string `json:"context"`
+	Source  string `json:"source"`
+	Verdict string `json:"verdict"`
+	Reason  string `json:"reason"`
+}
+
+func writeEvalJSON(w io.Writer, f evalFlags, changed int, results []rules.Result) error {
+	out := struct {
+		Repo         string    `json:"repo"`
+		Branch       string    `json:"branch"`
+		ChangedFiles int       `json:"changed_files"`
+		Jobs         []evalJob `json:"jobs"`
+	}{Repo: f.repo, Branch: f.branch, ChangedFiles: changed, Jobs: []evalJob{}}
+	for _, r := range results {
+		out.Jobs = append(out.Jobs, evalJob{Job: r.Job.Name, Context: r.Job.Context, Source: string(r.Job.Source), Verdict: string(r.Verdict), Reason: r.Reason})
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func writeEvalText(w io.Writer, f evalFlags, changed int, results []rules.Result) error {
+	fmt.Fprintf(w, "%s, pull request to %s changing %d file(s): %d job(s)\n\n", f.repo, f.branch, changed, len(results))
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VERDICT\tCONTEXT\tSOURCE\tREASON")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Verdict, r.Job.Context, r.Job.Source, r.Reason)
+	}
+	return tw.Flush()
+}
