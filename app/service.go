@@ -11,6 +11,8 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
+
+	"github.com/fix-status/fix-status/config"
 )
 
 // ServiceOptions configure a Service.
@@ -318,4 +320,99 @@ func InstallationRepos(ctx context.Context, cc githubapp.ClientCreator, id int64
 // app never loops on its own writes.
 func (s *Service) IsOwnSender(login string, appID int64) bool {
 	return (login != "" && strings.EqualFold(login, s.rec.AppLogin())) || (appID != 0 && appID == s.rec.opts.AppID)
+}
+
+// Coalesce is the window in which events for one PR become one re-check.
+func (s *Service) Coalesce() time.Duration { return s.opts.Coalesce }
+
+// ScheduleSHA re-checks the open PRs whose head is sha: the ones a check
+// payload names, or else those found by listing the open PRs.
+func (s *Service) ScheduleSHA(ctx context.Context, installationID int64, repo *github.Repository, sha string, prs []*github.PullRequest, trig Trigger) error {
+	owner, name := repo.GetOwner().GetLogin(), repo.GetName()
+	n := 0
+	for _, pr := range prs {
+		// A check payload lists PRs of forks' repositories too; only the
+		// PRs of this repository are ours to check.
+		if pr.GetBase().GetRepo().GetID() != 0 && pr.GetBase().GetRepo().GetID() != repo.GetID() {
+			continue
+		}
+		s.Schedule(PRRef{Owner: owner, Repo: name, Number: pr.GetNumber(), InstallationID: installationID}, trig, s.opts.Coalesce)
+		n++
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err := s.ScheduleOpenPRs(ctx, installationID, owner, name, "", sha, trig)
+	return err
+}
+
+// RequirementsChanged forgets what was cached about a repository's branch
+// (every branch when branch is empty) and re-checks its open PRs.
+func (s *Service) RequirementsChanged(ctx context.Context, installationID int64, owner, repo, branch string) error {
+	s.rec.InvalidateBranch(installationID, owner+"/"+repo, branch)
+	_, err := s.ScheduleOpenPRs(ctx, installationID, owner, repo, branch, "", Trigger{Event: "requirements_changed"})
+	return err
+}
+
+// RulesPushed handles a push to branch: when it changes a file that defines
+// jobs, the branch's open PRs are judged by new rules and are re-checked.
+func (s *Service) RulesPushed(ctx context.Context, installationID int64, owner, repo, branch string, changed []string) error {
+	ref := PRRef{Owner: owner, Repo: repo, InstallationID: installationID}
+	k := branchKey{installationID, strings.ToLower(ref.FullRepo()), branch}
+	s.rec.mu.Lock()
+	old := s.rec.branches[k]
+	s.rec.mu.Unlock()
+	touched := false
+	if old != nil && old.rules != nil && len(old.rules.RuleFilesChanged(changed)) > 0 {
+		touched = true
+	}
+	for _, f := range changed {
+		if f == config.RepoConfigPath || strings.HasPrefix(f, WorkflowsDir+"/") {
+			touched = true
+		}
+	}
+	if !touched && old == nil {
+		// Nothing cached: read the branch's rules to learn which files
+		// define them (a repo config can name any Prow path).
+		client, err := s.rec.opts.Clients.NewInstallationClient(installationID)
+		if err != nil {
+			return fmt.Errorf("failed to create a client for installation %d: %w", installationID, err)
+		}
+		if rs, _, err := s.rec.loadRules(ctx, client, ref, branch); err == nil && len(rs.RuleFilesChanged(changed)) > 0 {
+			touched = true
+		}
+	}
+	if !touched {
+		return nil
+	}
+	return s.RequirementsChanged(ctx, installationID, owner, repo, branch)
+}
+
+// CheckRepos re-checks every open PR of the given repositories of an
+// installation (a new installation, repositories added to one).
+func (s *Service) CheckRepos(ctx context.Context, installationID int64, repos []*github.Repository) error {
+	var errs []error
+	for _, r := range repos {
+		owner, name, ok := strings.Cut(r.GetFullName(), "/")
+		if !ok {
+			continue
+		}
+		if _, err := s.ScheduleOpenPRs(ctx, installationID, owner, name, "", "", Trigger{Event: "installation"}); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// FindInstallation returns the id of the app's installation on a repository.
+func FindInstallation(ctx context.Context, cc githubapp.ClientCreator, owner, repo string) (int64, error) {
+	c, err := cc.NewAppClient()
+	if err != nil {
+		return 0, fmt.Errorf("failed to create the app client: %w", err)
+	}
+	inst, _, err := c.Apps.FindRepositoryInstallation(ctx, owner, repo)
+	if err != nil {
+		return 0, fmt.Errorf("the app is not installed on %s/%s: %w", owner, repo, err)
+	}
+	return inst.GetID(), nil
 }

@@ -1,0 +1,145 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+
+	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/config"
+	"github.com/fix-status/fix-status/handlers"
+)
+
+// WebhookRoute is go-githubapp's default webhook path.
+const WebhookRoute = githubapp.DefaultWebhookRoute
+
+func newServeCmd() *cobra.Command {
+	var cfgPath string
+	cmd := &cobra.Command{
+		Use:   "serve --config SERVER_CONFIG",
+		Short: "Run the GitHub App: the webhook server and the periodic sweep",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.LoadServer(cfgPath)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := newServer(ctx, cfg, serverOptions{})
+			if err != nil {
+				return err
+			}
+			return srv.run(ctx)
+		},
+	}
+	cmd.Flags().StringVar(&cfgPath, "config", "", "server config file (required)")
+	_ = cmd.MarkFlagRequired("config")
+	return cmd
+}
+
+type serverOptions struct {
+	// listener, when set, is used instead of the config's address and port.
+	listener net.Listener
+	service  app.ServiceOptions
+	logOut   *os.File
+}
+
+// server is the running GitHub App.
+type server struct {
+	w     *wired
+	svc   *app.Service
+	http  *http.Server
+	ln    net.Listener
+	ready atomic.Bool
+}
+
+func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*server, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	wo := wireOptions{registry: reg}
+	if o.logOut != nil {
+		wo.logOut = o.logOut
+	}
+	w, err := wire(ctx, cfg, wo)
+	if err != nil {
+		return nil, err
+	}
+	so := o.service
+	so.Logger = w.logger
+	if so.SweepInterval == 0 {
+		so.SweepInterval = cfg.Repair.SweepInterval.Duration
+	}
+	svc := app.NewService(w.rec, so)
+	dispatcher := githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
+		// Handlers only enqueue work, so a small pool keeps up; the queue
+		// absorbs bursts and a full queue answers 500 (GitHub shows the
+		// failed delivery and it can be redelivered).
+		githubapp.WithScheduler(githubapp.QueueAsyncScheduler(1000, 4,
+			githubapp.WithContextDeriver(func(ctx context.Context) context.Context {
+				return w.logger.WithContext(context.WithoutCancel(ctx))
+			}))),
+	)
+	s := &server{w: w, svc: svc}
+	mux := http.NewServeMux()
+	mux.Handle(WebhookRoute, dispatcher)
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		if !s.ready.Load() {
+			http.Error(rw, "starting or stopping", http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = rw.Write([]byte("ok\n"))
+	})
+	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return w.logger.WithContext(context.Background()) }}
+	s.ln = o.listener
+	if s.ln == nil {
+		addr := net.JoinHostPort(cfg.Server.Address, strconv.Itoa(cfg.Server.Port))
+		if s.ln, err = net.Listen("tcp", addr); err != nil {
+			return nil, fmt.Errorf("failed to listen on %s: %w", addr, err)
+		}
+	}
+	return s, nil
+}
+
+// URL is the server's base address.
+func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
+
+// run serves until ctx ends, then stops taking webhooks and finishes the
+// queued work.
+func (s *server) run(ctx context.Context) error {
+	s.svc.Start(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.ln) }()
+	s.ready.Store(true)
+	s.w.logger.Info().Str("address", s.URL()).Str("webhook", WebhookRoute).Msg("fix-status serving")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.ready.Store(false)
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err := s.http.Shutdown(shutdownCtx)
+	if serr := s.svc.Shutdown(shutdownCtx); serr != nil {
+		err = errors.Join(err, serr)
+	}
+	s.w.logger.Info().Msg("fix-status stopped")
+	return err
+}

@@ -1,0 +1,73 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/gregjones/httpcache"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/config"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// wired is the composition root's output: everything a command needs.
+type wired struct {
+	cfg     *config.Server
+	clients githubapp.ClientCreator
+	rec     *app.Reconciler
+	metrics *app.Metrics
+	logger  zerolog.Logger
+}
+
+type wireOptions struct {
+	registry prometheus.Registerer
+	logOut   io.Writer
+	now      func() time.Time
+}
+
+// wire builds the GitHub clients and the reconciler from a server config.
+func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error) {
+	if o.logOut == nil {
+		o.logOut = os.Stderr
+	}
+	logger := zerolog.New(o.logOut).With().Timestamp().Logger()
+	metrics := app.NewMetrics(o.registry)
+	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(),
+		githubapp.WithClientUserAgent("fix-status/"+version),
+		githubapp.WithClientTimeout(30*time.Second),
+		githubapp.WithClientCaching(false, func() httpcache.Cache { return app.NewHTTPCache(app.DefaultCacheEntries) }),
+		githubapp.WithClientMiddleware(githubapp.ClientLogging(zerolog.DebugLevel), metrics.ClientMiddleware()),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create GitHub clients: %w", err)
+	}
+	appClient, err := cc.NewAppClient()
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the app client: %w", err)
+	}
+	self, _, err := appClient.Apps.Get(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the GitHub App (GET /app) at %s: %w", cfg.GitHub.V3APIURL, err)
+	}
+	var central *rules.ProwConfig
+	if len(cfg.Prow.JobConfig) > 0 {
+		if central, err = rules.LoadProw(cfg.Prow.JobConfig...); err != nil {
+			return nil, fmt.Errorf("prow.job_config: %w", err)
+		}
+	}
+	rec := app.NewReconciler(app.Options{
+		Clients: cc, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
+		CentralProw: central, Metrics: metrics, Now: o.now,
+	})
+	return &wired{cfg: cfg, clients: cc, rec: rec, metrics: metrics, logger: logger}, nil
+}

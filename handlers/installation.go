@@ -1,0 +1,32 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+)
+
+// Installation checks the open PRs of every repository of a new
+// installation.
+type Installation struct{ base }
+
+// Handles implements githubapp.EventHandler.
+func (h *Installation) Handles() []string { return []string{"installation"} }
+
+// Handle implements githubapp.EventHandler.
+func (h *Installation) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	var e github.InstallationEvent
+	ctx, err := h.decode(ctx, eventType, payload, &e)
+	if err != nil {
+		return err
+	}
+	switch e.GetAction() {
+	case "created", "unsuspend", "new_permissions_accepted":
+	default:
+		return nil
+	}
+	return h.svc.CheckRepos(ctx, e.GetInstallation().GetID(), e.Repositories)
+}
+
+var _ githubapp.EventHandler = (*Installation)(nil)

@@ -1,0 +1,40 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/fix-status/fix-status/app"
+)
+
+// PullRequest re-checks a PR when its head, base or readiness changes.
+type PullRequest struct{ base }
+
+// Handles implements githubapp.EventHandler.
+func (h *PullRequest) Handles() []string { return []string{"pull_request"} }
+
+// Handle implements githubapp.EventHandler.
+func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	var e github.PullRequestEvent
+	ctx, err := h.decode(ctx, eventType, payload, &e)
+	if err != nil {
+		return err
+	}
+	switch e.GetAction() {
+	case "opened", "reopened", "synchronize", "ready_for_review":
+	case "edited":
+		if e.GetChanges().GetBase() == nil {
+			return nil // a title or body edit changes nothing required
+		}
+	default:
+		return nil
+	}
+	ref := app.PRRef{Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(),
+		Number: e.GetNumber(), InstallationID: githubapp.GetInstallationIDFromEvent(&e)}
+	h.svc.Schedule(ref, app.Trigger{Event: "pull_request." + e.GetAction(), PR: e.GetPullRequest()}, h.svc.Coalesce())
+	return nil
+}
+
+var _ githubapp.EventHandler = (*PullRequest)(nil)

@@ -1,0 +1,33 @@
+package handlers
+
+import (
+	"context"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/fix-status/fix-status/app"
+)
+
+// Status re-checks the PRs of a SHA when another sender reports a status.
+type Status struct{ base }
+
+// Handles implements githubapp.EventHandler.
+func (h *Status) Handles() []string { return []string{"status"} }
+
+// Handle implements githubapp.EventHandler.
+func (h *Status) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	var e github.StatusEvent
+	ctx, err := h.decode(ctx, eventType, payload, &e)
+	if err != nil {
+		return err
+	}
+	if h.svc.IsOwnSender(e.GetSender().GetLogin(), 0) {
+		return nil
+	}
+	repo := e.GetRepo()
+	_, err = h.svc.ScheduleOpenPRs(ctx, githubapp.GetInstallationIDFromEvent(&e), repo.GetOwner().GetLogin(), repo.GetName(), "", e.GetSHA(), app.Trigger{Event: eventType})
+	return err
+}
+
+var _ githubapp.EventHandler = (*Status)(nil)
