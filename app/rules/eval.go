@@ -71,6 +71,9 @@ func EvaluateJob(j *Job, change Change) (Verdict, string) {
 		if j.Rerun.Comment != "" {
 			return VerdictManual, "runs only when requested: " + j.Rerun.Comment
 		}
+		if j.ManualReason != "" {
+			return VerdictManual, j.ManualReason
+		}
 		return VerdictManual, "runs only when requested"
 	}
 	if j.Files == nil {

@@ -98,7 +98,10 @@ type Job struct {
 	// Unknown, when set, says why the job's behaviour cannot be known
 	// statically; such a job is never skipped.
 	Unknown string
-	Rerun   Rerun
+	// ManualReason, for a TriggerManual job that no comment starts, says
+	// what does (e.g. an Actions workflow that only runs on "labeled").
+	ManualReason string
+	Rerun        Rerun
 }
 
 // Required reports whether the job's result is required for merging by its
