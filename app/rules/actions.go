@@ -3,7 +3,9 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path"
 	pathpkg "path"
 	"path/filepath"
 	"regexp"
@@ -39,32 +41,45 @@ var ghaUpdateTypes = []string{"opened", "synchronize", "reopened"}
 // called as ./.github/workflows/NAME are read from the same directory. On
 // any error it returns no jobs and one error naming every invalid file.
 func LoadWorkflows(dir string) ([]*Job, error) {
-	entries, err := os.ReadDir(dir)
+	return ghaLoad(os.DirFS(dir), ".", filepath.ToSlash(dir))
+}
+
+// LoadWorkflowsFS is LoadWorkflows over a file system (a repository at one
+// ref); dir is a slash-separated path in it, e.g. ".github/workflows". A
+// missing directory gives an error that matches fs.ErrNotExist.
+func LoadWorkflowsFS(fsys fs.FS, dir string) ([]*Job, error) {
+	return ghaLoad(fsys, dir, dir)
+}
+
+// ghaLoad reads the workflows in dir of fsys, naming them under display in
+// origins and messages.
+func ghaLoad(fsys fs.FS, dir, display string) ([]*Job, error) {
+	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
-		return nil, fmt.Errorf("failed to read workflows: %w", err)
+		return nil, fmt.Errorf("failed to read workflows in %s: %w", display, err)
 	}
 	readLocal := func(name string) ([]byte, error) {
 		if !ghaIsWorkflowFile(name) || strings.ContainsAny(name, `/\`) {
 			return nil, fmt.Errorf("not a workflow file name: %q", name)
 		}
-		return os.ReadFile(filepath.Join(dir, name))
+		return fs.ReadFile(fsys, path.Join(dir, name))
 	}
 	var (
 		jobs []*Job
 		errs []error
 	)
-	// os.ReadDir sorts by file name.
+	// fs.ReadDir sorts by file name.
 	for _, e := range entries {
 		if e.IsDir() || !ghaIsWorkflowFile(e.Name()) {
 			continue
 		}
-		name := filepath.Join(dir, e.Name())
-		data, err := os.ReadFile(name)
+		name := path.Join(display, e.Name())
+		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("failed to read workflow: %w", err))
+			errs = append(errs, fmt.Errorf("failed to read workflow %s: %w", name, err))
 			continue
 		}
-		js, err := ParseWorkflow(filepath.ToSlash(name), data, readLocal)
+		js, err := ParseWorkflow(name, data, readLocal)
 		if err != nil {
 			errs = append(errs, err)
 			continue
