@@ -1,0 +1,341 @@
+package fakegithub
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// maxBody bounds request bodies (GitHub's own limits are far below this for
+// the operations emulated here).
+const maxBody = 1 << 20
+
+const docsRoot = "https://docs.github.com/rest"
+
+// reqCtx is one API request on its way through the pipeline.
+type reqCtx struct {
+	s      *Server
+	w      *world
+	r      *http.Request
+	route  *route
+	params map[string]string
+	query  url.Values
+	base   string
+	id     *identity
+	repo   *repo
+	body   []byte
+	now    time.Time
+	link   string
+	header http.Header
+}
+
+// resp is what a handler answers: a status and a JSON body (or raw bytes).
+type resp struct {
+	status      int
+	body        any
+	raw         []byte
+	contentType string
+}
+
+func ok(v any) resp      { return resp{status: http.StatusOK, body: v} }
+func created(v any) resp { return resp{status: http.StatusCreated, body: v} }
+
+func (c *reqCtx) errResp(status int, msg string) resp {
+	return resp{status: status, body: errorJSON{Message: msg, DocumentationURL: c.route.docs, Status: strconv.Itoa(status)}}
+}
+
+func (c *reqCtx) notFound() resp { return c.errResp(http.StatusNotFound, "Not Found") }
+
+// invalid answers 422 the way GitHub reports a failed validation.
+func (c *reqCtx) invalid(resource, field, code, msg string) resp {
+	e := map[string]any{"resource": resource, "field": field, "code": code}
+	if msg != "" {
+		e["message"] = msg
+	}
+	return resp{status: http.StatusUnprocessableEntity, body: errorJSON{
+		Message: "Validation Failed", Errors: []map[string]any{e}, DocumentationURL: c.route.docs, Status: "422"}}
+}
+
+// unprocessable answers 422 with only a message.
+func (c *reqCtx) unprocessable(msg string) resp {
+	return resp{status: http.StatusUnprocessableEntity, body: errorJSON{Message: msg, DocumentationURL: c.route.docs, Status: "422"}}
+}
+
+// decode parses the JSON request body; GitHub answers 400 "Problems parsing
+// JSON" to a malformed one.
+func (c *reqCtx) decode(v any) *resp {
+	if len(strings.TrimSpace(string(c.body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(c.body, v); err != nil {
+		r := c.errResp(http.StatusBadRequest, "Problems parsing JSON")
+		return &r
+	}
+	return nil
+}
+
+// paginate picks the page of n items the request asks for (per_page default
+// 30, at most max) and sets the Link header. It returns the slice bounds.
+func (c *reqCtx) paginate(n, max int) (int, int) {
+	if max <= 0 {
+		max = 100
+	}
+	per, err := strconv.Atoi(c.query.Get("per_page"))
+	if err != nil || per <= 0 {
+		per = 30
+	}
+	if per > max {
+		per = max
+	}
+	page, err := strconv.Atoi(c.query.Get("page"))
+	if err != nil || page < 1 {
+		page = 1
+	}
+	last := (n + per - 1) / per
+	if last < 1 {
+		last = 1
+	}
+	var links []string
+	mk := func(p int, rel string) {
+		q := url.Values{}
+		for k, v := range c.query {
+			q[k] = v
+		}
+		q.Set("page", strconv.Itoa(p))
+		if c.query.Get("per_page") != "" {
+			q.Set("per_page", strconv.Itoa(per))
+		}
+		links = append(links, fmt.Sprintf(`<%s%s?%s>; rel="%s"`, c.base, c.r.URL.EscapedPath(), q.Encode(), rel))
+	}
+	if page > 1 {
+		mk(min(page-1, last), "prev")
+	}
+	if page < last {
+		mk(page+1, "next")
+		mk(last, "last")
+	}
+	if page > 1 {
+		mk(1, "first")
+	}
+	c.link = strings.Join(links, ", ")
+	lo := (page - 1) * per
+	if lo > n {
+		lo = n
+	}
+	hi := lo + per
+	if hi > n {
+		hi = n
+	}
+	return lo, hi
+}
+
+// serveAPI is the pipeline every GitHub API request goes through: latency,
+// routing, stats, faults, authentication, rate limit, permissions, the
+// handler, then ETag/304 and the headers GitHub sends.
+func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
+	s.sleep(r.Context())
+	c := &reqCtx{s: s, r: r, query: r.URL.Query(), base: s.baseURL(r), now: s.now(), header: http.Header{}}
+	rt, params := matchRoute(r.Method, r.URL.EscapedPath())
+	if rt == nil {
+		s.count("", 0)
+		c.route = &route{docs: docsRoot}
+		s.write(hw, c, c.notFound(), nil)
+		return
+	}
+	c.route, c.params = rt, params
+	s.count(rt.key, 0)
+
+	if f := s.takeFault(rt.key); f != nil {
+		s.write(hw, c, s.faultResp(c, f), nil)
+		return
+	}
+	id, fail := s.authenticate(c)
+	if fail != nil {
+		s.write(hw, c, *fail, nil)
+		return
+	}
+	c.id = id
+	if fail := c.checkAuthKind(); fail != nil {
+		s.write(hw, c, *fail, c.budgetFor())
+		return
+	}
+	b := c.budgetFor()
+	conditional := r.Method == http.MethodGet && r.Header.Get("If-None-Match") != ""
+	if b != nil && rt.charged && !conditional && s.exhausted(b, c.now) {
+		s.write(hw, c, s.rateLimited(c), b)
+		return
+	}
+	if r.Method != http.MethodGet {
+		body, err := io.ReadAll(http.MaxBytesReader(hw, r.Body, maxBody))
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				s.write(hw, c, c.errResp(http.StatusRequestEntityTooLarge, "Payload too large"), b)
+				return
+			}
+			s.write(hw, c, c.errResp(http.StatusBadRequest, "Problems parsing JSON"), b)
+			return
+		}
+		c.body = body
+	}
+
+	var out resp
+	if rt.write {
+		s.mu.Lock()
+		c.w = s.w
+		out = c.dispatch()
+		s.mu.Unlock()
+	} else {
+		s.mu.RLock()
+		c.w = s.w
+		out = c.dispatch()
+		s.mu.RUnlock()
+	}
+
+	body, etag := s.render(c, out)
+	if conditional && out.status == http.StatusOK && etagMatch(r.Header.Get("If-None-Match"), etag) {
+		// A 304 is free: not charged against the rate limit.
+		s.statsMu.Lock()
+		s.stats.notModified++
+		s.statsMu.Unlock()
+		c.header.Set("ETag", etag)
+		s.writeRaw(hw, c, http.StatusNotModified, nil, "", b)
+		return
+	}
+	if b != nil && rt.charged && conditional && s.exhausted(b, c.now) {
+		s.write(hw, c, s.rateLimited(c), b)
+		return
+	}
+	if b != nil && rt.charged {
+		s.charge(c, b)
+	}
+	if rt.auth == authToken && (out.status == http.StatusCreated || out.status == http.StatusAccepted ||
+		out.status == http.StatusNoContent || (out.status == http.StatusOK && r.Method == http.MethodPatch)) {
+		s.count(rt.key, 1)
+	}
+	if etag != "" && out.status == http.StatusOK && r.Method == http.MethodGet {
+		c.header.Set("ETag", etag)
+		c.header.Set("Cache-Control", "private, max-age=60, s-maxage=60")
+	}
+	if c.link != "" {
+		c.header.Set("Link", c.link)
+	}
+	s.writeRaw(hw, c, out.status, body, out.contentType, b)
+}
+
+// dispatch resolves the repository, checks access and permission, and runs
+// the handler. It runs under the world lock.
+func (c *reqCtx) dispatch() resp {
+	if owner, ok := c.params["owner"]; ok {
+		rp := c.w.repo(owner + "/" + c.params["repo"])
+		if rp == nil || !c.canSee(rp) {
+			return c.notFound()
+		}
+		c.repo = rp
+		if fail := c.checkPermission(); fail != nil {
+			return *fail
+		}
+	}
+	return c.route.h(c)
+}
+
+func (s *Server) render(c *reqCtx, out resp) ([]byte, string) {
+	body := out.raw
+	if out.body != nil {
+		var err error
+		body, err = json.Marshal(out.body)
+		if err != nil {
+			body = []byte(`{"message":"Server Error"}`)
+		}
+		out.contentType = "application/json; charset=utf-8"
+	}
+	if c.r.Method != http.MethodGet || out.status != http.StatusOK {
+		return body, ""
+	}
+	h := sha256.New()
+	h.Write([]byte(c.r.Header.Get("Accept")))
+	h.Write(body)
+	return body, `W/"` + hex.EncodeToString(h.Sum(nil)) + `"`
+}
+
+func etagMatch(header, etag string) bool {
+	if etag == "" {
+		return false
+	}
+	weak := strings.TrimPrefix(etag, "W/")
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == weak {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) write(hw http.ResponseWriter, c *reqCtx, out resp, b *budget) {
+	body, _ := s.render(c, out)
+	ct := out.contentType
+	if out.body != nil {
+		ct = "application/json; charset=utf-8"
+	}
+	s.writeRaw(hw, c, out.status, body, ct, b)
+}
+
+func (s *Server) writeRaw(hw http.ResponseWriter, c *reqCtx, status int, body []byte, contentType string, b *budget) {
+	h := hw.Header()
+	for k, v := range c.header {
+		h[k] = v
+	}
+	if contentType == "" && body != nil {
+		contentType = "application/json; charset=utf-8"
+	}
+	if contentType != "" {
+		h.Set("Content-Type", contentType)
+	}
+	h.Set("X-GitHub-Media-Type", "github.v3; format=json")
+	h.Set("X-GitHub-Api-Version-Selected", "2022-11-28")
+	h.Set("X-GitHub-Request-Id", requestID())
+	h.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
+	h.Set("Server", "fakegithub")
+	if b != nil {
+		s.rateHeaders(h, b, c.now)
+	}
+	if c.id != nil && c.id.tok != nil {
+		h.Set("GitHub-Authentication-Token-Expiration", c.id.tok.expires.UTC().Format("2006-01-02 15:04:05 UTC"))
+	}
+	s.statsMu.Lock()
+	s.stats.byStatus[status]++
+	s.statsMu.Unlock()
+	if body != nil {
+		h.Set("Content-Length", strconv.Itoa(len(body)))
+	}
+	hw.WriteHeader(status)
+	if body != nil {
+		_, _ = hw.Write(body)
+	}
+}
+
+func requestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:4]) + ":" + hex.EncodeToString(b[4:]))
+}
+
+// clientAddr is the request's remote IP (budgets for unauthenticated calls).
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}

@@ -1,0 +1,208 @@
+package fakegithub
+
+import (
+	"context"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fix-status/fix-status/config"
+)
+
+// Options configure a Server.
+type Options struct {
+	Scenario   *Scenario
+	WebhookURL string // may be empty; settable later with SetWebhookURL
+	// Latency is added to every API response (not to /_fake/ calls).
+	Latency time.Duration
+	// PrivateKey is the app's key; nil generates one (2048 bits, cached per
+	// process so that tests stay fast).
+	PrivateKey *rsa.PrivateKey
+	// Now is the emulator's clock: token and JWT expiry, rate-limit windows
+	// and every created_at. nil = time.Now. ghinstallation signs JWTs with the
+	// wall clock, so a Now far from it makes app authentication fail, as clock
+	// drift does on GitHub.
+	Now func() time.Time
+}
+
+// Server is the GitHub emulator. It is safe for concurrent use.
+type Server struct {
+	opts    Options
+	key     *rsa.PrivateKey
+	keyPEM  []byte
+	now     func() time.Time
+	secret  string
+	latency time.Duration
+
+	mu sync.RWMutex // guards w
+	w  *world
+
+	statsMu sync.Mutex // guards stats, faults
+	stats   statsData
+	faults  []*Fault
+
+	hookMu     sync.Mutex
+	webhookURL string
+	hookClient *http.Client
+
+	srvMu    sync.Mutex
+	httpSrv  *http.Server
+	listener net.Listener
+	url      string
+
+	handler http.Handler
+}
+
+// New builds an emulator from a scenario.
+func New(opts Options) (*Server, error) {
+	if opts.Scenario == nil {
+		return nil, errors.New("fakegithub: Options.Scenario is required")
+	}
+	s := &Server{opts: opts, now: opts.Now, latency: opts.Latency, webhookURL: opts.WebhookURL, secret: opts.Scenario.App.WebhookSecret}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	key := opts.PrivateKey
+	if key == nil {
+		var err error
+		if key, err = generatedKey(); err != nil {
+			return nil, err
+		}
+	}
+	s.key = key
+	s.keyPEM = pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(key)})
+	w, err := newWorld(opts.Scenario, s.now())
+	if err != nil {
+		return nil, err
+	}
+	s.w = w
+	s.stats = newStats()
+	s.hookClient = &http.Client{Timeout: 10 * time.Second}
+	s.handler = s.routes()
+	return s, nil
+}
+
+// Handler serves GitHub's API at the root and the admin API under /_fake/.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// Start listens on addr (e.g. "127.0.0.1:0") and serves in the background.
+// It returns the base URL, "http://127.0.0.1:PORT".
+func (s *Server) Start(addr string) (string, error) {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	if s.httpSrv != nil {
+		return "", errors.New("fakegithub: already started")
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", fmt.Errorf("failed to listen on %s: %w", addr, err)
+	}
+	s.listener = l
+	s.url = "http://" + l.Addr().String()
+	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = s.httpSrv.Serve(l) }()
+	return s.url, nil
+}
+
+// Close stops the server started by Start.
+func (s *Server) Close() error {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	if s.httpSrv == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	err := s.httpSrv.Shutdown(ctx)
+	s.httpSrv = nil
+	return err
+}
+
+// URL is the base URL after Start ("" before).
+func (s *Server) URL() string {
+	s.srvMu.Lock()
+	defer s.srvMu.Unlock()
+	return s.url
+}
+
+// SetWebhookURL sets where webhooks go ("" = nowhere).
+func (s *Server) SetWebhookURL(u string) {
+	s.hookMu.Lock()
+	s.webhookURL = u
+	s.hookMu.Unlock()
+}
+
+// AppID is the id of the app under test.
+func (s *Server) AppID() int64 { return s.opts.Scenario.App.ID }
+
+// PrivateKeyPEM is the app's private key (PKCS#1 PEM).
+func (s *Server) PrivateKeyPEM() []byte { return append([]byte(nil), s.keyPEM...) }
+
+// WebhookSecret is the secret webhooks are signed with.
+func (s *Server) WebhookSecret() string { return s.secret }
+
+// ServerConfig is the fix-status server config pointing at this emulator
+// (what --write-app-config writes). Call it after Start.
+func (s *Server) ServerConfig() *config.Server {
+	base := s.URL()
+	if base == "" {
+		base = "http://127.0.0.1"
+	}
+	c := &config.Server{}
+	c.GitHub.WebURL = base + "/"
+	c.GitHub.V3APIURL = base + "/"
+	c.GitHub.V4APIURL = base + "/graphql"
+	c.GitHub.App.IntegrationID = s.AppID()
+	c.GitHub.App.WebhookSecret = s.secret
+	c.GitHub.App.PrivateKey = string(s.keyPEM)
+	c.SetDefaults()
+	return c
+}
+
+// baseURL is the API root used in URLs inside responses.
+func (s *Server) baseURL(r *http.Request) string {
+	if u := s.URL(); u != "" {
+		return u
+	}
+	if r != nil && r.Host != "" {
+		return "http://" + r.Host
+	}
+	return "http://127.0.0.1"
+}
+
+// sleep waits for the configured latency, or until the request is gone.
+func (s *Server) sleep(ctx context.Context) {
+	if s.latency <= 0 {
+		return
+	}
+	t := time.NewTimer(s.latency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /_fake/state", s.handleState)
+	mux.HandleFunc("GET /_fake/stats", s.handleStats)
+	mux.HandleFunc("DELETE /_fake/stats", s.handleResetStats)
+	mux.HandleFunc("POST /_fake/faults", s.handleFaults)
+	mux.HandleFunc("DELETE /_fake/faults", s.handleClearFaults)
+	api := http.HandlerFunc(s.serveAPI)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/_fake/") {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+}
