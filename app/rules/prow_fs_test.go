@@ -1,0 +1,36 @@
+package rules
+
+import (
+	"strings"
+	"testing"
+	"testing/fstest"
+)
+
+func TestLoadProwFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"config/jobs/a/one.yaml": {Data: []byte("presubmits:\n  o/r:\n  - name: one\n    run_if_changed: '^docs/'\n")},
+		"config/jobs/b/two.yml":  {Data: []byte("presubmits:\n  o/r:\n  - name: two\n    always_run: true\n")},
+		"config/jobs/README.md":  {Data: []byte("not a config")},
+	}
+	pc, err := LoadProwFS(fsys, "config/jobs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs := pc.Jobs("o/r")
+	if len(jobs) != 2 || jobs[0].Name != "one" || jobs[1].Name != "two" || jobs[0].Origin.Path != "config/jobs/a/one.yaml" {
+		t.Fatalf("jobs: %+v", jobs)
+	}
+	v, reason := EvaluateJob(jobs[0], Change{Branch: "main", Files: []string{"pkg/a.go"}, Complete: true})
+	if v != VerdictSkip || reason != "no changed file matches run_if_changed ^docs/" {
+		t.Errorf("got %s %q", v, reason)
+	}
+
+	fsys["config/jobs/c/one.yaml"] = &fstest.MapFile{Data: []byte("presubmits: {}\n")}
+	fsys["config/jobs/b/bad.yaml"] = &fstest.MapFile{Data: []byte("presubmits:\n  o/r:\n  - name: bad\n    run_if_changed: '^(docs'\n")}
+	_, err = LoadProwFS(fsys, "config/jobs", "missing")
+	for _, want := range []string{"duplicated basename is not allowed: one.yaml", `job "bad": invalid run_if_changed regex "^(docs"`, "missing: failed to read Prow config"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v lacks %q", err, want)
+		}
+	}
+}
