@@ -27,8 +27,9 @@ const (
 	ghaMaxDepth = 10
 	// ghaMaxCombinations: a matrix generates at most 256 jobs on GitHub.
 	ghaMaxCombinations = 256
-	// ghaMaxJobs bounds the jobs visited for one workflow file, so that
-	// reusable workflows calling each other many times cannot blow up.
+	// ghaMaxJobs bounds the jobs visited and check names produced for one
+	// workflow file, so that matrices and reusable workflows calling each
+	// other many times cannot blow up.
 	ghaMaxJobs = 10000
 )
 
@@ -114,10 +115,17 @@ func ghaIsWorkflowFile(name string) bool {
 //     that cannot be read here: it becomes one unknown Job with the context
 //     "caller / *" (never equal to a real check name).
 //
-// Names that depend on other expressions, on a matrix that is not static
-// (fromJSON, expressions) or on non-scalar matrix values become unknown Jobs
-// whose context is the name as written. `if:` is ignored: a job skipped by
-// its condition still reports a (passing) check.
+// Matrix values are shown as GitHub shows them: numbers as numbers (`3.10`
+// is "3.1"), booleans as true/false. Names that depend on other expressions,
+// on a matrix that is not static (fromJSON, expressions), on non-scalar or
+// unusual values (0x10, 1e3, null) become unknown Jobs whose context is the
+// name as written. `if:` is ignored: a job skipped by its condition still
+// reports a (passing) check.
+//
+// A workflow triggered by both pull_request and pull_request_target runs
+// when either event's filters pass. When the two differ in both their branch
+// and their path filters, that cannot be expressed as one branch filter and
+// one file filter, and the jobs are unknown.
 func ParseWorkflow(path string, data []byte, readLocal func(name string) ([]byte, error)) ([]*Job, error) {
 	jobs, err := ghaParse(path, data, readLocal)
 	if err != nil {
@@ -157,6 +165,7 @@ func ghaParse(path string, data []byte, readLocal func(string) ([]byte, error)) 
 		readLocal: readLocal,
 		dir:       pathpkg.Dir(path),
 		called:    map[string]*ghaCalled{},
+		names:     map[*yaml.Node]ghaNames{},
 		budget:    ghaMaxJobs,
 	}
 	if err := p.walk(path, jobsNode, file, "", 0); err != nil {
@@ -631,8 +640,26 @@ type ghaParser struct {
 	readLocal func(string) ([]byte, error)
 	dir       string
 	called    map[string]*ghaCalled
-	budget    int
-	checks    []ghaCheck
+	// names caches the check names of a job: a called workflow is walked
+	// once per caller name.
+	names  map[*yaml.Node]ghaNames
+	budget int
+	checks []ghaCheck
+}
+
+type ghaNames struct {
+	names        []string
+	unknown, raw string
+}
+
+// checkNames is ghaCheckNames, computed once per job definition.
+func (p *ghaParser) checkNames(job *yaml.Node, id string, jf []ghaField) ([]string, string, string) {
+	n, ok := p.names[job]
+	if !ok {
+		n.names, n.unknown, n.raw = ghaCheckNames(id, jf)
+		p.names[job] = n
+	}
+	return n.names, n.unknown, n.raw
 }
 
 // ghaLocalUses matches a call of a reusable workflow in the same repository.
@@ -651,15 +678,18 @@ func (p *ghaParser) walk(file string, jobsNode *yaml.Node, name, context string,
 	for _, f := range fields {
 		id := f.key.Value
 		where := "jobs." + id
-		if p.budget--; p.budget < 0 {
-			return fmt.Errorf("%s: more than %d jobs, counting reusable workflows", where, ghaMaxJobs)
+		if err := p.spend(1, where); err != nil {
+			return err
 		}
 		jf, err := ghaFields(f.val, where)
 		if err != nil {
 			return err
 		}
 		check := ghaCheck{name: name + "/" + id, origin: Origin{Path: file, Line: f.key.Line}}
-		names, unknown, raw := ghaCheckNames(id, jf)
+		names, unknown, raw := p.checkNames(f.val, id, jf)
+		if err := p.spend(len(names), where); err != nil {
+			return err
+		}
 
 		uses := ghaGet(jf, "uses")
 		if uses == nil {
@@ -718,6 +748,14 @@ func (p *ghaParser) walk(file string, jobsNode *yaml.Node, name, context string,
 				return fmt.Errorf("%s: %s: %w", where, calledFile, err)
 			}
 		}
+	}
+	return nil
+}
+
+// spend takes n from the budget of jobs and check names.
+func (p *ghaParser) spend(n int, where string) error {
+	if p.budget -= n; p.budget < 0 {
+		return fmt.Errorf("%s: more than %d jobs, counting matrix combinations and reusable workflows", where, ghaMaxJobs)
 	}
 	return nil
 }
@@ -920,6 +958,9 @@ func ghaMatrix(jf []ghaField) (combos []ghaCombo, has bool, unknown string) {
 			entries, why := ghaMatrixEntries(f.val)
 			if why != "" {
 				return nil, true, why
+			}
+			if len(entries) > 4*ghaMaxCombinations {
+				return nil, true, tooLarge
 			}
 			*dst = entries
 			continue
