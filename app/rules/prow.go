@@ -733,6 +733,9 @@ func prowDefaultTrigger(name string) string {
 	return `(?m)^/test( | .* )` + name + `,?($|\s.*)`
 }
 
+// prowPlainName is Prow's own rule for job names (validateJobName).
+var prowPlainName = regexp.MustCompile(`^[A-Za-z0-9-._]+$`)
+
 // prepare applies Prow's defaults, compiles the regexes and checks the job on
 // its own.
 func (l *prowLoader) prepare(ps *prowPresubmit) {
@@ -745,7 +748,8 @@ func (l *prowLoader) prepare(ps *prowPresubmit) {
 	if ps.context == "" {
 		ps.context = ps.name
 	}
-	if ps.trigger == "" && ps.rerunCommand == "" {
+	defaulted := ps.trigger == "" && ps.rerunCommand == ""
+	if defaulted {
 		ps.trigger = prowDefaultTrigger(ps.name)
 		ps.rerunCommand = "/test " + ps.name
 	}
@@ -766,6 +770,10 @@ func (l *prowLoader) prepare(ps *prowPresubmit) {
 		l.compile(ps.trigger, "trigger", fail)
 	case ps.trigger == "" && ps.rerunCommand != "":
 		fail("rerun_command is set without trigger: set both or neither")
+	case defaulted && prowPlainName.MatchString(ps.name):
+		// The default trigger of a name made of these characters always
+		// compiles and matches "/test <name>"; fix-status never matches
+		// comments against triggers, so there is nothing to compile.
 	default:
 		if re := l.compile(ps.trigger, "trigger", fail); re != nil && !re.re.MatchString(ps.rerunCommand) {
 			fail("rerun_command %q does not match trigger %q", ps.rerunCommand, ps.trigger)
@@ -775,25 +783,26 @@ func (l *prowLoader) prepare(ps *prowPresubmit) {
 	// Prow joins the list into one regex, without grouping: `branches:
 	// [main]` also matches maintenance-2.
 	if len(ps.branches) > 0 {
-		ps.branchRe = l.compile(strings.Join(ps.branches, "|"), "branches", fail)
+		ps.branchRe = l.compile(strings.Join(ps.branches, "|"), "branches", fail).matcher()
 		ps.brokenBranches = ps.branchRe == nil
 	}
 	if len(ps.skipBranches) > 0 {
-		ps.skipRe = l.compile(strings.Join(ps.skipBranches, "|"), "skip_branches", fail)
+		ps.skipRe = l.compile(strings.Join(ps.skipBranches, "|"), "skip_branches", fail).matcher()
 		ps.brokenBranches = ps.brokenBranches || ps.skipRe == nil
 	}
 	if ps.runIfChanged != "" {
-		ps.changesRe = l.compile(ps.runIfChanged, "run_if_changed", fail)
+		ps.changesRe = l.compile(ps.runIfChanged, "run_if_changed", fail).matcher()
 	}
 	if ps.skipIfOnlyChanged != "" {
-		re := l.compile(ps.skipIfOnlyChanged, "skip_if_only_changed", fail)
+		re := l.compile(ps.skipIfOnlyChanged, "skip_if_only_changed", fail).matcher()
 		if ps.runIfChanged == "" {
 			ps.changesRe = re
 		}
 	}
 }
 
-// compile compiles expr once per loaded config; jobs share the result.
+// compile compiles expr once per loaded config; jobs share the result. It
+// returns nil (after reporting) when expr does not compile.
 func (l *prowLoader) compile(expr, field string, fail func(string, ...any)) *prowRegex {
 	re, ok := l.cache[expr]
 	if !ok {
@@ -940,8 +949,9 @@ type prowRegex struct {
 	re  *regexp.Regexp
 	err error
 	// alts is the pattern as a list of alternatives, nil when it has a
-	// construct the fast path does not handle.
-	alts []prowAlt
+	// construct the fast path does not handle (or matcher was not called).
+	alts     []prowAlt
+	altsDone bool
 }
 
 func newProwRegex(expr string) *prowRegex {
@@ -949,8 +959,17 @@ func newProwRegex(expr string) *prowRegex {
 	if err != nil {
 		return &prowRegex{err: err}
 	}
-	r := &prowRegex{re: re}
-	if syn, err := syntax.Parse(expr, syntax.Perl); err == nil {
+	return &prowRegex{re: re}
+}
+
+// matcher prepares the fast path of a regex that is matched against branch
+// or file names (triggers never are), once.
+func (r *prowRegex) matcher() *prowRegex {
+	if r == nil || r.err != nil || r.altsDone {
+		return r
+	}
+	r.altsDone = true
+	if syn, err := syntax.Parse(r.re.String(), syntax.Perl); err == nil {
 		r.alts = prowAlternatives(syn)
 	}
 	return r

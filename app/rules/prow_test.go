@@ -960,7 +960,7 @@ func TestProwRegexFastPath(t *testing.T) {
 	}
 	fast := 0
 	for _, expr := range prowRegexSamples {
-		r := newProwRegex(expr)
+		r := newProwRegex(expr).matcher()
 		if r.err != nil {
 			t.Fatalf("%q: %v", expr, r.err)
 		}
@@ -975,7 +975,7 @@ func TestProwRegexFastPath(t *testing.T) {
 	}
 	// The common shapes must take the fast path.
 	for _, expr := range []string{`^docs/`, `\.md$`, `^go\.(mod|sum)$`, `^docs/|\.(md|adoc)$|^(OWNERS|LICENSE)$`, `pkg/.*_test\.go$`} {
-		if newProwRegex(expr).alts == nil {
+		if newProwRegex(expr).matcher().alts == nil {
 			t.Errorf("%q does not take the fast path", expr)
 		}
 	}
@@ -991,7 +991,7 @@ func FuzzProwRegex(f *testing.F) {
 		f.Add(expr, "pkg/a_test.go")
 	}
 	f.Fuzz(func(t *testing.T, expr, input string) {
-		r := newProwRegex(expr)
+		r := newProwRegex(expr).matcher()
 		if r.err != nil {
 			return
 		}
