@@ -45,7 +45,10 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(),
 		githubapp.WithClientUserAgent("fix-status/"+version),
 		githubapp.WithClientTimeout(30*time.Second),
-		githubapp.WithClientCaching(false, func() httpcache.Cache { return app.NewHTTPCache(app.DefaultCacheEntries) }),
+		// Always revalidate: GitHub marks responses fresh for 60 s, and a
+		// status fix-status just wrote must be seen on the next read. A
+		// revalidation answered 304 costs no rate limit.
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return app.NewHTTPCache(app.DefaultCacheEntries) }),
 		githubapp.WithClientMiddleware(githubapp.ClientLogging(zerolog.DebugLevel), metrics.ClientMiddleware()),
 	)
 	if err != nil {
