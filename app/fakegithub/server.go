@@ -50,6 +50,7 @@ type Server struct {
 
 	hookMu     sync.Mutex
 	webhookURL string
+	deliveries []Delivery
 	hookClient *http.Client
 
 	srvMu    sync.Mutex
@@ -197,6 +198,8 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /_fake/stats", s.handleResetStats)
 	mux.HandleFunc("POST /_fake/faults", s.handleFaults)
 	mux.HandleFunc("DELETE /_fake/faults", s.handleClearFaults)
+	mux.HandleFunc("POST /_fake/events", s.handleEvents)
+	mux.HandleFunc("GET /_fake/deliveries", s.handleDeliveries)
 	api := http.HandlerFunc(s.serveAPI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/_fake/") {

@@ -1,0 +1,74 @@
+// Package fakegithub is a GitHub emulator: it serves GitHub's REST API for a
+// GitHub App over real HTTP, so that go-githubapp's client creator and
+// go-github v60 clients talk to it unmodified, and it sends signed webhooks
+// when its state changes. Tests, benchmarks, `fix-status demo` and operators
+// trying a config use it; cmd/fakegithub runs it standalone.
+//
+// What it emulates (see README.md for the list of operations):
+//
+//   - App authentication: the app JWT (RS256, checked against the app's public
+//     key and GitHub's lifetime rules), installation tokens from
+//     POST /app/installations/{id}/access_tokens (one hour, the installation's
+//     permissions, optionally narrowed), checked on every call: unknown or
+//     expired → 401, a repository outside the installation → 404, a missing
+//     permission → 403 "Resource not accessible by integration".
+//   - GitHub's JSON shapes, status codes and error bodies; Link pagination
+//     (per_page default 30, at most 100; PR files stop at 3,000); weak ETags
+//     with If-None-Match → 304, which is not charged; x-ratelimit-* headers and
+//     a per-installation hourly budget (exhausted → 403 that go-github turns into
+//     *github.RateLimitError); faults and secondary limits on demand
+//     (Server.Fault, POST /_fake/faults) and a fixed latency.
+//   - Writes made with an installation token are recorded as the app's bot
+//     (login "<slug>[bot]"); writes through events as the named user.
+//
+// # Events
+//
+// Server.Event (and POST /_fake/events, which takes the same JSON) changes the
+// state the way GitHub would and delivers the matching webhook to the webhook
+// URL before it returns, signed with X-Hub-Signature-256 (hex HMAC-SHA256 of
+// the body with the app's webhook secret), with X-GitHub-Event and
+// X-GitHub-Delivery. Every payload carries repository, sender,
+// installation {id, node_id} and, for organization repositories,
+// organization. No webhook is sent when no URL is set, when the app does not
+// subscribe to the event, or when the repository is not installed; the result
+// says which (EventResult.Skipped).
+//
+// The JSON form: {"type": "...", "repo": "owner/name", "user": "login", ...}
+// with, per type:
+//
+//	pull_request.opened            number (default: next), title, body, user, base (default branch),
+//	                               head (branch name, default pr-N), head_sha (default generated),
+//	                               draft, files: [{filename, status, previous_filename, additions,
+//	                               deletions, content}]
+//	pull_request.synchronize       number, head_sha (new head; default generated), files (the PR's
+//	                               full new list; default unchanged) → payload before/after
+//	pull_request.edited            number, base (new base branch) and/or title, body → payload changes
+//	pull_request.ready_for_review  number        (also converted_to_draft)
+//	pull_request.closed            number, merged
+//	pull_request.reopened          number
+//	issue_comment.created          number, user, body → result comment_id
+//	push                           branch (created if new), files: {path: content, path: null
+//	                               deletes}, message → new branch head (result sha), payload
+//	                               commits[].added/modified/removed
+//	status                         sha, context (default "default"), state, description,
+//	                               target_url, creator (default user)
+//	check_run.created              sha, name, status (default queued), conclusion, app_id (default
+//	                               GitHub Actions, 15368), workflow (groups runs into an Actions run)
+//	check_run.completed            sha, name, app_id, conclusion (completes the newest unfinished run
+//	                               of that name and app, or creates a completed one), or check_run_id
+//	check_suite.completed          sha, app_id, workflow, conclusion (completes the suite's runs)
+//	branch_protection_rule.created|edited|deleted
+//	                               branch, protection: {required_status_checks: {strict, contexts,
+//	                               checks: [{context, app_id}]}, enforce_admins}
+//	repository_ruleset.created|edited|deleted
+//	                               branch, rules: [{type, parameters}] (replaces the branch's rules)
+//	installation.created           installation_id, account, account_type, repos (existing,
+//	                               uninstalled repositories of the account)
+//	installation_repositories.added
+//	                               installation_id, repos
+//
+// The answer of POST /_fake/events is the EventResult: {"event", "action",
+// "delivery", "delivered", "status_code", "skipped", "number", "sha",
+// "comment_id", "check_run_id"}; 422 for an invalid event (nothing changed),
+// 502 when the delivery failed (the state has changed).
+package fakegithub
