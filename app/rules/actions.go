@@ -6,7 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path"
-	pathpkg "path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -77,7 +76,8 @@ func ghaLoad(fsys fs.FS, dir, display string) ([]*Job, error) {
 		name := path.Join(display, e.Name())
 		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("failed to read workflow %s: %w", name, err))
+			// %v: only a missing directory may match fs.ErrNotExist.
+			errs = append(errs, fmt.Errorf("failed to read workflow %s: %v", name, err))
 			continue
 		}
 		js, err := ParseWorkflow(name, data, readLocal)
@@ -134,7 +134,7 @@ func ParseWorkflow(path string, data []byte, readLocal func(name string) ([]byte
 	return jobs, nil
 }
 
-func ghaParse(path string, data []byte, readLocal func(string) ([]byte, error)) ([]*Job, error) {
+func ghaParse(wfPath string, data []byte, readLocal func(string) ([]byte, error)) ([]*Job, error) {
 	root, err := ghaParseYAML(data)
 	if err != nil {
 		return nil, err
@@ -160,15 +160,15 @@ func ghaParse(path string, data []byte, readLocal func(string) ([]byte, error)) 
 	if jobsNode == nil {
 		return nil, errors.New("jobs: missing")
 	}
-	file := pathpkg.Base(path)
+	file := path.Base(wfPath)
 	p := &ghaParser{
 		readLocal: readLocal,
-		dir:       pathpkg.Dir(path),
+		dir:       path.Dir(wfPath),
 		called:    map[string]*ghaCalled{},
 		names:     map[*yaml.Node]ghaNames{},
 		budget:    ghaMaxJobs,
 	}
-	if err := p.walk(path, jobsNode, file, "", 0); err != nil {
+	if err := p.walk(wfPath, jobsNode, file, "", 0); err != nil {
 		return nil, err
 	}
 	jobs := make([]*Job, 0, len(p.checks))
@@ -734,7 +734,7 @@ func (p *ghaParser) walk(file string, jobsNode *yaml.Node, name, context string,
 			callUnknown("calls " + ref + ", which was not read")
 			continue
 		}
-		calledFile := pathpkg.Join(p.dir, m[1])
+		calledFile := path.Join(p.dir, m[1])
 		called := p.load(m[1])
 		if called.err != nil {
 			return fmt.Errorf("%s: %s: %w", where, calledFile, called.err)
@@ -769,7 +769,9 @@ func (p *ghaParser) load(name string) *ghaCalled {
 	p.called[name] = c
 	data, err := p.readLocal(name)
 	if err != nil {
-		c.err = fmt.Errorf("cannot read reusable workflow: %w", err)
+		// %v: a missing called workflow is an error in the caller, not a
+		// missing workflows directory (fs.ErrNotExist).
+		c.err = fmt.Errorf("cannot read reusable workflow: %v", err)
 		return c
 	}
 	root, err := ghaParseYAML(data)

@@ -3,10 +3,12 @@ package rules
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -173,6 +175,32 @@ func TestLoadWorkflowsErrors(t *testing.T) {
 	}
 	if _, err := LoadWorkflows(filepath.Join(dir, "missing")); err == nil {
 		t.Error("LoadWorkflows(missing dir) = nil error")
+	}
+}
+
+func TestLoadWorkflowsFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		".github/workflows/ci.yml":    {Data: []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/build.yml\n")},
+		".github/workflows/build.yml": {Data: []byte("on: workflow_call\njobs:\n  unit:\n    runs-on: x\n")},
+	}
+	jobs, err := LoadWorkflowsFS(fsys, ".github/workflows")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []ghaJobView{{Name: "ci.yml/call/build.yml/unit", Context: "call / unit", Trigger: TriggerAlways,
+		Origin: Origin{Path: ".github/workflows/build.yml", Line: 3}, Rerun: Rerun{Method: RerunActions, Workflow: "ci.yml"}}}
+	if diff := cmp.Diff(want, ghaView(jobs)); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+
+	// A repository without workflows is told apart from a broken one.
+	if _, err := LoadWorkflowsFS(fsys, "missing"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing directory: error %v does not match fs.ErrNotExist", err)
+	}
+	delete(fsys, ".github/workflows/build.yml")
+	_, err = LoadWorkflowsFS(fsys, ".github/workflows")
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("missing reusable workflow: error %v, want one that does not match fs.ErrNotExist", err)
 	}
 }
 
