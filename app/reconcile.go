@@ -89,9 +89,26 @@ type Trigger struct {
 	PR *github.PullRequest
 	// DryRun plans without writing.
 	DryRun bool
+	// Prefetched, when set, is the PR's data read in bulk (backfill reads
+	// many PRs per GraphQL query); it replaces the per-PR REST reads. When
+	// its file list is not complete, the files are read by REST.
+	Prefetched *Prefetched
 	// Commenter is who asked with /fix-status (empty otherwise): the repo
 	// config's command policy applies to them.
 	Commenter string
+}
+
+// Prefetched is one PR's data read elsewhere than by the reconciler.
+type Prefetched struct {
+	// PR needs number, state, draft, user, base ref and SHA, head SHA,
+	// updated_at and changed_files.
+	PR            *github.PullRequest
+	Files         []string
+	FilesComplete bool
+	// Statuses are the latest per context and CheckRuns the latest per name
+	// and app on the head SHA, as readStatuses and readCheckRuns give them.
+	Statuses  []Status
+	CheckRuns []CheckRun
 }
 
 // Report is what a reconcile decided and did.
@@ -192,7 +209,11 @@ func (r *Reconciler) planOptions(s *Snapshot) PlanOptions {
 // the webhook gave it), its files, the head's statuses and check runs; per
 // branch (cached): required checks and the rules.
 func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref PRRef, trig Trigger) (*Snapshot, error) {
+	pf := trig.Prefetched
 	pr := trig.PR
+	if pf != nil {
+		pr = pf.PR
+	}
 	if pr == nil || pr.GetHead().GetSHA() == "" {
 		var err error
 		if pr, err = readPR(ctx, c, ref); err != nil {
@@ -207,14 +228,20 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref PRRef, 
 		return s, nil
 	}
 	var err error
-	if s.Files, s.FilesComplete, err = readFiles(ctx, c, ref, pr.GetChangedFiles()); err != nil {
+	if pf != nil && pf.FilesComplete {
+		s.Files, s.FilesComplete = pf.Files, true
+	} else if s.Files, s.FilesComplete, err = readFiles(ctx, c, ref, pr.GetChangedFiles()); err != nil {
 		return nil, err
 	}
-	if s.Statuses, err = readStatuses(ctx, c, ref, s.HeadSHA); err != nil {
-		return nil, err
-	}
-	if s.CheckRuns, err = readCheckRuns(ctx, c, ref, s.HeadSHA); err != nil {
-		return nil, err
+	if pf != nil {
+		s.Statuses, s.CheckRuns = pf.Statuses, pf.CheckRuns
+	} else {
+		if s.Statuses, err = readStatuses(ctx, c, ref, s.HeadSHA); err != nil {
+			return nil, err
+		}
+		if s.CheckRuns, err = readCheckRuns(ctx, c, ref, s.HeadSHA); err != nil {
+			return nil, err
+		}
 	}
 	s.HeadSince = headSince(pr, s.Statuses, s.CheckRuns)
 	be := r.branch(ctx, c, ref, s.BaseBranch)
