@@ -145,23 +145,28 @@ func (c *reqCtx) paginate(n, max int) (int, int) {
 func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 	s.sleep(r.Context())
 	c := &reqCtx{s: s, r: r, query: r.URL.Query(), base: s.baseURL(r), now: s.now(), header: http.Header{}}
+	// Answers before authentication show the caller's unauthenticated budget
+	// (not charged), as GitHub's do.
+	anon := func() *budget {
+		return (&reqCtx{s: s, id: &identity{kind: idAnonymous, addr: clientAddr(r)}}).budgetFor()
+	}
 	rt, params := matchRoute(r.Method, r.URL.EscapedPath())
 	if rt == nil {
 		s.count("", 0)
 		c.route = &route{docs: docsRoot}
-		s.write(hw, c, c.notFound(), nil)
+		s.write(hw, c, c.notFound(), anon())
 		return
 	}
 	c.route, c.params = rt, params
 	s.count(rt.key, 0)
 
 	if f := s.takeFault(rt.key); f != nil {
-		s.write(hw, c, s.faultResp(c, f), nil)
+		s.write(hw, c, s.faultResp(c, f), anon())
 		return
 	}
 	id, fail := s.authenticate(c)
 	if fail != nil {
-		s.write(hw, c, *fail, nil)
+		s.write(hw, c, *fail, anon())
 		return
 	}
 	c.id = id

@@ -128,7 +128,7 @@ func (cr *checkRun) apply(req *checkRunRequest, now time.Time) {
 	if req.StartedAt != nil {
 		t := *req.StartedAt
 		cr.startedAt = &t
-	} else if cr.startedAt == nil && cr.status != "queued" {
+	} else if cr.startedAt == nil {
 		t := now
 		cr.startedAt = &t
 	}
@@ -291,8 +291,9 @@ func (w *world) restartSuite(r *repo, s *checkSuite, now time.Time) {
 			}
 		}
 		for _, name := range order {
+			t := now
 			cr := &checkRun{id: w.newID(), name: name, headSHA: cm.sha, status: "queued", appID: s.appID, suite: s,
-				creator: w.appByID(s.appID).botLogin()}
+				creator: w.appByID(s.appID).botLogin(), startedAt: &t}
 			cm.checkRuns = append(cm.checkRuns, cr)
 			r.checkRuns[cr.id] = cr
 		}

@@ -235,7 +235,9 @@ func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
 	h := &hook{event: kind, payload: payload, installed: true}
 	if r != nil {
 		// Payloads describe the repository after the change.
-		payload["repository"] = w.repoRaw(base, r)
+		if _, ok := payload["repository"]; !ok {
+			payload["repository"] = w.repoRaw(base, r)
+		}
 		if r.inst == nil {
 			h.installed = false
 		} else {
@@ -482,6 +484,7 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	}
 	b.sha = sha
 	r.pushedAt = now
+	r.touch(now)
 	res.SHA = sha
 	commitURL := base + "/" + r.full + "/commit/" + sha
 	author := gitActor(ev.User)
@@ -492,8 +495,14 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 		"added": nonNil(added), "removed": nonNil(removed), "modified": nonNil(modified),
 	}
 	compare := base + "/" + r.full + "/compare/" + parentSHA[:12] + "..." + sha[:12]
+	// A push's repository has two legacy fields of its own.
+	var repoMap map[string]any
+	_ = json.Unmarshal(w.repoRaw(base, r), &repoMap)
+	repoMap["master_branch"] = r.defaultBranch
+	repoMap["stargazers"] = 0
 	return map[string]any{
-		"ref": "refs/heads/" + ev.Branch, "before": parentSHA, "after": sha, "created": created, "deleted": false,
+		"repository": repoMap,
+		"ref":        "refs/heads/" + ev.Branch, "before": parentSHA, "after": sha, "created": created, "deleted": false,
 		"forced": false, "base_ref": nil, "compare": compare, "commits": []any{head}, "head_commit": head,
 		"pusher": map[string]any{"name": ev.User, "email": author.Email},
 	}, nil
@@ -684,6 +693,7 @@ func (w *world) protectionEvent(base string, r *repo, ev *Event, action string, 
 	if b == nil {
 		return nil, badEvent("branch: %q is not in %s", ev.Branch, r.full)
 	}
+	before := w.protectionRuleJSON(r, b, now)
 	switch action {
 	case "created", "edited":
 		if ev.Protection == nil {
@@ -704,7 +714,18 @@ func (w *world) protectionEvent(base string, r *repo, ev *Event, action string, 
 	if action == "deleted" {
 		b.protection = nil
 	}
-	return map[string]any{"rule": rule}, nil
+	payload := map[string]any{"rule": rule}
+	if action == "edited" {
+		// GitHub lists the old value of each setting that changed.
+		changes := map[string]any{}
+		for _, k := range []string{"required_status_checks", "required_status_checks_enforcement_level", "admin_enforced"} {
+			if fmt.Sprint(before[k]) != fmt.Sprint(rule[k]) {
+				changes[k] = map[string]any{"from": before[k]}
+			}
+		}
+		payload["changes"] = changes
+	}
+	return payload, nil
 }
 
 func (w *world) protectionRuleJSON(r *repo, b *branch, now time.Time) map[string]any {

@@ -168,6 +168,7 @@ type repoJSON struct {
 	Watchers                 int       `json:"watchers"`
 	NetworkCount             int       `json:"network_count"`
 	SubscribersCount         int       `json:"subscribers_count"`
+	CustomProperties         struct{}  `json:"custom_properties"`
 }
 
 func (w *world) buildRepoJSON(base string, r *repo) *repoJSON {
@@ -521,12 +522,19 @@ func (w *world) checkRunJSON(base string, r *repo, cr *checkRun) *checkRunJSON {
 	if cr.conclusion != "" {
 		conclusion = &cr.conclusion
 	}
+	app := w.integrationJSON(base, w.appByID(cr.appID))
+	// Without a details_url GitHub shows the app's page; external_id is "".
+	details := cr.detailsURL
+	if details == "" {
+		details = app.HTMLURL
+	}
+	external := cr.externalID
 	return &checkRunJSON{
-		ID: cr.id, HeadSHA: cr.headSHA, NodeID: nodeID("CheckRun", cr.id), ExternalID: strp(cr.externalID),
-		URL: self, HTMLURL: &html, DetailsURL: strp(cr.detailsURL), Status: cr.status, Conclusion: conclusion,
+		ID: cr.id, HeadSHA: cr.headSHA, NodeID: nodeID("CheckRun", cr.id), ExternalID: &external,
+		URL: self, HTMLURL: &html, DetailsURL: &details, Status: cr.status, Conclusion: conclusion,
 		StartedAt: tsp(cr.startedAt), CompletedAt: tsp(cr.completedAt),
 		Output: checkRunOutputJSON{Title: strp(cr.title), Summary: strp(cr.summary), Text: strp(cr.text), AnnotationsURL: self + "/annotations"},
-		Name:   cr.name, CheckSuite: &idJSON{ID: cr.suite.id}, App: w.integrationJSON(base, w.appByID(cr.appID)),
+		Name:   cr.name, CheckSuite: &idJSON{ID: cr.suite.id}, App: app,
 		PullRequests: w.pullsForSHA(base, r, cr.headSHA),
 	}
 }

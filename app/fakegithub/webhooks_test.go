@@ -174,8 +174,10 @@ func TestWebhooksThroughTheDispatcher(t *testing.T) {
 				// go-github v60 has no type for repository_ruleset: decode what the app needs.
 				var e struct {
 					Action     string
-					Repository struct{ FullName string `json:"full_name"` }
-					Ruleset    struct {
+					Repository struct {
+						FullName string `json:"full_name"`
+					}
+					Ruleset struct {
 						Conditions struct {
 							RefName struct{ Include []string } `json:"ref_name"`
 						}

@@ -317,10 +317,9 @@ func (w *world) addCheckRun(r *repo, c *commit, spec checkRunSpec, now time.Time
 	if cr.status == "" {
 		cr.status = "queued"
 	}
-	if cr.status != "queued" {
-		t := now
-		cr.startedAt = &t
-	}
+	// GitHub sets started_at when a run is created, even a queued one.
+	t := now
+	cr.startedAt = &t
 	if cr.status == "completed" {
 		t := now
 		cr.completedAt = &t
