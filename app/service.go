@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -48,6 +49,8 @@ type Service struct {
 
 	cmdMu   sync.Mutex
 	lastCmd map[PRRef]time.Time
+
+	running atomic.Int64
 }
 
 type pendingPR struct {
@@ -156,11 +159,17 @@ func (s *Service) run(ctx context.Context, ref PRRef) {
 	s.mu.Lock()
 	p := s.pending[ref]
 	delete(s.pending, ref)
+	if p != nil {
+		// Counted before the lock is released, so Idle never sees a
+		// re-check that is neither pending nor running.
+		s.running.Add(1)
+	}
 	s.rec.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
 	s.mu.Unlock()
 	if p == nil {
 		return
 	}
+	defer s.running.Add(-1)
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	rep, err := s.rec.Reconcile(ctx, ref, p.trig)
@@ -320,6 +329,13 @@ func InstallationRepos(ctx context.Context, cc githubapp.ClientCreator, id int64
 // app never loops on its own writes.
 func (s *Service) IsOwnSender(login string, appID int64) bool {
 	return (login != "" && strings.EqualFold(login, s.rec.AppLogin())) || (appID != 0 && appID == s.rec.opts.AppID)
+}
+
+// Idle reports whether no re-check is queued, scheduled or running.
+func (s *Service) Idle() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending) == 0 && s.running.Load() == 0
 }
 
 // Coalesce is the window in which events for one PR become one re-check.
