@@ -60,6 +60,9 @@ func (s *Service) Command(ctx context.Context, ev *github.IssueCommentEvent) err
 	if rerr != nil {
 		logger.Warn().Err(rerr).Msg("/fix-status could not check the PR")
 	}
+	if rep != nil && s.opts.OnReport != nil {
+		s.opts.OnReport(rep)
+	}
 	if rep != nil {
 		if t := RecheckAt(rep.Decisions); !t.IsZero() {
 			s.Schedule(ref, Trigger{Event: "recheck"}, time.Until(t)+time.Second)

@@ -31,6 +31,9 @@ type ServiceOptions struct {
 	// SweepInterval re-checks every open PR periodically (0 = off).
 	SweepInterval time.Duration
 	Logger        zerolog.Logger
+	// OnReport, when set, is told every reconcile's report (the demo shows
+	// what fix-status did; operators can hook auditing here).
+	OnReport func(*Report)
 }
 
 // Service runs reconciles for the webhook server: it coalesces events per
@@ -177,6 +180,9 @@ func (s *Service) run(ctx context.Context, ref PRRef) {
 	if err != nil {
 		logger.Error().Err(err).Msg("reconcile failed")
 		return
+	}
+	if s.opts.OnReport != nil {
+		s.opts.OnReport(rep)
 	}
 	if t := RecheckAt(rep.Decisions); !t.IsZero() {
 		s.Schedule(ref, Trigger{Event: "recheck"}, time.Until(t)+time.Second)

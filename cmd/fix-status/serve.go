@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -56,7 +57,7 @@ type serverOptions struct {
 	// listener, when set, is used instead of the config's address and port.
 	listener net.Listener
 	service  app.ServiceOptions
-	logOut   *os.File
+	logOut   io.Writer
 }
 
 // server is the running GitHub App.

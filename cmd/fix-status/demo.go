@@ -1,0 +1,397 @@
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/config"
+)
+
+//go:embed demo/scenario.yaml demo/prow.yaml
+var demoFiles embed.FS
+
+// The demo's live pull request, opened while fix-status runs.
+const demoLivePR = 73853
+
+func newDemoCmd() *cobra.Command {
+	var logFile string
+	cmd := &cobra.Command{
+		Use:   "demo",
+		Short: "Replay the February 2019 Prow outage against the built-in GitHub emulator",
+		Long: `demo starts the GitHub emulator with a scenario in which required checks are
+stuck (conditional Prow jobs required by branch protection, a GitHub Actions
+workflow with paths:, a pinned check, a PR too large to judge, jobs that should
+have run and never did), installs fix-status, drives real signed webhooks, and
+prints each PR's required contexts before and after. Nothing leaves 127.0.0.1.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var logOut io.Writer = io.Discard
+			if logFile != "" {
+				f, err := os.Create(logFile)
+				if err != nil {
+					return err
+				}
+				defer f.Close()
+				logOut = f
+			}
+			_, err := runDemo(cmd.Context(), cmd.OutOrStdout(), logOut)
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&logFile, "log", "", "write the app's JSON logs to this file")
+	return cmd
+}
+
+// demoResult is what the demo saw, for its test.
+type demoResult struct {
+	// verdicts maps "owner/repo#n context" to the final verdict.
+	verdicts map[string]app.Verdict
+	state    *fakegithub.State
+}
+
+func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
+	start := time.Now()
+	data, _ := demoFiles.ReadFile("demo/scenario.yaml")
+	sc, err := fakegithub.ParseScenario(data)
+	if err != nil {
+		return nil, fmt.Errorf("demo scenario: %w", err)
+	}
+	gh, err := fakegithub.New(fakegithub.Options{Scenario: sc})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := gh.Start("127.0.0.1:0"); err != nil {
+		return nil, err
+	}
+	defer gh.Close()
+
+	dir, err := os.MkdirTemp("", "fix-status-demo")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	prow, _ := demoFiles.ReadFile("demo/prow.yaml")
+	prowPath := filepath.Join(dir, "prow.yaml")
+	if err := os.WriteFile(prowPath, prow, 0o600); err != nil {
+		return nil, err
+	}
+	cfg := gh.ServerConfig()
+	cfg.Prow.JobConfig = []string{prowPath}
+	// A short grace period so the demo shows re-triggers within seconds;
+	// the default is 10 minutes.
+	cfg.Repair.GracePeriod = config.D(3 * time.Second)
+	cfg.Repair.StalePendingAfter = config.D(0)
+	cfg.Repair.SweepInterval = config.D(0)
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	did := &demoActions{m: map[demoKey][]string{}}
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logOut,
+		service: app.ServiceOptions{Coalesce: 300 * time.Millisecond, OnReport: did.record}})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- srv.run(runCtx) }()
+	defer func() { stop(); <-served }()
+	gh.SetWebhookURL(srv.URL() + WebhookRoute)
+
+	fmt.Fprintf(out, "fix-status demo: GitHub emulator at %s, fix-status at %s\n\n", gh.URL(), srv.URL())
+	fmt.Fprintln(out, "February 2019: Prow stopped posting \"skipped\" statuses for jobs that did not run, while")
+	fmt.Fprintln(out, "branch protection still required them, and 415 jobs never started. These PRs are stuck:")
+	before := demoContexts(gh.State())
+
+	sim := &prowSim{gh: gh, seen: map[int64]bool{}}
+	steps := []struct {
+		say string
+		ev  fakegithub.Event
+	}{
+		{"installing fix-status on the kubernetes organisation", fakegithub.Event{Type: "installation.created", InstallationID: 1,
+			Account: "kubernetes", AccountType: "Organization", Repos: []string{"kubernetes/kubernetes"}, User: "dims"}},
+		{"installing fix-status on the acme organisation", fakegithub.Event{Type: "installation.created", InstallationID: 2,
+			Account: "acme", AccountType: "Organization", Repos: []string{"acme/widgets"}, User: "octocat"}},
+		{fmt.Sprintf("opening kubernetes/kubernetes#%d, which changes test/ (its e2e job never starts)", demoLivePR), fakegithub.Event{
+			Type: "pull_request.opened", Repo: "kubernetes/kubernetes", Number: demoLivePR, User: "msau42",
+			Title: "Add an e2e test for CSI migration", HeadSHA: "7385300000000000000000000000000000000001",
+			Files: []fakegithub.File{{Filename: "test/e2e/storage/csi_migration.go", Status: "added"}}}},
+		{"Prow reports pull-kubernetes-verify on it", fakegithub.Event{Type: "status", Repo: "kubernetes/kubernetes",
+			SHA: "7385300000000000000000000000000000000001", Context: "pull-kubernetes-verify", State: "success",
+			Description: "Job succeeded.", Creator: "k8s-ci-robot", User: "k8s-ci-robot"}},
+		{"newcontributor comments /fix-status on kubernetes/kubernetes#73850", fakegithub.Event{Type: "issue_comment.created",
+			Repo: "kubernetes/kubernetes", Number: 73850, User: "newcontributor", Body: "Why is this stuck?\n/fix-status\n"}},
+	}
+	fmt.Fprintln(out)
+	for _, st := range steps {
+		fmt.Fprintf(out, "  webhook: %s\n", st.say)
+		if _, err := gh.Apply(ctx, st.ev); err != nil {
+			return nil, fmt.Errorf("demo step %q: %w", st.say, err)
+		}
+		if st.ev.Type == "pull_request.opened" {
+			live := demoContexts(gh.State())
+			for k, v := range live {
+				if strings.HasPrefix(k.pr, fmt.Sprintf("kubernetes/kubernetes#%d", demoLivePR)) {
+					before[k] = v
+				}
+			}
+		}
+	}
+	fmt.Fprintln(out, "  Prow (simulated) answers every /test comment fix-status posts by starting the job")
+	if err := waitQuiet(ctx, srv.svc, sim, 25*time.Second-time.Since(start)); err != nil {
+		return nil, err
+	}
+
+	res := &demoResult{verdicts: map[string]app.Verdict{}, state: gh.State()}
+	after := demoContexts(res.state)
+	fmt.Fprintln(out)
+	for _, pr := range demoPRs(res.state) {
+		ref := app.PRRef{Owner: strings.Split(pr.repo, "/")[0], Repo: strings.Split(pr.repo, "/")[1], Number: pr.number, InstallationID: pr.installation}
+		rep, err := srv.w.rec.Reconcile(ctx, ref, app.Trigger{Event: "demo", DryRun: true})
+		if err != nil {
+			return nil, fmt.Errorf("explaining %s: %w", ref, err)
+		}
+		fmt.Fprintf(out, "%s  %q  (%s)\n", ref, pr.title, pr.files)
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CONTEXT\tBEFORE\tFIX-STATUS DID\tAFTER\tWHY NOW")
+		for _, d := range rep.Decisions {
+			k := demoKey{ref.String(), strings.ToLower(d.Context)}
+			res.verdicts[ref.String()+" "+d.Context] = d.Verdict
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s: %s\n", d.Context, orExpected(before[k]), did.get(k), orExpected(after[k]), d.Verdict, d.Reason)
+		}
+		tw.Flush()
+		fmt.Fprintln(out)
+	}
+	for _, c := range comments(res.state, "kubernetes/kubernetes", 73850) {
+		if strings.Contains(c.Body, "| Context |") {
+			fmt.Fprintf(out, "fix-status's reply to /fix-status on kubernetes/kubernetes#73850:\n\n%s\n", indent(c.Body))
+		}
+	}
+	st := gh.Stats()
+	writes := 0
+	for route, n := range st.ByRoute {
+		if strings.HasPrefix(route, "POST /repos/") {
+			writes += int(n)
+		}
+	}
+	fmt.Fprintf(out, "%d API requests (%d answered 304), %d writes, in %s. Nothing left 127.0.0.1.\n",
+		st.Requests, st.NotModified, writes, time.Since(start).Round(100*time.Millisecond))
+	return res, nil
+}
+
+// demoActions collects what fix-status did, per PR and context.
+type demoActions struct {
+	mu sync.Mutex
+	m  map[demoKey][]string
+}
+
+func (a *demoActions) record(rep *app.Report) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i, d := range rep.Decisions {
+		if act := rep.Actions[i]; act != "none" {
+			k := demoKey{rep.PR.String(), strings.ToLower(d.Context)}
+			a.m[k] = append(a.m[k], act)
+		}
+	}
+}
+
+func (a *demoActions) get(k demoKey) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.m[k]) == 0 {
+		return "nothing"
+	}
+	return strings.Join(a.m[k], ", then ")
+}
+
+// prowSim plays Prow's trigger plugin: each /test line fix-status posts
+// starts that job, which reports a pending status.
+type prowSim struct {
+	gh   *fakegithub.Server
+	mu   sync.Mutex
+	seen map[int64]bool
+}
+
+// step answers new /test comments; it reports whether it did anything.
+func (p *prowSim) step(ctx context.Context) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	acted := false
+	for _, r := range p.gh.State().Repos {
+		for _, pr := range r.Pulls {
+			for _, c := range pr.Comments {
+				if p.seen[c.ID] || c.User != "fix-status[bot]" {
+					continue
+				}
+				p.seen[c.ID] = true
+				for _, line := range strings.Split(c.Body, "\n") {
+					job, ok := strings.CutPrefix(strings.TrimSpace(line), "/test ")
+					if !ok {
+						continue
+					}
+					acted = true
+					err := p.gh.Event(ctx, fakegithub.Event{Type: "status", Repo: r.Name, SHA: pr.HeadSHA, Context: job,
+						State: "pending", Description: "Job triggered.", Creator: "k8s-ci-robot", User: "k8s-ci-robot"})
+					if err != nil {
+						return acted, err
+					}
+				}
+			}
+		}
+	}
+	return acted, nil
+}
+
+// waitQuiet waits until fix-status has nothing queued or running and Prow
+// has nothing to answer, for a second in a row.
+func waitQuiet(ctx context.Context, svc *app.Service, prow *prowSim, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	quietSince := time.Time{}
+	for time.Now().Before(deadline) {
+		acted, err := prow.step(ctx)
+		if err != nil {
+			return err
+		}
+		switch {
+		case acted || !svc.Idle():
+			quietSince = time.Time{}
+		case quietSince.IsZero():
+			quietSince = time.Now()
+		case time.Since(quietSince) > time.Second:
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return errors.New("demo: fix-status did not settle in time")
+}
+
+type demoKey struct{ pr, context string }
+
+// demoContexts describes every result on every open PR's head, by PR and
+// context: what GitHub shows on the PR page.
+func demoContexts(s *fakegithub.State) map[demoKey]string {
+	out := map[demoKey]string{}
+	for _, r := range s.Repos {
+		for _, pr := range r.Pulls {
+			ref := fmt.Sprintf("%s#%d", r.Name, pr.Number)
+			latest := map[string]fakegithub.StateStatus{}
+			for _, st := range pr.Statuses {
+				k := strings.ToLower(st.Context)
+				if prev, ok := latest[k]; !ok || st.ID > prev.ID {
+					latest[k] = st
+				}
+			}
+			for k, st := range latest {
+				out[demoKey{ref, k}] = fmt.Sprintf("%s (%s)", st.State, st.Creator)
+			}
+			runs := map[string]fakegithub.StateCheckRun{}
+			for _, cr := range pr.CheckRuns {
+				k := strings.ToLower(cr.Name)
+				if prev, ok := runs[k]; !ok || cr.ID > prev.ID {
+					runs[k] = cr
+				}
+			}
+			for k, cr := range runs {
+				v := cr.Status
+				if cr.Status == "completed" {
+					v = cr.Conclusion
+				}
+				who := cr.App
+				if who == "" {
+					who = cr.Creator
+				}
+				desc := fmt.Sprintf("check %s (%s)", v, who)
+				if prev, ok := out[demoKey{ref, k}]; ok {
+					desc = prev + " + " + desc
+				}
+				out[demoKey{ref, k}] = desc
+			}
+		}
+	}
+	return out
+}
+
+func orExpected(s string) string {
+	if s == "" {
+		return "Expected — waiting"
+	}
+	return s
+}
+
+type demoPR struct {
+	repo         string
+	number       int
+	title        string
+	files        string
+	installation int64
+}
+
+func demoPRs(s *fakegithub.State) []demoPR {
+	inst := map[string]int64{}
+	for _, i := range s.Installations {
+		for _, r := range i.Repos {
+			inst[r] = i.ID
+		}
+	}
+	var out []demoPR
+	for _, r := range s.Repos {
+		for _, pr := range r.Pulls {
+			if pr.State != "open" {
+				continue
+			}
+			files := fmt.Sprintf("%d files", len(pr.Files))
+			if len(pr.Files) <= 2 {
+				var names []string
+				for _, f := range pr.Files {
+					names = append(names, f.Filename)
+				}
+				files = strings.Join(names, ", ")
+			}
+			out = append(out, demoPR{repo: r.Name, number: pr.Number, title: pr.Title, files: files, installation: inst[r.Name]})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].repo != out[j].repo {
+			return out[i].repo > out[j].repo
+		}
+		return out[i].number < out[j].number
+	})
+	return out
+}
+
+func comments(s *fakegithub.State, repo string, number int) []fakegithub.StateComment {
+	for _, r := range s.Repos {
+		for _, pr := range r.Pulls {
+			if r.Name == repo && pr.Number == number {
+				return pr.Comments
+			}
+		}
+	}
+	return nil
+}
+
+func indent(s string) string {
+	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/fix-status/fix-status/app"
+)
+
+func TestDemo(t *testing.T) {
+	var out bytes.Buffer
+	res, err := runDemo(context.Background(), &out, io.Discard)
+	if err != nil {
+		t.Fatalf("demo failed: %v\n%s", err, out.String())
+	}
+	want := map[string]app.Verdict{
+		"kubernetes/kubernetes#73850 pull-kubernetes-verify":   app.Satisfied,
+		"kubernetes/kubernetes#73850 pull-kubernetes-e2e-gce":  app.Satisfied, // skipped by fix-status
+		"kubernetes/kubernetes#73850 pull-kubernetes-node-e2e": app.Satisfied,
+		"kubernetes/kubernetes#73851 pull-kubernetes-verify":   app.Satisfied,
+		"kubernetes/kubernetes#73851 pull-kubernetes-e2e-gce":  app.Waiting, // re-triggered, Prow started it
+		"kubernetes/kubernetes#73851 pull-kubernetes-node-e2e": app.Waiting,
+		"kubernetes/kubernetes#73852 pull-kubernetes-verify":   app.Satisfied,
+		"kubernetes/kubernetes#73852 pull-kubernetes-e2e-gce":  app.Blocked, // 3,500 files: cannot judge
+		"kubernetes/kubernetes#73852 pull-kubernetes-node-e2e": app.Waiting,
+		"kubernetes/kubernetes#73853 pull-kubernetes-verify":   app.Satisfied,
+		"kubernetes/kubernetes#73853 pull-kubernetes-e2e-gce":  app.Waiting,
+		"kubernetes/kubernetes#73853 pull-kubernetes-node-e2e": app.Waiting,
+		"acme/widgets#7 build":                                 app.Satisfied, // skipped check run
+		"acme/widgets#7 lint":                                  app.Blocked,   // pinned to GitHub Actions
+		"acme/widgets#8 build":                                 app.Blocked,   // the PR edits its own workflow
+		"acme/widgets#8 lint":                                  app.Blocked,
+	}
+	if d := cmp.Diff(want, res.verdicts); d != "" {
+		t.Errorf("verdicts (-want +got):\n%s\n%s", d, out.String())
+	}
+	// What a person sees on GitHub: fix-status's skips, its re-trigger
+	// comments, and its reply to /fix-status.
+	var skips, retriggers, replies int
+	for _, r := range res.state.Repos {
+		for _, pr := range r.Pulls {
+			for _, st := range pr.Statuses {
+				if st.Creator == "fix-status[bot]" && st.State == "success" && strings.HasPrefix(st.Description, "Skipped: ") {
+					skips++
+				}
+			}
+			for _, cr := range pr.CheckRuns {
+				if cr.App == "fix-status" && cr.Conclusion == "skipped" {
+					skips++
+				}
+			}
+			for _, c := range pr.Comments {
+				switch {
+				case c.User == "fix-status[bot]" && strings.HasPrefix(c.Body, "/test "):
+					retriggers++
+				case c.User == "fix-status[bot]" && strings.Contains(c.Body, "| Context | Verdict | Reason | Action |"):
+					replies++
+				}
+			}
+		}
+	}
+	if skips != 3 || retriggers != 3 || replies != 1 {
+		t.Errorf("skips %d (want 3), re-trigger comments %d (want 3), replies %d (want 1)\n%s", skips, retriggers, replies, out.String())
+	}
+	for _, want := range []string{"BEFORE", "Expected — waiting", "Skipped: every changed file matches skip_if_only_changed", "Nothing left 127.0.0.1."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+}
