@@ -105,6 +105,9 @@ func (c *reqCtx) paginate(n, max int) (int, int) {
 	if last < 1 {
 		last = 1
 	}
+	if page > last+1 {
+		page = last + 1 // past the end: empty, and no overflow below
+	}
 	var links []string
 	mk := func(p int, rel string) {
 		q := url.Values{}

@@ -29,8 +29,8 @@ type identity struct {
 	addr string
 }
 
-// actor is the login recorded for writes: the app's bot user for an
-// installation token.
+// actor is the login recorded for API writes. Only installation tokens can
+// write, so it is the app's bot user, as GitHub shows it.
 func (c *reqCtx) actor() string {
 	return c.w.app.botLogin()
 }

@@ -170,6 +170,9 @@ func hCreateCheckRun(c *reqCtx) resp {
 	if cm == nil {
 		return c.unprocessable("No commit found for SHA: " + *req.HeadSHA)
 	}
+	if len(cm.checkRuns) >= maxResultsPerCommit {
+		return c.unprocessable("This SHA has reached the emulator's limit of check runs.")
+	}
 	branch := ""
 	for _, p := range c.repo.pulls {
 		if p.headSHA == cm.sha {

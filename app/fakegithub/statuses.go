@@ -9,6 +9,11 @@ import (
 // maxStatusesPerContext is GitHub's limit of statuses per SHA and context.
 const maxStatusesPerContext = 1000
 
+// maxResultsPerCommit bounds the statuses (and, separately, the check runs)
+// one commit can hold, so that the emulator's memory stays bounded however
+// many contexts a client invents.
+const maxResultsPerCommit = 100_000
+
 type combinedJSON struct {
 	State      string          `json:"state"`
 	Statuses   []statusJSON    `json:"statuses"`
@@ -86,6 +91,9 @@ func hCreateStatus(c *reqCtx) resp {
 	target := ""
 	if req.TargetURL != nil {
 		target = *req.TargetURL
+	}
+	if len(cm.statuses) >= maxResultsPerCommit {
+		return c.unprocessable("This SHA has reached the emulator's limit of statuses.")
 	}
 	n := 0
 	for _, s := range cm.statuses {
