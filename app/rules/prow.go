@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"regexp/syntax"
@@ -105,7 +106,31 @@ func (e *ProwConfigError) Error() string {
 func LoadProw(paths ...string) (*ProwConfig, error) {
 	var files []*prowFile
 	for _, p := range paths {
-		files = append(files, prowListPath(p)...)
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			files = append(files, prowReadError(p, "failed to read Prow config: %v", err))
+			continue
+		}
+		root := filepath.Base(abs)
+		if abs == filepath.Dir(abs) {
+			root = "."
+		}
+		// os.DirFS of the parent, so one walker serves disk and GitHub.
+		files = append(files, prowList(os.DirFS(filepath.Dir(abs)), filepath.ToSlash(root), p)...)
+	}
+	prowParseAll(files)
+	return prowFinish(files)
+}
+
+// LoadProwFS is LoadProw over a file system (a repository at one ref): each
+// path is a slash-separated file or directory in fsys, listed and merged
+// exactly as LoadProw does on disk, and named as given in origins and
+// messages.
+func LoadProwFS(fsys fs.FS, paths ...string) (*ProwConfig, error) {
+	var files []*prowFile
+	for _, p := range paths {
+		p = path.Clean(strings.TrimPrefix(p, "/"))
+		files = append(files, prowList(fsys, p, p)...)
 	}
 	prowParseAll(files)
 	return prowFinish(files)
@@ -200,7 +225,11 @@ func prowBranchesIntersect(a, b *prowPresubmit) bool {
 // prowFile is one config file: read and parsed on its own (in parallel with
 // the others), then merged in load order.
 type prowFile struct {
+	// path names the file in origins and messages; name is its path in
+	// fsys, from which it is read.
 	path string
+	fsys fs.FS
+	name string
 	// readErr is set when the file could not be listed or read; it
 	// carries its own message.
 	readErr *ProwConfigError
@@ -223,53 +252,54 @@ func prowReadError(path string, format string, args ...any) *prowFile {
 	return &prowFile{path: path, readErr: &ProwConfigError{Path: path, Problem: fmt.Sprintf(format, args...)}}
 }
 
-// prowListPath lists the config files of one path, in Prow's order.
-func prowListPath(root string) []*prowFile {
-	info, err := os.Stat(root)
+// prowList lists the config files of root in fsys, in Prow's order; display
+// is how root is named in origins and messages.
+func prowList(fsys fs.FS, root, display string) []*prowFile {
+	name := func(p string) string {
+		if root == "." {
+			return filepath.Join(display, filepath.FromSlash(p))
+		}
+		return display + filepath.FromSlash(strings.TrimPrefix(p, root))
+	}
+	info, err := fs.Stat(fsys, root)
 	if err != nil {
-		return []*prowFile{prowReadError(root, "failed to read Prow config: %v", prowPathError(err))}
+		return []*prowFile{prowReadError(display, "failed to read Prow config: %v", prowPathError(err))}
 	}
 	if !info.IsDir() {
-		return []*prowFile{{path: root}}
-	}
-	walkRoot := root
-	if li, err := os.Lstat(root); err == nil && li.Mode()&fs.ModeSymlink != 0 {
-		// WalkDir does not follow a symlinked root; a trailing separator
-		// makes it resolve the link.
-		walkRoot = root + string(filepath.Separator)
+		return []*prowFile{{path: display, fsys: fsys, name: root}}
 	}
 	var files []*prowFile
 	// Prow refuses two files with one base name: its config updater keys
 	// the ConfigMap by base name.
 	seen := map[string]string{}
-	err = filepath.WalkDir(walkRoot, func(path string, d fs.DirEntry, err error) error {
+	err = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			files = append(files, prowReadError(path, "failed to read Prow config: %v", prowPathError(err)))
+			files = append(files, prowReadError(name(p), "failed to read Prow config: %v", prowPathError(err)))
 			return nil
 		}
-		if path != walkRoot && strings.HasPrefix(d.Name(), "..") {
+		if p != root && strings.HasPrefix(d.Name(), "..") {
 			if d.IsDir() {
-				return filepath.SkipDir
+				return fs.SkipDir
 			}
 			return nil
 		}
 		if d.IsDir() {
 			return nil
 		}
-		if ext := filepath.Ext(path); ext != ".yaml" && ext != ".yml" {
+		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
 			return nil
 		}
-		base := filepath.Base(path)
+		base := path.Base(p)
 		if first, ok := seen[base]; ok {
-			files = append(files, prowReadError(path, "duplicated basename is not allowed: %s (also %s)", base, first))
+			files = append(files, prowReadError(name(p), "duplicated basename is not allowed: %s (also %s)", base, first))
 			return nil
 		}
-		seen[base] = path
-		files = append(files, &prowFile{path: path})
+		seen[base] = name(p)
+		files = append(files, &prowFile{path: name(p), fsys: fsys, name: p})
 		return nil
 	})
 	if err != nil {
-		files = append(files, prowReadError(root, "failed to read Prow config: %v", prowPathError(err)))
+		files = append(files, prowReadError(display, "failed to read Prow config: %v", prowPathError(err)))
 	}
 	return files
 }
@@ -294,7 +324,7 @@ func prowParseAll(files []*prowFile) {
 		go func() {
 			defer wg.Done()
 			for f := range work {
-				data, err := os.ReadFile(f.path)
+				data, err := fs.ReadFile(f.fsys, f.name)
 				if err != nil {
 					f.readErr = &ProwConfigError{Path: f.path, Problem: fmt.Sprintf("failed to read Prow config: %v", prowPathError(err))}
 					continue
