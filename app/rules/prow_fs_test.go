@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -32,5 +34,35 @@ func TestLoadProwFS(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v lacks %q", err, want)
 		}
+	}
+}
+
+func TestLoadProwNamesFilesAsGiven(t *testing.T) {
+	dir := t.TempDir()
+	jobs := filepath.Join(dir, "jobs")
+	if err := os.MkdirAll(filepath.Join(jobs, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(jobs, "sub", "a.yaml"), []byte("presubmits:\n  o/r:\n  - name: a\n    always_run: true\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A symlinked directory (as Kubernetes mounts ConfigMaps) is followed.
+	link := filepath.Join(dir, "link")
+	if err := os.Symlink(jobs, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, root := range []string{jobs, link} {
+		pc, err := LoadProw(root)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := pc.Jobs("o/r")
+		if len(got) != 1 || got[0].Origin.Path != filepath.Join(root, "sub", "a.yaml") {
+			t.Errorf("LoadProw(%s): %+v", root, got)
+		}
+	}
+	_, err := LoadProw(filepath.Join(dir, "missing"))
+	if err == nil || !strings.HasPrefix(err.Error(), filepath.Join(dir, "missing")+": failed to read Prow config") {
+		t.Errorf("error %v", err)
 	}
 }
