@@ -229,7 +229,8 @@ func ParseScenario(data []byte) (*Scenario, error) {
 }
 
 // checkKeys walks the YAML tree beside the Go type and reports the first
-// unknown key with its path, which yaml.v3's KnownFields cannot do.
+// unknown key or mistyped value with its path, which yaml.v3's own errors
+// cannot do.
 func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
@@ -237,10 +238,23 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	if n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
 	}
+	if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		return nil
+	}
+	want := func(what string) error {
+		return fmt.Errorf("%s: want %s (line %d)", orRoot(path), what, n.Line)
+	}
 	switch t.Kind() {
 	case reflect.Struct:
-		if t == reflect.TypeOf(time.Time{}) || n.Kind != yaml.MappingNode {
+		if t == reflect.TypeOf(time.Time{}) {
+			var v time.Time
+			if n.Decode(&v) != nil {
+				return want("a timestamp like 2024-01-02T15:04:05Z")
+			}
 			return nil
+		}
+		if n.Kind != yaml.MappingNode {
+			return want("a mapping")
 		}
 		fields := map[string]reflect.Type{}
 		for i := 0; i < t.NumField(); i++ {
@@ -268,7 +282,7 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		}
 	case reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			return nil
+			return want("a list")
 		}
 		for i, c := range n.Content {
 			if err := checkKeys(c, t.Elem(), fmt.Sprintf("%s[%d]", path, i)); err != nil {
@@ -277,12 +291,26 @@ func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 		}
 	case reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			return nil
+			return want("a mapping")
 		}
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			if err := checkKeys(n.Content[i+1], t.Elem(), join(path, n.Content[i].Value)); err != nil {
 				return err
 			}
+		}
+	case reflect.Int, reflect.Int64:
+		var v int64
+		if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+			return want("a whole number")
+		}
+	case reflect.Bool:
+		var v bool
+		if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+			return want("true or false")
+		}
+	case reflect.String:
+		if n.Kind != yaml.ScalarNode {
+			return want("a string")
 		}
 	}
 	return nil

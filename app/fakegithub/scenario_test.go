@@ -36,6 +36,8 @@ repos:
 		"bad rule":                 {"main: {}", "main: {rules: [{type: required_status_checks, parameters: {}}]}", `repos[0].branches.main.rules[0].parameters.required_status_checks: missing`},
 		"bad permission":           {"repos: [o/r]}", "repos: [o/r], permissions: {checks: all}}", `installations[0].permissions.checks: "all" is not one of read, write, admin`},
 		"long description":         {"base: main}\n", "base: main, statuses: [{context: c, state: success, description: '" + strings.Repeat("x", 141) + "'}]}\n", `description: longer than 140 characters`},
+		"number as text":           {"number: 2", "number: two", `repos[0].pulls[1].number: want a whole number`},
+		"list as string":           {"repos: [o/r]", "repos: o/r", `installations[0].repos: want a list`},
 		"not YAML":                 {"repos:", "repos: [", `invalid YAML`},
 	}
 	if _, err := ParseScenario([]byte(base)); err != nil {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/fix-status/fix-status/config"
@@ -58,7 +59,8 @@ type Server struct {
 	listener net.Listener
 	url      string
 
-	handler http.Handler
+	handler  http.Handler
+	lastBase atomic.Pointer[string]
 }
 
 // New builds an emulator from a scenario.
@@ -123,6 +125,7 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.httpSrv.Shutdown(ctx)
 	s.httpSrv = nil
+	s.hookClient.CloseIdleConnections()
 	return err
 }
 
@@ -167,13 +170,20 @@ func (s *Server) ServerConfig() *config.Server {
 	return c
 }
 
-// baseURL is the API root used in URLs inside responses.
+// baseURL is the API root used in URLs inside responses: the listening
+// address after Start, else the Host of the request (or of the last request,
+// for webhooks) when the Handler is served by someone else.
 func (s *Server) baseURL(r *http.Request) string {
 	if u := s.URL(); u != "" {
 		return u
 	}
 	if r != nil && r.Host != "" {
-		return "http://" + r.Host
+		u := "http://" + r.Host
+		s.lastBase.Store(&u)
+		return u
+	}
+	if u := s.lastBase.Load(); u != nil {
+		return *u
 	}
 	return "http://127.0.0.1"
 }
