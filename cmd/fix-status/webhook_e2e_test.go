@@ -1,0 +1,778 @@
+package main
+
+// End-to-end tests over real HTTP: the emulator (app/fakegithub) delivers
+// signed webhooks to the server newServer builds (go-githubapp's dispatcher,
+// the handlers, the service's queue) listening on 127.0.0.1:0, the app reads
+// and writes through go-githubapp's client creator, and every test asserts
+// what the emulator then holds: the statuses, check runs and comments a user
+// would see on the pull request.
+//
+// Waiting is done by polling (the emulator's state, or the decision log lines
+// the reconciler writes after it has applied its writes) until a deadline,
+// never by sleeping and then asserting.
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/config"
+)
+
+// e2eWait bounds every wait; reconciles take milliseconds, the bound is for
+// slow machines and -race.
+const e2eWait = 20 * time.Second
+
+// e2eCoalesce is the service's coalescing window in tests.
+const e2eCoalesce = 50 * time.Millisecond
+
+type harnessOptions struct {
+	// grace and stale override the repair config (default 0: no grace
+	// period, so a job that should have run is re-triggered at once; and
+	// pending results never turn stale).
+	grace, stale time.Duration
+	// coalesce is the service's window (default e2eCoalesce).
+	coalesce time.Duration
+	// workers of the service (default 4).
+	workers int
+	// latency is added by the emulator to every API answer.
+	latency time.Duration
+}
+
+// harness is one emulator and one fix-status server wired to it.
+type harness struct {
+	t       *testing.T
+	gh      *fakegithub.Server
+	cfg     *config.Server
+	srv     *server
+	hookURL string
+	logPath string
+	deliver atomic.Int64
+}
+
+func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
+	t.Helper()
+	sc, err := fakegithub.ParseScenario([]byte(scenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gh, err := fakegithub.New(fakegithub.Options{Scenario: sc, Latency: o.latency})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := gh.Start("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = gh.Close() })
+	cfg := gh.ServerConfig()
+	cfg.Repair.GracePeriod.Duration = o.grace
+	cfg.Repair.StalePendingAfter.Duration = o.stale
+	cfg.Repair.SweepInterval.Duration = 0
+	if o.coalesce == 0 {
+		o.coalesce = e2eCoalesce
+	}
+	logFile, err := os.Create(filepath.Join(t.TempDir(), "fix-status.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile,
+		service: app.ServiceOptions{Coalesce: o.coalesce, Workers: o.workers}})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.run(ctx) }()
+	h := &harness{gh: gh, cfg: cfg, srv: srv, hookURL: srv.URL() + WebhookRoute, logPath: logFile.Name()}
+	if tt, ok := t.(*testing.T); ok {
+		h.t = tt
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("server stopped with: %v", err)
+		}
+		_ = logFile.Close()
+		if t.Failed() {
+			h.dumpLog(t)
+		}
+	})
+	deadline := time.Now().Add(e2eWait)
+	for {
+		resp, err := http.Get(srv.URL() + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server not ready: %v", err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	gh.SetWebhookURL(h.hookURL)
+	return h
+}
+
+func (h *harness) dumpLog(t testing.TB) {
+	data, _ := os.ReadFile(h.logPath)
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) > 80 {
+		lines = lines[len(lines)-80:]
+	}
+	t.Logf("fix-status log (last %d lines):\n%s", len(lines), strings.Join(lines, "\n"))
+}
+
+// event applies an emulator event and checks its webhook was accepted.
+func (h *harness) event(t testing.TB, ev fakegithub.Event) *fakegithub.EventResult {
+	t.Helper()
+	res, err := h.gh.Apply(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("event %s: %v", ev.Type, err)
+	}
+	if !res.Delivered || res.StatusCode != http.StatusOK {
+		t.Fatalf("event %s: delivered %v, status %d, skipped %q", ev.Type, res.Delivered, res.StatusCode, res.Skipped)
+	}
+	return res
+}
+
+// quietly changes the emulator's state without delivering the webhook (to
+// deliver GitHub's own example payload for that change instead).
+func (h *harness) quietly(t testing.TB, ev fakegithub.Event) *fakegithub.EventResult {
+	t.Helper()
+	h.gh.SetWebhookURL("")
+	defer h.gh.SetWebhookURL(h.hookURL)
+	res, err := h.gh.Apply(context.Background(), ev)
+	if err != nil {
+		t.Fatalf("event %s: %v", ev.Type, err)
+	}
+	return res
+}
+
+// post delivers a raw webhook the way GitHub does; sig is the
+// X-Hub-Signature-256 value ("" leaves the header out). It returns the
+// answer's status code and body.
+func (h *harness) post(t testing.TB, event string, body []byte, sig string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, h.hookURL, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "GitHub-Hookshot/e2e")
+	req.Header.Set("X-GitHub-Event", event)
+	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("e2e-%d", h.deliver.Add(1)))
+	if sig != "" {
+		req.Header.Set("X-Hub-Signature-256", sig)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// postSigned delivers body signed with the app's webhook secret and wants a
+// 2xx answer.
+func (h *harness) postSigned(t testing.TB, event string, body []byte) {
+	t.Helper()
+	code, msg := h.post(t, event, body, fakegithub.SignPayload(h.gh.WebhookSecret(), body))
+	if code/100 != 2 {
+		t.Fatalf("%s webhook answered %d: %s", event, code, msg)
+	}
+}
+
+// fixture reads one of GitHub's example payloads from testdata/webhooks-e2e
+// and adapts it to the scenario: adapt sets fields by dotted path.
+func fixture(t testing.TB, name string, adapt map[string]any) []byte {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "webhooks-e2e", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	for path, v := range adapt {
+		keys := strings.Split(path, ".")
+		cur := m
+		for _, k := range keys[:len(keys)-1] {
+			next, ok := cur[k].(map[string]any)
+			if !ok {
+				next = map[string]any{}
+				cur[k] = next
+			}
+			cur = next
+		}
+		cur[keys[len(keys)-1]] = v
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// waitState polls the emulator's state until cond holds.
+func (h *harness) waitState(t testing.TB, what string, cond func(*fakegithub.State) bool) *fakegithub.State {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for {
+		st := h.gh.State()
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s; state of the pulls: %s", what, pullsSummary(st))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// pull returns a PR from a state.
+func pull(st *fakegithub.State, repo string, n int) *fakegithub.StatePull {
+	for i := range st.Repos {
+		if !strings.EqualFold(st.Repos[i].Name, repo) {
+			continue
+		}
+		for j := range st.Repos[i].Pulls {
+			if st.Repos[i].Pulls[j].Number == n {
+				return &st.Repos[i].Pulls[j]
+			}
+		}
+	}
+	return nil
+}
+
+func (h *harness) pull(t testing.TB, repo string, n int) *fakegithub.StatePull {
+	t.Helper()
+	p := pull(h.gh.State(), repo, n)
+	if p == nil {
+		t.Fatalf("no pull %s#%d", repo, n)
+	}
+	return p
+}
+
+// latestStatus is the newest status of a context on the PR head (nil if none).
+func latestStatus(p *fakegithub.StatePull, context string) *fakegithub.StateStatus {
+	var out *fakegithub.StateStatus
+	for i := range p.Statuses {
+		if strings.EqualFold(p.Statuses[i].Context, context) {
+			out = &p.Statuses[i]
+		}
+	}
+	return out
+}
+
+// writesBy lists what login wrote on the PR: statuses, check runs and
+// comments, one line each, in order.
+func writesBy(p *fakegithub.StatePull, login string) []string {
+	var out []string
+	for _, s := range p.Statuses {
+		if s.Creator == login {
+			out = append(out, "status "+s.Context+" "+s.State+": "+s.Description)
+		}
+	}
+	for _, c := range p.CheckRuns {
+		if c.Creator == login {
+			out = append(out, "check_run "+c.Name+" "+c.Status+"/"+c.Conclusion+": "+c.Summary)
+		}
+	}
+	for _, c := range p.Comments {
+		if c.User == login {
+			out = append(out, "comment "+firstLine(c.Body))
+		}
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	first, _, _ := strings.Cut(s, "\n")
+	return first
+}
+
+const bot = "fix-status[bot]"
+
+func pullsSummary(st *fakegithub.State) string {
+	var b strings.Builder
+	for _, r := range st.Repos {
+		for _, p := range r.Pulls {
+			fmt.Fprintf(&b, "\n  %s#%d:", r.Name, p.Number)
+			for _, s := range p.Statuses {
+				fmt.Fprintf(&b, "\n    status %s=%s by %s (%s)", s.Context, s.State, s.Creator, s.Description)
+			}
+			for _, c := range p.CheckRuns {
+				fmt.Fprintf(&b, "\n    check_run %s=%s/%s by %s", c.Name, c.Status, c.Conclusion, c.Creator)
+			}
+			for _, c := range p.Comments {
+				fmt.Fprintf(&b, "\n    comment by %s: %q", c.User, firstLine(c.Body))
+			}
+		}
+	}
+	return b.String()
+}
+
+// decision is one decision log line of the reconciler: it writes one per
+// required context after it has applied the writes.
+type decision struct {
+	PR      string `json:"pr"`
+	Trigger string `json:"trigger"`
+	Context string `json:"context"`
+	Verdict string `json:"verdict"`
+	Reason  string `json:"reason"`
+	Action  string `json:"action"`
+}
+
+// logLine is any log line, for the fields the tests look at.
+type logLine struct {
+	Level   string `json:"level"`
+	Message string `json:"message"`
+	Error   string `json:"error"`
+	decision
+}
+
+// logMark is the current end of the log: waits look only at what follows.
+func (h *harness) logMark() int64 {
+	fi, err := os.Stat(h.logPath)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// logLines reads the complete log lines written after mark.
+func (h *harness) logLines(mark int64) []logLine {
+	f, err := os.Open(h.logPath)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	if _, err := f.Seek(mark, io.SeekStart); err != nil {
+		return nil
+	}
+	var out []logLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<22)
+	for sc.Scan() {
+		var l logLine
+		if json.Unmarshal(sc.Bytes(), &l) == nil {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// waitDecisions waits, after mark, for a decision on each of contexts of pr
+// and returns the latest per context.
+func (h *harness) waitDecisions(t testing.TB, mark int64, pr string, contexts ...string) map[string]decision {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for {
+		got := map[string]decision{}
+		for _, l := range h.logLines(mark) {
+			if l.Message == "decision" && l.decision.PR == pr {
+				got[l.decision.Context] = l.decision
+			}
+		}
+		all := true
+		for _, c := range contexts {
+			if _, ok := got[c]; !ok {
+				all = false
+			}
+		}
+		if all {
+			return got
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for decisions on %v of %s; got %+v", contexts, pr, got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitLog waits, after mark, for a log line matching cond.
+func (h *harness) waitLog(t testing.TB, mark int64, what string, cond func(logLine) bool) logLine {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for {
+		for _, l := range h.logLines(mark) {
+			if cond(l) {
+				return l
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for a log line: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// metric scrapes /metrics and returns the value of one series (0 if absent),
+// e.g. metric(`fix_status_webhook_events_total{event="status"}`).
+func (h *harness) metric(t testing.TB, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(h.srv.URL() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if rest, ok := strings.CutPrefix(line, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err != nil {
+				t.Fatalf("metric %s: %v", line, err)
+			}
+			return v
+		}
+	}
+	return 0
+}
+
+func (h *harness) waitMetric(t testing.TB, series string, atLeast float64) {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for h.metric(t, series) < atLeast {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s >= %v", series, atLeast)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// wantVerdicts compares decisions with "verdict: reason" (or just the
+// verdict when the wanted string has no colon).
+func wantVerdicts(t testing.TB, got map[string]decision, want map[string]string) {
+	t.Helper()
+	for ctx, w := range want {
+		d, ok := got[ctx]
+		if !ok {
+			t.Errorf("%s: no decision", ctx)
+			continue
+		}
+		g := d.Verdict
+		if strings.Contains(w, ": ") {
+			g += ": " + d.Reason
+		}
+		if g != w {
+			t.Errorf("%s: got %q, want %q", ctx, g, w)
+		}
+	}
+}
+
+// widgets describes the acme/widgets scenario most tests use: Prow jobs in
+// prow/ named by the repo config, on branch main.
+type widgets struct {
+	// required are the contexts classic protection requires on main
+	// (default pull-unit).
+	required []string
+	// rules is the YAML list of rules for main (indented for the key).
+	rules string
+	// repoConfig replaces .github/fix-status.yml.
+	repoConfig string
+	// jobs replaces prow/jobs.yaml.
+	jobs string
+	// pulls is YAML for repos[0].pulls.
+	pulls string
+	// extra is appended to the scenario (more repos).
+	extra string
+}
+
+const widgetsConfig = `version: 1
+sources: {prow: [prow]}
+`
+
+const widgetsJobs = `presubmits:
+  acme/widgets:
+  - name: pull-docs
+    run_if_changed: '^docs/'
+  - name: pull-unit
+    run_if_changed: '^pkg/'
+  - name: pull-lint
+    run_if_changed: '^pkg/'
+  - name: pull-manual
+    always_run: false
+`
+
+func (w widgets) yaml() string {
+	if w.required == nil {
+		w.required = []string{"pull-unit"}
+	}
+	if w.repoConfig == "" {
+		w.repoConfig = widgetsConfig
+	}
+	if w.jobs == "" {
+		w.jobs = widgetsJobs
+	}
+	var b strings.Builder
+	b.WriteString(`app: {id: 1, slug: fix-status, webhook_secret: s3cret}
+apps:
+  - {id: 4242, slug: other-ci}
+installations:
+  - {id: 7, account: acme, account_type: Organization, repos: [acme/widgets]}
+repos:
+  - name: acme/widgets
+    default_branch: main
+    collaborators: {octocat: write, reader: read}
+    files:
+      main:
+        README.md: "hello\n"
+        .github/fix-status.yml: |
+`)
+	b.WriteString(indentYAML(w.repoConfig, 10))
+	b.WriteString("        prow/jobs.yaml: |\n")
+	b.WriteString(indentYAML(w.jobs, 10))
+	b.WriteString(`    branches:
+      main:
+        protection:
+          required_status_checks:
+            strict: false
+            contexts: [` + strings.Join(w.required, ", ") + `]
+`)
+	if w.rules != "" {
+		b.WriteString("        rules:\n" + indentYAML(w.rules, 10))
+	}
+	if w.pulls != "" {
+		b.WriteString("    pulls:\n" + indentYAML(w.pulls, 6))
+	}
+	b.WriteString(w.extra)
+	return b.String()
+}
+
+func indentYAML(s string, n int) string {
+	pad := strings.Repeat(" ", n)
+	var b strings.Builder
+	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
+		if l != "" {
+			b.WriteString(pad)
+		}
+		b.WriteString(l + "\n")
+	}
+	return b.String()
+}
+
+const widgetsRepo = "acme/widgets"
+
+// openPR opens a pull request on acme/widgets through the emulator (the
+// pull_request.opened webhook carries the PR) and returns its number.
+func (h *harness) openPR(t testing.TB, user string, files ...string) int {
+	t.Helper()
+	ev := fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: user, Title: "Change " + strings.Join(files, ", ")}
+	for _, f := range files {
+		ev.Files = append(ev.Files, fakegithub.File{Filename: f, Status: "modified", Additions: 1})
+	}
+	return h.event(t, ev).Number
+}
+
+func prName(n int) string { return widgetsRepo + "#" + strconv.Itoa(n) }
+
+// TestE2EVerdictSkip: a PR that touches no file a required job watches gets
+// a passing "skipped" result from fix-status, as a status or as a check run
+// (report_as), linking to the rule that decided.
+func TestE2EVerdictSkip(t *testing.T) {
+	t.Parallel()
+	for _, reportAs := range []string{"status", "check_run"} {
+		t.Run(reportAs, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, widgets{repoConfig: widgetsConfig + "report_as: " + reportAs + "\n"}.yaml(), harnessOptions{})
+			mark := h.logMark()
+			n := h.openPR(t, "octocat", "docs/guide.md")
+			ds := h.waitDecisions(t, mark, prName(n), "pull-unit")
+			wantVerdicts(t, ds, map[string]string{"pull-unit": "skip: Skipped: no changed file matches run_if_changed ^pkg/"})
+			p := h.pull(t, widgetsRepo, n)
+			const desc = "Skipped: no changed file matches run_if_changed ^pkg/"
+			if reportAs == "status" {
+				st := latestStatus(p, "pull-unit")
+				if st == nil || st.State != "success" || st.Creator != bot || st.Description != desc ||
+					!strings.HasSuffix(st.TargetURL, "/acme/widgets/blob/"+p.BaseSHA+"/prow/jobs.yaml#L5") {
+					t.Errorf("skip status: %+v", st)
+				}
+				if len(p.CheckRuns) != 0 {
+					t.Errorf("check runs: %+v", p.CheckRuns)
+				}
+			} else {
+				if len(p.CheckRuns) != 1 || p.CheckRuns[0].Name != "pull-unit" || p.CheckRuns[0].Status != "completed" ||
+					p.CheckRuns[0].Conclusion != "skipped" || p.CheckRuns[0].Creator != bot || p.CheckRuns[0].Summary != desc {
+					t.Errorf("skip check run: %+v", p.CheckRuns)
+				}
+				if len(p.Statuses) != 0 {
+					t.Errorf("statuses: %+v", p.Statuses)
+				}
+			}
+			if len(p.Comments) != 0 {
+				t.Errorf("comments: %+v", p.Comments)
+			}
+		})
+	}
+}
+
+// TestE2EVerdictSatisfied: the CI reported success; fix-status, re-checking
+// on the status webhook, leaves it alone.
+func TestE2EVerdictSatisfied(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "pkg/a.go")
+	h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+	sha := h.pull(t, widgetsRepo, n).HeadSHA
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "pull-unit", State: "success", Creator: "prow", Description: "Job succeeded."})
+	h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, SHA: sha, Name: "pull-lint", Conclusion: "neutral", AppID: 4242})
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+	for ds["pull-lint"].Verdict != "satisfied" {
+		// The status webhook's re-check may have run before the check run
+		// was reported; the check run's own webhook re-checks again.
+		ds = h.waitDecisions(t, h.logMark(), prName(n), "pull-lint")
+	}
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "satisfied: status reported success",
+		"pull-lint": "satisfied: check run reported neutral",
+	})
+	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
+		t.Errorf("fix-status wrote: %q", w)
+	}
+}
+
+// TestE2EVerdictWaiting: a job that reported pending, and a job that should
+// run but is still inside the grace period, are waited for: nothing written.
+func TestE2EVerdictWaiting(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour, stale: 2 * time.Hour})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "pkg/a.go")
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in 1h0m0s",
+		"pull-lint": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in 1h0m0s",
+	})
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: h.pull(t, widgetsRepo, n).HeadSHA, Context: "pull-unit",
+		State: "pending", Creator: "prow", Description: "Job triggered."})
+	ds = h.waitDecisions(t, mark, prName(n), "pull-unit")
+	wantVerdicts(t, ds, map[string]string{"pull-unit": "waiting: status is pending"})
+	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
+		t.Errorf("fix-status wrote: %q", w)
+	}
+}
+
+// TestE2EVerdictFailing: a failure reported by the CI is for humans.
+func TestE2EVerdictFailing(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "pkg/a.go")
+	h.waitDecisions(t, mark, prName(n), "pull-unit")
+	sha := h.pull(t, widgetsRepo, n).HeadSHA
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "pull-unit", State: "failure", Creator: "prow"})
+	h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, SHA: sha, Name: "pull-lint", Conclusion: "timed_out", AppID: 4242})
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+	for ds["pull-lint"].Verdict != "failing" {
+		ds = h.waitDecisions(t, h.logMark(), prName(n), "pull-lint")
+	}
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "failing: status reported failure",
+		"pull-lint": "failing: check run reported timed_out",
+	})
+	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
+		t.Errorf("fix-status wrote: %q", w)
+	}
+}
+
+// TestE2EVerdictRetrigger: a job that should have run and never reported is
+// re-triggered after the grace period with its rerun command, in one
+// comment that carries a marker per context.
+func TestE2EVerdictRetrigger(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "pkg/a.go")
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "retrigger: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
+		"pull-lint": "retrigger",
+	})
+	p := h.pull(t, widgetsRepo, n)
+	if len(p.Comments) != 1 || p.Comments[0].User != bot {
+		t.Fatalf("comments: %+v", p.Comments)
+	}
+	body := p.Comments[0].Body
+	for _, want := range []string{"/test pull-unit\n", "/test pull-lint\n",
+		`<!-- fix-status retrigger context="pull-unit" sha=` + p.HeadSHA + ` -->`,
+		`<!-- fix-status retrigger context="pull-lint" sha=` + p.HeadSHA + ` -->`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("comment lacks %q:\n%s", want, body)
+		}
+	}
+	if len(p.Statuses) != 0 {
+		t.Errorf("statuses: %+v", p.Statuses)
+	}
+}
+
+// TestE2EVerdictRevoke: fix-status skipped a job, then a push to the base
+// branch changed the job's rule so that it runs for this PR: the push
+// re-checks the branch's open PRs, the skip is set back to pending and the
+// job is re-triggered.
+func TestE2EVerdictRevoke(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "docs/guide.md")
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit")
+	wantVerdicts(t, ds, map[string]string{"pull-unit": "skip"})
+
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat",
+		Contents: map[string]string{"prow/jobs.yaml": strings.Replace(widgetsJobs, "run_if_changed: '^pkg/'", "run_if_changed: '^(pkg|docs)/'", 1)}})
+	ds = h.waitDecisions(t, mark, prName(n), "pull-unit")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "revoke: our earlier skip is wrong now: run_if_changed ^(pkg|docs)/ matches docs/guide.md",
+	})
+	p := h.pull(t, widgetsRepo, n)
+	st := latestStatus(p, "pull-unit")
+	if st == nil || st.State != "pending" || st.Creator != bot || !strings.HasPrefix(st.Description, "fix-status revoked its skip: ") {
+		t.Errorf("revoked status: %+v", st)
+	}
+	if len(p.Comments) != 1 || !strings.HasPrefix(p.Comments[0].Body, "/test pull-unit\n") {
+		t.Errorf("comments: %+v", p.Comments)
+	}
+}
+
+// TestE2EVerdictBlocked: a manual job cannot be repaired: nothing written,
+// the reason is in the decision.
+func TestE2EVerdictBlocked(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-manual"}}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "pkg/a.go")
+	ds := h.waitDecisions(t, mark, prName(n), "pull-manual")
+	wantVerdicts(t, ds, map[string]string{"pull-manual": "blocked: manual job, runs only when requested: /test pull-manual"})
+	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
+		t.Errorf("fix-status wrote: %q", w)
+	}
+}
