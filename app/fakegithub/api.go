@@ -37,6 +37,18 @@ type reqCtx struct {
 	now    time.Time
 	link   string
 	header http.Header
+	// hook is the webhook an API write causes (sent when
+	// Options.WebhooksForAPIWrites is set).
+	hook *hook
+}
+
+// apiWriteHook prepares the webhook GitHub sends after an API write; the
+// sender is the app's bot user.
+func (c *reqCtx) apiWriteHook(event, action string, payload map[string]any) {
+	if !c.s.opts.WebhooksForAPIWrites {
+		return
+	}
+	c.hook = c.w.finishHook(c.base, c.repo, event, action, c.actor(), payload)
 }
 
 // resp is what a handler answers: a status and a JSON body (or raw bytes).
@@ -183,6 +195,13 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		s.write(hw, c, s.rateLimited(c), b)
 		return
 	}
+	if s.opts.Scenario.SecondaryLimits && c.id.kind == idInstallation && rt.charged {
+		if fail := s.enterSecondary(c); fail != nil {
+			s.write(hw, c, *fail, b)
+			return
+		}
+		defer s.leaveSecondary(c)
+	}
 	if r.Method != http.MethodGet {
 		body, err := io.ReadAll(http.MaxBytesReader(hw, r.Body, maxBody))
 		if err != nil {
@@ -239,6 +258,9 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		c.header.Set("Link", c.link)
 	}
 	s.writeRaw(hw, c, out.status, body, out.contentType, b)
+	if c.hook != nil && out.status < 300 {
+		s.deliverAsync(c.hook)
+	}
 }
 
 // dispatch resolves the repository, checks access and permission, and runs

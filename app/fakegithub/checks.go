@@ -183,6 +183,7 @@ func hCreateCheckRun(c *reqCtx) resp {
 	cr.creator = c.actor()
 	cr.apply(&req, c.now)
 	c.w.refreshSuite(c.repo, cr.suite, c.now)
+	c.apiWriteHook("check_run", "created", map[string]any{"check_run": c.w.checkRunEventJSON(c.base, c.repo, cr)})
 	return created(c.w.checkRunJSON(c.base, c.repo, cr))
 }
 
@@ -218,8 +219,12 @@ func hUpdateCheckRun(c *reqCtx) resp {
 	if fail := c.validateCheckRun(&req); fail != nil {
 		return *fail
 	}
+	wasCompleted := cr.status == "completed"
 	cr.apply(&req, c.now)
 	c.w.refreshSuite(c.repo, cr.suite, c.now)
+	if !wasCompleted && cr.status == "completed" {
+		c.apiWriteHook("check_run", "completed", map[string]any{"check_run": c.w.checkRunEventJSON(c.base, c.repo, cr)})
+	}
 	return ok(c.w.checkRunJSON(c.base, c.repo, cr))
 }
 

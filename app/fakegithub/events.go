@@ -175,6 +175,7 @@ func (s *Server) Apply(ctx context.Context, ev Event) (*EventResult, error) {
 // hook is a webhook ready to send.
 type hook struct {
 	event     string
+	action    string
 	payload   map[string]any
 	installed bool
 }
@@ -232,9 +233,14 @@ func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
 	if r != nil {
 		r.touch(now)
 	}
-	h := &hook{event: kind, payload: payload, installed: true}
+	return res, w.finishHook(base, r, kind, action, ev.User, payload), nil
+}
+
+// finishHook adds what every payload carries: the repository after the
+// change, its installation, its organization, the action and the sender.
+func (w *world) finishHook(base string, r *repo, kind, action, sender string, payload map[string]any) *hook {
+	h := &hook{event: kind, action: action, payload: payload, installed: true}
 	if r != nil {
-		// Payloads describe the repository after the change.
 		if _, ok := payload["repository"]; !ok {
 			payload["repository"] = w.repoRaw(base, r)
 		}
@@ -251,9 +257,9 @@ func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
 		payload["action"] = action
 	}
 	if _, ok := payload["sender"]; !ok {
-		payload["sender"] = w.userJSON(base, ev.User)
+		payload["sender"] = w.userJSON(base, sender)
 	}
-	return res, h, nil
+	return h
 }
 
 func (w *world) orgJSON(base, login string) map[string]any {
@@ -549,22 +555,29 @@ func (w *world) statusEvent(base string, r *repo, ev *Event, now time.Time, res 
 		targetURL: ev.TargetURL, creator: creator, createdAt: now}
 	cm.statuses = append(cm.statuses, st)
 	res.SHA = cm.sha
-	var branches []any
-	for name, b := range r.branches {
-		if b.sha == cm.sha {
+	return w.statusPayload(base, r, cm, st), nil
+}
+
+// statusPayload is the body of a status webhook; its sender is the creator.
+func (w *world) statusPayload(base string, r *repo, cm *commit, st *status) map[string]any {
+	branches := []any{}
+	names := make([]string, 0, len(r.branches))
+	for name := range r.branches {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if b := r.branches[name]; b.sha == cm.sha {
 			branches = append(branches, map[string]any{"name": name, "protected": b.protection != nil,
 				"commit": map[string]string{"sha": cm.sha, "url": base + "/repos/" + r.full + "/commits/" + cm.sha}})
 		}
 	}
-	if branches == nil {
-		branches = []any{}
-	}
 	rc := &reqCtx{w: w, base: base, repo: r}
 	return map[string]any{
-		"id": st.id, "sha": cm.sha, "name": r.full, "target_url": strp(st.targetURL), "avatar_url": base + "/avatars/u/" + fmt.Sprint(w.userID(creator)),
+		"id": st.id, "sha": cm.sha, "name": r.full, "target_url": strp(st.targetURL), "avatar_url": base + "/avatars/u/" + fmt.Sprint(w.userID(st.creator)),
 		"context": st.context, "description": strp(st.description), "state": st.state, "commit": rc.commitJSON(cm),
-		"branches": branches, "created_at": ts(now), "updated_at": ts(now), "sender": w.userJSON(base, creator),
-	}, nil
+		"branches": branches, "created_at": ts(st.createdAt), "updated_at": ts(st.createdAt), "sender": w.userJSON(base, st.creator),
+	}
 }
 
 func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, now time.Time, res *EventResult) (map[string]any, error) {
@@ -631,13 +644,13 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 		w.refreshSuite(r, cr.suite, now)
 	}
 	res.SHA, res.CheckRunID = cr.headSHA, cr.id
-	out := w.checkRunJSON(base, r, cr)
-	return map[string]any{"check_run": w.checkRunEventJSON(base, r, out, cr)}, nil
+	return map[string]any{"check_run": w.checkRunEventJSON(base, r, cr)}, nil
 }
 
 // checkRunEventJSON is the REST check run with its full check suite, as
 // check_run webhooks carry it.
-func (w *world) checkRunEventJSON(base string, r *repo, out *checkRunJSON, cr *checkRun) map[string]any {
+func (w *world) checkRunEventJSON(base string, r *repo, cr *checkRun) map[string]any {
+	out := w.checkRunJSON(base, r, cr)
 	var m map[string]any
 	_ = json.Unmarshal(rawJSON(out), &m)
 	suite := w.checkSuiteJSON(base, r, cr.suite)

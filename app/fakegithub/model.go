@@ -35,6 +35,9 @@ type installation struct {
 	rateLimit   int
 	createdAt   time.Time
 	budget      budget
+	// secondary-limit bookkeeping, guarded by Server.statsMu
+	content  []time.Time // content-creating requests of the last hour
+	inFlight int
 }
 
 func (in *installation) hasRepo(r *repo) bool {

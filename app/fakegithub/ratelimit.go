@@ -187,3 +187,64 @@ func (s *Server) faultResp(c *reqCtx, f *Fault) resp {
 	}
 	return resp{status: f.Status, body: errorJSON{Message: msg, DocumentationURL: c.route.docs}}
 }
+
+// GitHub's documented secondary limits (GITHUB.md), enforced per
+// installation when the scenario sets secondary_limits.
+const (
+	contentPerMinute = 80
+	contentPerHour   = 500
+	maxConcurrent    = 100
+)
+
+// enterSecondary admits a request under the secondary limits, or answers
+// like GitHub's secondary rate limit. A nil answer must be paired with
+// leaveSecondary.
+func (s *Server) enterSecondary(c *reqCtx) *resp {
+	in := c.id.tok.inst
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	in.inFlight++
+	retry := time.Duration(0)
+	if in.inFlight > maxConcurrent {
+		retry = time.Second
+	} else if c.route.write && c.r.Method == http.MethodPost {
+		kept := in.content[:0]
+		for _, t := range in.content {
+			if c.now.Sub(t) < time.Hour {
+				kept = append(kept, t)
+			}
+		}
+		in.content = kept
+		n := len(kept)
+		lastMinute := 0
+		for _, t := range kept {
+			if c.now.Sub(t) < time.Minute {
+				lastMinute++
+			}
+		}
+		switch {
+		case n >= contentPerHour:
+			retry = kept[n-contentPerHour].Add(time.Hour).Sub(c.now)
+		case lastMinute >= contentPerMinute:
+			retry = kept[n-contentPerMinute].Add(time.Minute).Sub(c.now)
+		default:
+			in.content = append(in.content, c.now)
+		}
+	}
+	if retry == 0 {
+		return nil
+	}
+	in.inFlight--
+	secs := int((retry + time.Second - 1) / time.Second)
+	if secs < 1 {
+		secs = 1
+	}
+	r := s.faultResp(c, &Fault{Secondary: true, Status: http.StatusForbidden, RetryAfter: secs})
+	return &r
+}
+
+func (s *Server) leaveSecondary(c *reqCtx) {
+	s.statsMu.Lock()
+	c.id.tok.inst.inFlight--
+	s.statsMu.Unlock()
+}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -659,5 +660,75 @@ func TestLatency(t *testing.T) {
 	}
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Errorf("answered in %s; want at least the 50ms latency", d)
+	}
+}
+
+func TestSecondaryLimitsEnforced(t *testing.T) {
+	var clk clock
+	s := startServer(t, "secondary_limits: true\n"+testScenario, func(o *Options) { o.Now = clk.Now })
+	tok := installationToken(t, s, 7)
+	post := func() *http.Response {
+		return do(t, s, "POST", "/repos/Codertocat/Hello-World/statuses/"+headSHA, tok, `{"state":"success","context":"ci/x"}`)
+	}
+	for i := 0; i < 80; i++ {
+		if res := post(); res.StatusCode != 201 {
+			t.Fatalf("write %d = %d", i+1, res.StatusCode)
+		}
+	}
+	res := post()
+	if res.StatusCode != 403 || res.Header.Get("Retry-After") == "" {
+		t.Fatalf("write 81 = %d (retry-after %q); want GitHub's secondary limit", res.StatusCode, res.Header.Get("Retry-After"))
+	}
+	// Reads are not content creation.
+	if res := do(t, s, "GET", "/repos/Codertocat/Hello-World/pulls", tok, ""); res.StatusCode != 200 {
+		t.Errorf("read after the limit = %d", res.StatusCode)
+	}
+	// go-github sees *github.AbuseRateLimitError.
+	_, _, err := installationClient(t, s, 7).Repositories.CreateStatus(context.Background(), owner, repoName, headSHA, &github.RepoStatus{State: github.String("success")})
+	var are *github.AbuseRateLimitError
+	if !errors.As(err, &are) || are.RetryAfter == nil || *are.RetryAfter > time.Minute {
+		t.Errorf("CreateStatus = %v; want *github.AbuseRateLimitError within a minute", err)
+	}
+	clk.Advance(61 * time.Second)
+	if res := post(); res.StatusCode != 201 {
+		t.Errorf("write a minute later = %d; want 201", res.StatusCode)
+	}
+}
+
+func TestWebhooksForAPIWrites(t *testing.T) {
+	s := startServer(t, testScenario, func(o *Options) { o.WebhooksForAPIWrites = true })
+	rec := receiver(t, s, "s3cret")
+	client := installationClient(t, s, 7)
+	ctx := context.Background()
+	if _, _, err := client.Repositories.CreateStatus(ctx, owner, repoName, headSHA, &github.RepoStatus{State: github.String("success"), Context: github.String("ci/docs")}); err != nil {
+		t.Fatal(err)
+	}
+	cr, _, err := client.Checks.CreateCheckRun(ctx, owner, repoName, github.CreateCheckRunOptions{Name: "ci/docs", HeadSHA: headSHA})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Checks.UpdateCheckRun(ctx, owner, repoName, cr.GetID(), github.UpdateCheckRunOptions{Name: "ci/docs", Conclusion: github.String("skipped")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := client.Issues.CreateComment(ctx, owner, repoName, 2, &github.IssueComment{Body: github.String("done")}); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitWebhooks()
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var got []string
+	for _, r := range rec.got {
+		var p struct {
+			Action string
+			Sender struct{ Login string }
+		}
+		_ = json.Unmarshal(r.payload, &p)
+		got = append(got, r.event+"."+p.Action+" by "+p.Sender.Login)
+	}
+	sort.Strings(got)
+	want := []string{"check_run.completed by fix-status[bot]", "check_run.created by fix-status[bot]",
+		"issue_comment.created by fix-status[bot]", "status. by fix-status[bot]"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("webhooks of API writes (-want +got):\n%s", diff)
 	}
 }

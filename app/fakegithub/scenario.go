@@ -23,6 +23,10 @@ type Scenario struct {
 	Apps          []ScenarioOtherApp     `yaml:"apps,omitempty" json:"apps,omitempty"`
 	Installations []ScenarioInstallation `yaml:"installations" json:"installations"`
 	Repos         []ScenarioRepo         `yaml:"repos" json:"repos"`
+	// SecondaryLimits enforces GitHub's documented secondary limits per
+	// installation: 80 content-creating requests a minute, 500 an hour, 100
+	// concurrent requests (answered 403 with retry-after).
+	SecondaryLimits bool `yaml:"secondary_limits,omitempty" json:"secondary_limits,omitempty"`
 }
 
 // ScenarioApp is the GitHub App under test (fix-status itself).

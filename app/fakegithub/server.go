@@ -26,6 +26,13 @@ type Options struct {
 	// PrivateKey is the app's key; nil generates one (2048 bits, cached per
 	// process so that tests stay fast).
 	PrivateKey *rsa.PrivateKey
+	// WebhooksForAPIWrites makes the emulator send, as GitHub does, the
+	// webhooks that the app's own writes cause (status, check_run
+	// created/completed, issue_comment created; the sender is the app's bot).
+	// They are sent in the background after the response; WaitWebhooks waits.
+	// Off by default, so that only Event sends webhooks and tests stay
+	// deterministic.
+	WebhooksForAPIWrites bool
 	// Now is the emulator's clock: token and JWT expiry, rate-limit windows
 	// and every created_at. nil = time.Now. ghinstallation signs JWTs with the
 	// wall clock, so a Now far from it makes app authentication fail, as clock
@@ -53,6 +60,9 @@ type Server struct {
 	webhookURL string
 	deliveries []Delivery
 	hookClient *http.Client
+	hookSem    chan struct{}
+	async      sync.WaitGroup
+	pending    atomic.Int64
 
 	srvMu    sync.Mutex
 	httpSrv  *http.Server
@@ -87,7 +97,8 @@ func New(opts Options) (*Server, error) {
 	}
 	s.w = w
 	s.stats = newStats()
-	s.hookClient = &http.Client{Timeout: 10 * time.Second}
+	s.hookClient = &http.Client{Timeout: webhookTimeout}
+	s.hookSem = make(chan struct{}, 8)
 	s.handler = s.routes()
 	return s, nil
 }
@@ -125,6 +136,7 @@ func (s *Server) Close() error {
 	defer cancel()
 	err := s.httpSrv.Shutdown(ctx)
 	s.httpSrv = nil
+	s.async.Wait()
 	s.hookClient.CloseIdleConnections()
 	return err
 }

@@ -146,6 +146,34 @@ func (s *Server) post(ctx context.Context, url, event, id string, body []byte, d
 	return nil
 }
 
+// maxPendingWebhooks bounds the webhooks of API writes waiting to be sent;
+// past it they are dropped (and counted as failed), as a receiver that cannot
+// keep up loses deliveries on GitHub too.
+const maxPendingWebhooks = 1000
+
+// deliverAsync sends the webhook of an API write in the background, a few at
+// a time; WaitWebhooks waits for them.
+func (s *Server) deliverAsync(h *hook) {
+	if s.pending.Add(1) > maxPendingWebhooks {
+		s.pending.Add(-1)
+		s.statsMu.Lock()
+		s.stats.failed++
+		s.statsMu.Unlock()
+		return
+	}
+	s.async.Add(1)
+	go func() {
+		defer s.async.Done()
+		defer s.pending.Add(-1)
+		s.hookSem <- struct{}{}
+		defer func() { <-s.hookSem }()
+		_ = s.deliver(context.Background(), &EventResult{Event: h.event, Action: h.action}, h)
+	}()
+}
+
+// WaitWebhooks waits until the webhooks of API writes made so far are sent.
+func (s *Server) WaitWebhooks() { s.async.Wait() }
+
 // Deliveries returns the most recent webhook deliveries, oldest first.
 func (s *Server) Deliveries() []Delivery {
 	s.hookMu.Lock()

@@ -4,7 +4,7 @@
 // API under /_fake/. See app/fakegithub/README.md.
 //
 //	fakegithub --listen 127.0.0.1:0 --scenario FILE [--webhook-url URL]
-//	           [--write-app-config FILE] [--latency DURATION]
+//	           [--write-app-config FILE] [--latency DURATION] [--webhooks-for-api-writes]
 package main
 
 import (
@@ -38,6 +38,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	webhookURL := fs.String("webhook-url", "", "where to deliver webhooks")
 	appConfig := fs.String("write-app-config", "", "write a fix-status server config pointing at the emulator to this file")
 	latency := fs.Duration("latency", 0, "delay added to every API response")
+	apiHooks := fs.Bool("webhooks-for-api-writes", false, "also send the webhooks the app's own writes cause (status, check_run, issue_comment), as GitHub does")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -54,7 +55,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := fakegithub.New(fakegithub.Options{Scenario: sc, WebhookURL: *webhookURL, Latency: *latency})
+	srv, err := fakegithub.New(fakegithub.Options{Scenario: sc, WebhookURL: *webhookURL, Latency: *latency,
+		WebhooksForAPIWrites: *apiHooks})
 	if err != nil {
 		return err
 	}
