@@ -49,13 +49,29 @@ func webhookEvents() []Event {
 // against the subset's webhook schemas (x-webhooks →
 // components/schemas/webhook-<event>-<action>).
 func TestWebhookPayloadsMatchSchemas(t *testing.T) {
-	s := startServer(t, testScenario)
+	s := startServer(t, testScenario, func(o *Options) { o.WebhooksForAPIWrites = true })
 	receiver(t, s, "s3cret")
 	doc := loadSubset(t)
 	for _, ev := range webhookEvents() {
 		if _, err := s.Apply(context.Background(), ev); err != nil {
 			t.Fatalf("%s: %v", ev.Type, err)
 		}
+	}
+	// And the webhooks of the app's own writes.
+	tok := installationToken(t, s, 7)
+	const r = "/repos/Codertocat/Hello-World"
+	for _, w := range []struct{ method, path, body string }{
+		{"POST", r + "/statuses/" + headSHA, `{"state":"success","context":"ci/docs"}`},
+		{"POST", r + "/check-runs", `{"name":"ci/docs","head_sha":"` + headSHA + `","conclusion":"skipped","output":{"title":"Skipped","summary":"no docs"}}`},
+		{"POST", r + "/issues/2/comments", `{"body":"Skipped ci/docs"}`},
+	} {
+		if res := do(t, s, w.method, w.path, tok, w.body); res.StatusCode != 201 {
+			t.Fatalf("%s %s = %d", w.method, w.path, res.StatusCode)
+		}
+	}
+	s.WaitWebhooks()
+	if n := len(s.Deliveries()); n != len(webhookEvents())+3 {
+		t.Fatalf("%d deliveries; want %d", n, len(webhookEvents())+3)
 	}
 	seen := map[string]bool{}
 	for _, d := range s.Deliveries() {
