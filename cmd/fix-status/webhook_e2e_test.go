@@ -466,7 +466,8 @@ func (h *harness) waitMetric(t testing.TB, series string, atLeast float64) {
 }
 
 // wantVerdicts compares decisions with "verdict: reason" (or just the
-// verdict when the wanted string has no colon).
+// verdict when the wanted string has no colon; a trailing "*" matches any
+// end, for reasons that count time).
 func wantVerdicts(t testing.TB, got map[string]decision, want map[string]string) {
 	t.Helper()
 	for ctx, w := range want {
@@ -479,7 +480,7 @@ func wantVerdicts(t testing.TB, got map[string]decision, want map[string]string)
 		if strings.Contains(w, ": ") {
 			g += ": " + d.Reason
 		}
-		if g != w {
+		if prefix, ok := strings.CutSuffix(w, "*"); (ok && !strings.HasPrefix(g, prefix)) || (!ok && g != w) {
 			t.Errorf("%s: got %q, want %q", ctx, g, w)
 		}
 	}
@@ -667,8 +668,8 @@ func TestE2EVerdictWaiting(t *testing.T) {
 	n := h.openPR(t, "octocat", "pkg/a.go")
 	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
 	wantVerdicts(t, ds, map[string]string{
-		"pull-unit": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in 1h0m0s",
-		"pull-lint": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in 1h0m0s",
+		"pull-unit": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in *",
+		"pull-lint": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in *",
 	})
 	mark = h.logMark()
 	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: h.pull(t, widgetsRepo, n).HeadSHA, Context: "pull-unit",
