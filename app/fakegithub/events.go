@@ -745,9 +745,7 @@ func (w *world) protectionRuleJSON(r *repo, b *branch, now time.Time) map[string
 	contexts := []string{}
 	level, strict := "off", false
 	if p := b.protection; p != nil && p.RequiredStatusChecks != nil {
-		for _, c := range requiredChecks("", p.RequiredStatusChecks).Contexts {
-			contexts = append(contexts, c)
-		}
+		contexts = append(contexts, requiredChecks("", p.RequiredStatusChecks).Contexts...)
 		level, strict = "non_admins", p.RequiredStatusChecks.Strict
 		if p.EnforceAdmins {
 			level = "everyone"

@@ -40,10 +40,6 @@ type installation struct {
 	inFlight int
 }
 
-func (in *installation) hasRepo(r *repo) bool {
-	return r.inst == in
-}
-
 type token struct {
 	value   string
 	inst    *installation
@@ -58,7 +54,6 @@ type repo struct {
 	name          string
 	full          string
 	ownerType     string // User | Organization
-	ownerID       int64
 	private       bool
 	defaultBranch string
 	inst          *installation

@@ -51,7 +51,7 @@ func requiredChecks(u string, rc *ScenarioRequiredChecks) *requiredChecksJSON {
 			out.Contexts = append(out.Contexts, ch.Context)
 		}
 		seen[ch.Context] = true
-		out.Checks = append(out.Checks, requiredCheckJSON{Context: ch.Context, AppID: ch.AppID})
+		out.Checks = append(out.Checks, requiredCheckJSON(ch))
 	}
 	for _, ctx := range rc.Contexts {
 		if !seen[ctx] {

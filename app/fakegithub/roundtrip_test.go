@@ -616,7 +616,7 @@ func TestOperationsThroughGoGitHub(t *testing.T) {
 	if err != nil || len(statuses) != 2 || statuses[0].GetContext() != "ci/docs" || statuses[0].GetCreator().GetLogin() != "fix-status[bot]" {
 		t.Errorf("ListStatuses = %v, %v; want ci/docs by fix-status[bot] first", statuses, err)
 	}
-	rate, _, err := client.RateLimits(ctx)
+	rate, _, err := client.RateLimit.Get(ctx)
 	if err != nil || rate.GetCore().Limit != 5000 {
 		t.Errorf("RateLimits = %+v, %v", rate, err)
 	}

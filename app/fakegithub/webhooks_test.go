@@ -24,9 +24,8 @@ type received struct {
 }
 
 type recorder struct {
-	mu   sync.Mutex
-	got  []received
-	hdrs chan http.Header
+	mu  sync.Mutex
+	got []received
 }
 
 func (r *recorder) Handles() []string {

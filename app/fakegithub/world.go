@@ -137,7 +137,7 @@ func (w *world) addRepo(sr *ScenarioRepo, now time.Time) error {
 	owner, name, _ := strings.Cut(sr.Name, "/")
 	r := &repo{
 		id: w.newID(), owner: owner, name: name, full: sr.Name, private: sr.Private,
-		defaultBranch: sr.DefaultBranch, ownerID: w.userID(owner),
+		defaultBranch: sr.DefaultBranch,
 		ownerType:     "User",
 		branches:      map[string]*branch{},
 		collaborators: map[string]string{},
