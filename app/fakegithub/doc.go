@@ -18,8 +18,13 @@
 //     a per-installation hourly budget (exhausted → 403 that go-github turns into
 //     *github.RateLimitError); faults and secondary limits on demand
 //     (Server.Fault, POST /_fake/faults) and a fixed latency.
+//   - GitHub's secondary limits when the scenario sets secondary_limits (80
+//     content-creating requests a minute, 500 an hour, 100 concurrent, per
+//     installation): 403 with retry-after (*github.AbuseRateLimitError).
 //   - Writes made with an installation token are recorded as the app's bot
-//     (login "<slug>[bot]"); writes through events as the named user.
+//     (login "<slug>[bot]"); writes through events as the named user. With
+//     Options.WebhooksForAPIWrites the app's own writes also cause webhooks
+//     (sent in the background; Server.WaitWebhooks waits for them).
 //
 // # Events
 //
