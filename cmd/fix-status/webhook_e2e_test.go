@@ -22,6 +22,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -500,6 +501,8 @@ type widgets struct {
 	jobs string
 	// pulls is YAML for repos[0].pulls.
 	pulls string
+	// files are more files on main.
+	files map[string]string
 	// extra is appended to the scenario (more repos).
 	extra string
 }
@@ -548,6 +551,14 @@ repos:
 	b.WriteString(indentYAML(w.repoConfig, 10))
 	b.WriteString("        prow/jobs.yaml: |\n")
 	b.WriteString(indentYAML(w.jobs, 10))
+	names := make([]string, 0, len(w.files))
+	for name := range w.files {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		b.WriteString("        " + name + ": |\n" + indentYAML(w.files[name], 10))
+	}
 	b.WriteString(`    branches:
       main:
         protection:
@@ -774,6 +785,190 @@ func TestE2EVerdictBlocked(t *testing.T) {
 	ds := h.waitDecisions(t, mark, prName(n), "pull-manual")
 	wantVerdicts(t, ds, map[string]string{"pull-manual": "blocked: manual job, runs only when requested: /test pull-manual"})
 	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
+		t.Errorf("fix-status wrote: %q", w)
+	}
+}
+
+// changed makes a PR file list with content at the PR head.
+func changed(files map[string]string) []fakegithub.File {
+	var out []fakegithub.File
+	for name, content := range files {
+		c := content
+		out = append(out, fakegithub.File{Filename: name, Status: "modified", Content: &c})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Filename < out[j].Filename })
+	return out
+}
+
+// TestE2EInvariant1RulesFromBase: a PR that changes the file defining a job
+// is judged by the base branch's rules, and skipped only if its own version
+// of the rules (read by the emulator's contents API at the PR head SHA) says
+// the job would not run either.
+func TestE2EInvariant1RulesFromBase(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-docs"}}.yaml(), harnessOptions{})
+	widen := strings.Replace(widgetsJobs, "'^docs/'", "'^(docs|prow)/'", 1)
+	drop := strings.Replace(widgetsJobs, "  - name: pull-docs\n    run_if_changed: '^docs/'\n", "", 1)
+	harmless := widgetsJobs + "# a comment\n"
+	cases := []struct {
+		name  string
+		files map[string]string
+		want  string
+	}{
+		{"widens its own rule", map[string]string{"prow/jobs.yaml": widen},
+			"blocked: this PR changes prow/jobs.yaml; with its changes: run_if_changed ^(docs|prow)/ matches prow/jobs.yaml"},
+		{"removes its own job", map[string]string{"prow/jobs.yaml": drop},
+			"blocked: this PR changes prow/jobs.yaml; with its changes: no job defines it"},
+		{"breaks the rules", map[string]string{"prow/jobs.yaml": "presubmits: [\n"},
+			"blocked: this PR changes prow/jobs.yaml and its rules cannot be read: *"},
+		{"rewrites the repo config", map[string]string{".github/fix-status.yml": "version: 1\n"},
+			"blocked: this PR changes .github/fix-status.yml; with its changes: no job defines it"},
+		{"changes the rules harmlessly", map[string]string{"prow/jobs.yaml": harmless},
+			"skip: Skipped: no changed file matches run_if_changed ^docs/"},
+	}
+	for _, c := range cases {
+		mark := h.logMark()
+		n := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat", Title: c.name, Files: changed(c.files)}).Number
+		ds := h.waitDecisions(t, mark, prName(n), "pull-docs")
+		wantVerdicts(t, ds, map[string]string{"pull-docs": c.want})
+		w := writesBy(h.pull(t, widgetsRepo, n), bot)
+		if strings.HasPrefix(c.want, "skip") != (len(w) == 1) {
+			t.Errorf("%s: fix-status wrote %q", c.name, w)
+		}
+	}
+}
+
+// manyFiles names n changed files under dir.
+func manyFiles(dir string, n int) []fakegithub.File {
+	out := make([]fakegithub.File, n)
+	for i := range out {
+		out[i] = fakegithub.File{Filename: fmt.Sprintf("%s/file-%05d.go", dir, i+1), Status: "added", Additions: 1}
+	}
+	return out
+}
+
+// TestE2EInvariant2IncompleteFileList: past 3,000 files GitHub's PR files
+// API stops listing, and GitHub Actions evaluates path filters on the first
+// 300 files only: then nothing is skipped.
+func TestE2EInvariant2IncompleteFileList(t *testing.T) {
+	t.Parallel()
+	const workflow = `name: Docs
+on:
+  pull_request:
+    paths: ['docs/**']
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: make docs
+`
+	h := newHarness(t, widgets{
+		required:   []string{"pull-docs", "build"},
+		repoConfig: "version: 1\nsources: {prow: [prow], actions: true}\n",
+		files:      map[string]string{".github/workflows/docs.yml": workflow},
+	}.yaml(), harnessOptions{})
+	cases := []struct {
+		files int
+		want  map[string]string
+	}{
+		{3001, map[string]string{
+			"pull-docs": "blocked: cannot tell if it runs: the changed-file list is incomplete (3000 files listed)",
+			"build":     "blocked: cannot tell if it runs: 3000 changed files; GitHub Actions evaluates only the first 300"}},
+		{301, map[string]string{
+			"pull-docs": "skip: Skipped: no changed file matches run_if_changed ^docs/",
+			"build":     "blocked: cannot tell if it runs: 301 changed files; GitHub Actions evaluates only the first 300"}},
+		{300, map[string]string{
+			"pull-docs": "skip",
+			"build":     "skip: Skipped: no changed file matches paths [docs/**]"}},
+	}
+	for _, c := range cases {
+		mark := h.logMark()
+		n := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat",
+			Title: fmt.Sprintf("%d files", c.files), Files: manyFiles("gen", c.files)}).Number
+		ds := h.waitDecisions(t, mark, prName(n), "pull-docs", "build")
+		wantVerdicts(t, ds, c.want)
+		p := h.pull(t, widgetsRepo, n)
+		for ctx, w := range c.want {
+			st := latestStatus(p, ctx)
+			if strings.HasPrefix(w, "skip") != (st != nil && st.State == "success" && st.Creator == bot) {
+				t.Errorf("%d files, %s: status %+v", c.files, ctx, st)
+			}
+		}
+		if len(p.Comments) != 0 || len(p.CheckRuns) != 0 {
+			t.Errorf("%d files: fix-status wrote %q", c.files, writesBy(p, bot))
+		}
+	}
+}
+
+// TestE2EInvariant3PinnedCheck: a required check pinned to another app
+// cannot be satisfied by fix-status; one pinned to fix-status itself can.
+func TestE2EInvariant3PinnedCheck(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit"}, rules: `- type: required_status_checks
+  parameters:
+    required_status_checks:
+      - {context: pull-docs, integration_id: 4242}
+      - {context: pull-lint, integration_id: 1}
+`}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "README.md")
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-docs", "pull-lint")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "skip",
+		"pull-docs": "blocked: would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to app 4242",
+		"pull-lint": "skip: Skipped: no changed file matches run_if_changed ^pkg/",
+	})
+	p := h.pull(t, widgetsRepo, n)
+	if st := latestStatus(p, "pull-docs"); st != nil {
+		t.Errorf("fix-status reported the pinned check: %+v", st)
+	}
+	for _, ctx := range []string{"pull-unit", "pull-lint"} {
+		if st := latestStatus(p, ctx); st == nil || st.State != "success" || st.Creator != bot {
+			t.Errorf("%s: %+v", ctx, st)
+		}
+	}
+}
+
+// TestE2EInvariant4NeverBesideOthers: a context someone else reported (as a
+// status or a check run) is never written beside, even when its job would
+// not run for this PR.
+func TestE2EInvariant4NeverBesideOthers(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint", "pull-docs"}, pulls: `- number: 1
+  title: Update the README
+  user: octocat
+  base: main
+  files: [{filename: README.md, status: modified}]
+  statuses:
+    - {context: pull-unit, state: pending, creator: prow, description: Job triggered.}
+    - {context: pull-docs, state: error, creator: prow, description: Pod was evicted.}
+  check_runs:
+    - {name: pull-lint, status: in_progress, app_id: 4242}
+`}.yaml(), harnessOptions{})
+	sha := h.pull(t, widgetsRepo, 1).HeadSHA
+	mark := h.logMark()
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "ci/other", State: "success", Creator: "jenkins"})
+	ds := h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-lint", "pull-docs")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "waiting: status is pending",
+		"pull-lint": "waiting: check run is in_progress",
+		"pull-docs": "failing: status reported error",
+	})
+	if w := writesBy(h.pull(t, widgetsRepo, 1), bot); len(w) != 0 {
+		t.Errorf("fix-status wrote beside others' results: %q", w)
+	}
+}
+
+// TestE2EInvariant5UnknownContext: a required context no known job defines
+// is never skipped.
+func TestE2EInvariant5UnknownContext(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"mystery", "pull-unit"}}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	n := h.openPR(t, "octocat", "README.md")
+	ds := h.waitDecisions(t, mark, prName(n), "mystery", "pull-unit")
+	wantVerdicts(t, ds, map[string]string{"mystery": "blocked: no job defines it", "pull-unit": "skip"})
+	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 1 || !strings.HasPrefix(w[0], "status pull-unit success") {
 		t.Errorf("fix-status wrote: %q", w)
 	}
 }
