@@ -90,10 +90,31 @@ func (c *reqCtx) decode(v any) *resp {
 		return nil
 	}
 	if err := json.Unmarshal(c.body, v); err != nil {
+		// Well-formed JSON of the wrong type is a 422 on GitHub.
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			r := c.unprocessable(fmt.Sprintf("Invalid request.\n\nFor 'properties/%s', a %s is not %s.",
+				te.Field, te.Value, jsonKind(te.Type.Kind().String())))
+			return &r
+		}
 		r := c.errResp(http.StatusBadRequest, "Problems parsing JSON")
 		return &r
 	}
 	return nil
+}
+
+func jsonKind(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "a boolean"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map", "ptr":
+		return "an object"
+	}
+	return "a number"
 }
 
 // paginate picks the page of n items the request asks for (per_page default

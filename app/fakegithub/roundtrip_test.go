@@ -459,6 +459,7 @@ func TestErrorsLikeGitHub(t *testing.T) {
 		"unknown repository":    {"GET", "/repos/Codertocat/nope", "", 404, "Not Found"},
 		"unknown pull":          {"GET", "/repos/Codertocat/Hello-World/pulls/99", "", 404, "Not Found"},
 		"malformed JSON":        {"POST", "/repos/Codertocat/Hello-World/statuses/" + headSHA, "{", 400, "Problems parsing JSON"},
+		"mistyped JSON":         {"POST", "/repos/Codertocat/Hello-World/statuses/" + headSHA, `{"state": 5}`, 422, "Invalid request.\n\nFor 'properties/state', a number is not a string."},
 		"not protected":         {"GET", "/repos/Codertocat/Hello-World/branches/release%2Fv1/protection", "", 404, "Branch not protected"},
 		"unknown branch":        {"GET", "/repos/Codertocat/Hello-World/branches/nope/protection/required_status_checks", "", 404, "Branch not found"},
 		"missing file":          {"GET", "/repos/Codertocat/Hello-World/contents/nope.txt", "", 404, "Not Found"},
