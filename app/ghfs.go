@@ -23,6 +23,8 @@ type repoFS struct {
 	owner  string
 	repo   string
 	ref    string
+	// apiErr is the first failed read other than "not found".
+	apiErr error
 }
 
 var (
@@ -42,6 +44,9 @@ func (r *repoFS) get(name string) (*github.RepositoryContent, []*github.Reposito
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			return nil, nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+		}
+		if r.apiErr == nil {
+			r.apiErr = err
 		}
 		return nil, nil, fmt.Errorf("failed to read %s in %s/%s@%s: %w", name, r.owner, r.repo, r.ref, err)
 	}

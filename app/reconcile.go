@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -287,8 +289,9 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, ref PRRef, br
 		}
 		r.mu.Lock()
 		e.at = r.opts.Now()
-		if e.err != nil {
-			// Don't keep a failed read: the next PR tries again.
+		if (e.err != nil || isAPIError(e.rulesErr)) && r.branches[k] == e {
+			// Don't keep a failed read: the next PR tries again. A bad
+			// rule file is kept: reading it again gives the same error.
 			delete(r.branches, k)
 		}
 		r.mu.Unlock()
@@ -314,7 +317,34 @@ func (r *Reconciler) loadRules(ctx context.Context, c *github.Client, ref PRRef,
 	fsys := &repoFS{ctx: ctx, client: c, owner: ref.Owner, repo: ref.Repo, ref: at}
 	rs, err := LoadRepoRules(fsys, ref.FullRepo(), cfg, r.opts.CentralProw)
 	if err != nil {
+		if fsys.apiErr != nil {
+			// The rule loaders keep only the message of a failed read;
+			// keep the API error too, so that it is not cached like a bad
+			// file.
+			err = &causedError{err: err, cause: fsys.apiErr}
+		}
 		return nil, where, err
 	}
 	return rs, where, nil
 }
+
+// isAPIError reports whether err came from talking to GitHub (an error
+// answer, a rate limit, a network failure) rather than from what was read.
+func isAPIError(err error) bool {
+	if err == nil {
+		return false
+	}
+	var (
+		ge *github.ErrorResponse
+		rl *github.RateLimitError
+		ab *github.AbuseRateLimitError
+		ue *url.Error
+	)
+	return errors.As(err, &ge) || errors.As(err, &rl) || errors.As(err, &ab) || errors.As(err, &ue)
+}
+
+// causedError is err, with the error that caused it kept for errors.As.
+type causedError struct{ err, cause error }
+
+func (e *causedError) Error() string   { return e.err.Error() }
+func (e *causedError) Unwrap() []error { return []error{e.err, e.cause} }

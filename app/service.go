@@ -383,8 +383,14 @@ func (s *Service) RulesPushed(ctx context.Context, installationID int64, owner, 
 	k := branchKey{installationID, strings.ToLower(ref.FullRepo()), branch}
 	s.rec.mu.Lock()
 	old := s.rec.branches[k]
+	if old != nil && old.at.IsZero() {
+		// Still being read: its fields are set once at is.
+		old = nil
+	}
 	s.rec.mu.Unlock()
-	touched := false
+	// When the branch's rules could not be read, any push may have fixed
+	// them: its PRs show fix-status's error until they are re-checked.
+	touched := old != nil && old.rulesErr != nil
 	if old != nil && old.rules != nil && len(old.rules.RuleFilesChanged(changed)) > 0 {
 		touched = true
 	}

@@ -972,3 +972,72 @@ func TestE2EInvariant5UnknownContext(t *testing.T) {
 		t.Errorf("fix-status wrote: %q", w)
 	}
 }
+
+// TestE2EInvariant6Errors: when the rules cannot be read (bad regex, bad
+// YAML, an unknown key, an API error), nothing is written for the required
+// contexts and the error reaches people as fix-status's own "fix-status"
+// status, naming the file and the problem; once the rules read fine again
+// that status turns to success and the repairs are made.
+func TestE2EInvariant6Errors(t *testing.T) {
+	t.Parallel()
+	fixedJobs := map[string]string{"prow/jobs.yaml": widgetsJobs}
+	fixedConfig := map[string]string{".github/fix-status.yml": widgetsConfig}
+	cases := []struct {
+		name    string
+		w       widgets
+		fault   *fakegithub.Fault
+		want    string // prefix of the fix-status status description
+		fix     map[string]string
+		trigger bool // after the fault passed, any event re-checks
+	}{
+		{name: "bad regex", w: widgets{repoConfig: widgetsConfig + "contexts:\n  - {context: ci/docs, run_if_changed: '^docs/('}\n"},
+			want: `cannot read the job rules: .github/fix-status.yml: line 4: contexts[0] (ci/docs): invalid run_if_changed regex "^docs/("`, fix: fixedConfig},
+		{name: "bad Prow YAML", w: widgets{jobs: "presubmits:\n  acme/widgets: [\n"},
+			want: "cannot read the job rules: prow/jobs.yaml", fix: fixedJobs},
+		{name: "unknown key in the repo config", w: widgets{repoConfig: "version: 1\nsorces: {prow: [prow]}\n"},
+			want: "cannot read the job rules: acme/widgets@main:.github/fix-status.yml: ", fix: fixedConfig},
+		{name: "repo config is not YAML", w: widgets{repoConfig: "version: [1\n"},
+			want: "cannot read the job rules: ", fix: fixedConfig},
+		{name: "API error", fault: &fakegithub.Fault{Route: "GET /repos/{owner}/{repo}/contents/{path}", Status: 502, Count: 1},
+			want: "cannot read the job rules: ", trigger: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			c.w.required = []string{"pull-unit", "pull-docs"}
+			h := newHarness(t, c.w.yaml(), harnessOptions{})
+			if c.fault != nil {
+				h.gh.Fault(*c.fault)
+			}
+			mark := h.logMark()
+			n := h.openPR(t, "octocat", "README.md")
+			ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-docs")
+			for ctx, d := range ds {
+				if d.Verdict != "blocked" || !strings.HasPrefix(d.Reason, "cannot read the job rules: ") {
+					t.Errorf("%s: %s: %s", ctx, d.Verdict, d.Reason)
+				}
+			}
+			p := h.pull(t, widgetsRepo, n)
+			st := latestStatus(p, app.RulesStatusContext)
+			if st == nil || st.State != "error" || st.Creator != bot || !strings.HasPrefix(st.Description, c.want) {
+				t.Fatalf("fix-status status: %+v, want a description starting %q", st, c.want)
+			}
+			if w := writesBy(p, bot); len(w) != 1 {
+				t.Errorf("fix-status wrote: %q", w)
+			}
+
+			mark = h.logMark()
+			if c.trigger {
+				h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: p.HeadSHA, Context: "ci/other", State: "success", Creator: "jenkins"})
+			} else {
+				h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat", Contents: c.fix})
+			}
+			ds = h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-docs")
+			wantVerdicts(t, ds, map[string]string{"pull-unit": "skip", "pull-docs": "skip"})
+			p = h.pull(t, widgetsRepo, n)
+			if st := latestStatus(p, app.RulesStatusContext); st == nil || st.State != "success" || st.Description != "job rules read fine" {
+				t.Errorf("fix-status status after the fix: %+v", st)
+			}
+		})
+	}
+}
