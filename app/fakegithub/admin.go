@@ -18,8 +18,10 @@ type Stats struct {
 	NotModified int64 `json:"not_modified"`
 	// RateLimitUsed counts requests charged to each installation's budget.
 	RateLimitUsed map[string]int64 `json:"rate_limit_used"`
-	// GraphQLPoints charged for GraphQL queries (no GraphQL endpoint yet).
-	GraphQLPoints int64 `json:"graphql_points"`
+	// GraphQLPoints counts the points charged for GraphQL queries, in total
+	// and (GraphQLPointsUsed) per installation.
+	GraphQLPoints     int64            `json:"graphql_points"`
+	GraphQLPointsUsed map[string]int64 `json:"graphql_points_used"`
 	// Writes counts successful writes (non-GET 2xx), in total and per route.
 	Writes WriteStats `json:"writes"`
 	// ByStatus counts answers per HTTP status code.
@@ -50,10 +52,13 @@ type statsData struct {
 	byStatus      map[int]int64
 	delivered     int64
 	failed        int64
+	graphqlPoints int64
+	graphqlUsed   map[int64]int64
 }
 
 func newStats() statsData {
-	return statsData{byRoute: map[string]int64{}, rateUsed: map[int64]int64{}, writesByRoute: map[string]int64{}, byStatus: map[int]int64{}}
+	return statsData{byRoute: map[string]int64{}, rateUsed: map[int64]int64{}, writesByRoute: map[string]int64{}, byStatus: map[int]int64{},
+		graphqlUsed: map[int64]int64{}}
 }
 
 // count records a request (kind 0) or a successful write (kind 1).
@@ -80,6 +85,10 @@ func (s *Server) Stats() Stats {
 		RateLimitUsed: map[string]int64{}, ByStatus: map[string]int64{},
 		Writes:   WriteStats{Total: st.writes, ByRoute: map[string]int64{}},
 		Webhooks: WebhookStats{Delivered: st.delivered, Failed: st.failed}}
+	out.GraphQLPoints, out.GraphQLPointsUsed = st.graphqlPoints, map[string]int64{}
+	for k, v := range st.graphqlUsed {
+		out.GraphQLPointsUsed[strconv.FormatInt(k, 10)] = v
+	}
 	for k, v := range st.byRoute {
 		out.ByRoute[k] = v
 	}

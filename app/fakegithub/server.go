@@ -55,6 +55,7 @@ type Server struct {
 	statsMu sync.Mutex // guards stats, faults
 	stats   statsData
 	faults  []*Fault
+	gql     graphqlState // GraphQL budgets (graphql.go)
 
 	hookMu     sync.Mutex
 	webhookURL string
@@ -226,6 +227,10 @@ func (s *Server) routes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasPrefix(r.URL.Path, "/_fake/") {
 			mux.ServeHTTP(w, r)
+			return
+		}
+		if r.Method == http.MethodPost && r.URL.Path == "/graphql" {
+			s.serveGraphQL(w, r)
 			return
 		}
 		api.ServeHTTP(w, r)
