@@ -124,7 +124,12 @@ func (s *Server) serveGraphQL(hw http.ResponseWriter, r *http.Request) {
 		s.writeGraphQL(hw, c, b, gqlResponseJSON{Errors: []gqlErrorJSON{{Message: "A query attribute must be specified and must be a string."}}})
 		return
 	}
-	plan := analyzeGraphQL(req.Query, req.OperationName, req.Variables)
+	pschema, err := graphqlParserSchema()
+	if err != nil {
+		s.write(hw, c, c.errResp(http.StatusInternalServerError, "Server Error"), b)
+		return
+	}
+	plan := analyzeGraphQL(pschema, req.Query, req.OperationName, req.Variables)
 	if len(plan.Errors) > 0 {
 		s.writeGraphQL(hw, c, b, gqlResponseJSON{Errors: plan.Errors})
 		return

@@ -67,14 +67,20 @@ type gqlLocation struct {
 // once validated.
 var parsedQueries = struct {
 	sync.Mutex
-	m map[string]*gqlast.QueryDocument
-}{m: map[string]*gqlast.QueryDocument{}}
+	m map[parsedKey]*gqlast.QueryDocument
+}{m: map[parsedKey]*gqlast.QueryDocument{}}
+
+type parsedKey struct {
+	schema *gqlast.Schema
+	query  string
+}
 
 const maxParsedQueries = 256
 
 func loadQuery(schema *gqlast.Schema, query string) (*gqlast.QueryDocument, gqlerror.List) {
+	key := parsedKey{schema, query}
 	parsedQueries.Lock()
-	doc := parsedQueries.m[query]
+	doc := parsedQueries.m[key]
 	parsedQueries.Unlock()
 	if doc != nil {
 		return doc, nil
@@ -85,21 +91,17 @@ func loadQuery(schema *gqlast.Schema, query string) (*gqlast.QueryDocument, gqle
 	}
 	parsedQueries.Lock()
 	if len(parsedQueries.m) >= maxParsedQueries {
-		parsedQueries.m = map[string]*gqlast.QueryDocument{}
+		parsedQueries.m = map[parsedKey]*gqlast.QueryDocument{}
 	}
-	parsedQueries.m[query] = doc
+	parsedQueries.m[key] = doc
 	parsedQueries.Unlock()
 	return doc, nil
 }
 
-// analyzeGraphQL validates a request and computes its cost.
-func analyzeGraphQL(query, operationName string, vars map[string]any) *gqlPlan {
+// analyzeGraphQL validates a request against a schema (the subset's,
+// graphqlParserSchema) and computes its cost.
+func analyzeGraphQL(schema *gqlast.Schema, query, operationName string, vars map[string]any) *gqlPlan {
 	plan := &gqlPlan{}
-	schema, err := graphqlParserSchema()
-	if err != nil {
-		plan.Errors = append(plan.Errors, gqlErrorJSON{Message: "schema: " + err.Error()})
-		return plan
-	}
 	doc, errs := loadQuery(schema, query)
 	if len(errs) > 0 {
 		for _, e := range errs {
