@@ -51,7 +51,8 @@ func (s *Service) Command(ctx context.Context, ev *github.IssueCommentEvent) err
 		delete(s.pending, ref)
 	}
 	s.mu.Unlock()
-	rep, rerr := s.rec.Reconcile(ctx, ref, Trigger{Event: "comment", Commenter: user.GetLogin()})
+	rep, rerr := s.rec.Reconcile(ctx, ref, Trigger{Event: "comment", Commenter: user.GetLogin(),
+		CommenterAssociation: ev.GetComment().GetAuthorAssociation()})
 	body := CommandReply(user.GetLogin(), rep, rerr)
 	if _, _, err := client.Issues.CreateComment(ctx, ref.Owner, ref.Repo, ref.Number, &github.IssueComment{Body: &body}); err != nil {
 		return fmt.Errorf("failed to reply on %s: %w", ref, err)
@@ -97,7 +98,8 @@ func (s *Service) allowCommand(ref PRRef) bool {
 // commandPolicy applies the repo config's command policy to a /fix-status
 // run: who may run it at all, and that re-triggering CI (which spends CI
 // time) needs write permission. It returns why the run is refused, if it is.
-func commandPolicy(ctx context.Context, c *github.Client, ref PRRef, cfg *config.Repo, commenter string, ds []Decision) (string, error) {
+// association is the comment's author_association ("" when unknown).
+func commandPolicy(ctx context.Context, c *github.Client, ref PRRef, cfg *config.Repo, commenter, association string, ds []Decision) (string, error) {
 	needsWrite := false
 	for _, d := range ds {
 		if d.Verdict == Retrigger || d.Verdict == Revoke {
@@ -108,7 +110,14 @@ func commandPolicy(ctx context.Context, c *github.Client, ref PRRef, cfg *config
 	if cfg != nil {
 		policy = cfg.Commands.FixStatus
 	}
-	if policy == config.CommandAnyone && !needsWrite {
+	// Anyone may read a public repository, so a "read" permission level
+	// does not make a collaborator; the comment's author_association tells.
+	collaborator := association == "OWNER" || association == "MEMBER" || association == "COLLABORATOR"
+	refused := fmt.Sprintf("only collaborators may run /fix-status on %s", ref.FullRepo())
+	if policy == config.CommandCollaborators && association != "" && !collaborator {
+		return refused, nil
+	}
+	if (policy == config.CommandAnyone || collaborator) && !needsWrite {
 		return "", nil
 	}
 	perm, _, err := c.Repositories.GetPermissionLevel(ctx, ref.Owner, ref.Repo, commenter)
@@ -116,8 +125,8 @@ func commandPolicy(ctx context.Context, c *github.Client, ref PRRef, cfg *config
 		return "", fmt.Errorf("failed to read %s's permission on %s: %w", commenter, ref.FullRepo(), err)
 	}
 	level := perm.GetPermission()
-	if policy == config.CommandCollaborators && (level == "" || level == "none") {
-		return fmt.Sprintf("only collaborators may run /fix-status on %s", ref.FullRepo()), nil
+	if policy == config.CommandCollaborators && !collaborator && (level == "" || level == "none") {
+		return refused, nil
 	}
 	if needsWrite && level != "admin" && level != "write" {
 		for i := range ds {

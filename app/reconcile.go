@@ -98,6 +98,9 @@ type Trigger struct {
 	// Commenter is who asked with /fix-status (empty otherwise): the repo
 	// config's command policy applies to them.
 	Commenter string
+	// CommenterAssociation is the comment's author_association (OWNER,
+	// MEMBER, COLLABORATOR, CONTRIBUTOR, NONE, ...), when a webhook gave it.
+	CommenterAssociation string
 }
 
 // Prefetched is one PR's data read elsewhere than by the reconciler.
@@ -167,7 +170,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref PRRef, trig Trigger) (*R
 		ds = Plan(snap, popts)
 	}
 	if trig.Commenter != "" {
-		refused, err := commandPolicy(ctx, client, ref, snap.repoConfig, trig.Commenter, ds)
+		refused, err := commandPolicy(ctx, client, ref, snap.repoConfig, trig.Commenter, trig.CommenterAssociation, ds)
 		if err != nil {
 			return nil, err
 		}

@@ -112,7 +112,8 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 		if err := <-done; err != nil {
 			t.Errorf("server stopped with: %v", err)
 		}
-		_ = logFile.Close()
+		// The log stays open: run does not wait for the dispatcher's
+		// handlers, which may still log (the file goes with TempDir).
 		if t.Failed() {
 			h.dumpLog(t)
 		}
@@ -1039,5 +1040,154 @@ func TestE2EInvariant6Errors(t *testing.T) {
 				t.Errorf("fix-status status after the fix: %+v", st)
 			}
 		})
+	}
+}
+
+// presetPulls are open PRs of acme/widgets in the scenario (no webhook was
+// sent for them): #1..#3 change docs/guide.md, pkg/a.go.
+const presetPulls = `- {number: 1, title: One, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}, {filename: README.md, status: modified}]}
+- {number: 2, title: Two, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}]}
+- {number: 3, title: Three, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}]}
+`
+
+// comment posts a PR comment through the emulator (issue_comment webhook).
+func (h *harness) comment(t testing.TB, n int, user, body string) int64 {
+	t.Helper()
+	return h.event(t, fakegithub.Event{Type: "issue_comment.created", Repo: widgetsRepo, Number: n, User: user, Body: body}).CommentID
+}
+
+// waitReply waits for fix-status's nth reply to user on a PR (a comment
+// that starts with "@user ").
+func (h *harness) waitReply(t testing.TB, pr int, user string, nth int) string {
+	t.Helper()
+	var replies []string
+	h.waitState(t, fmt.Sprintf("fix-status's reply #%d to %s on #%d", nth, user, pr), func(st *fakegithub.State) bool {
+		replies = nil
+		if p := pull(st, widgetsRepo, pr); p != nil {
+			for _, c := range p.Comments {
+				if c.User == bot && strings.HasPrefix(c.Body, "@"+user+" ") {
+					replies = append(replies, c.Body)
+				}
+			}
+		}
+		return len(replies) >= nth
+	})
+	return replies[nth-1]
+}
+
+func countComments(p *fakegithub.StatePull, user string) int {
+	n := 0
+	for _, c := range p.Comments {
+		if c.User == user {
+			n++
+		}
+	}
+	return n
+}
+
+func reactions(p *fakegithub.StatePull, commentID int64) []string {
+	var out []string
+	for _, c := range p.Comments {
+		if c.ID == commentID {
+			for _, r := range c.Reactions {
+				out = append(out, r.User+":"+r.Content)
+			}
+		}
+	}
+	return out
+}
+
+// TestE2EFixStatusCommand: /fix-status reacts, re-checks the PR now,
+// repairs it and replies with a Markdown table; a second /fix-status within
+// a minute only gets a "confused" reaction.
+func TestE2EFixStatusCommand(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-docs"}, pulls: presetPulls}.yaml(), harnessOptions{})
+	id := h.comment(t, 1, "octocat", "Looks stuck.\n/fix-status\n")
+	reply := h.waitReply(t, 1, "octocat", 1)
+	p := h.pull(t, widgetsRepo, 1)
+	short := p.HeadSHA[:7]
+	want := "@octocat fix-status checked the required contexts of " + short + ":\n\n" +
+		"| Context | Verdict | Reason | Action |\n|---|---|---|---|\n" +
+		"| `pull-unit` | skip | Skipped: no changed file matches run_if_changed ^pkg/ | set status success |\n" +
+		"| `pull-docs` | retrigger | should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported | comment /test pull-docs |\n" +
+		"\n1 skip, 1 retrigger; 2 write(s).\n"
+	if reply != want {
+		t.Errorf("reply:\n%s\nwant:\n%s", reply, want)
+	}
+	if r := reactions(p, id); len(r) != 1 || r[0] != bot+":eyes" {
+		t.Errorf("reactions: %v", r)
+	}
+	if st := latestStatus(p, "pull-unit"); st == nil || st.State != "success" || st.Creator != bot {
+		t.Errorf("skip status: %+v", st)
+	}
+	if countComments(p, bot) != 2 || !strings.HasPrefix(writesBy(p, bot)[1], "comment /test pull-docs") {
+		t.Errorf("fix-status wrote: %q", writesBy(p, bot))
+	}
+
+	// Again within the minute: a "confused" reaction, no check, no reply.
+	before := h.gh.Stats().Writes.Total
+	id2 := h.comment(t, 1, "octocat", "/fix-status")
+	h.waitState(t, "a confused reaction", func(st *fakegithub.State) bool {
+		return len(reactions(pull(st, widgetsRepo, 1), id2)) == 1
+	})
+	p = h.pull(t, widgetsRepo, 1)
+	if r := reactions(p, id2); r[0] != bot+":confused" {
+		t.Errorf("reactions: %v", r)
+	}
+	if got := h.gh.Stats().Writes.Total - before; got != 1 || countComments(p, bot) != 2 {
+		t.Errorf("a refused /fix-status made %d writes; fix-status comments: %d", got, countComments(p, bot))
+	}
+
+	// Only a line that is the command alone runs it.
+	mark := h.logMark()
+	h.comment(t, 2, "octocat", "please run `/fix-status` later")
+	h.comment(t, 2, "octocat", "/fix-status")
+	h.waitReply(t, 2, "octocat", 1)
+	if lines := h.logLines(mark); countDecisions(lines, prName(2)) != 2 {
+		t.Errorf("want one check of #2 (2 decisions), got %d decisions", countDecisions(lines, prName(2)))
+	}
+}
+
+func countDecisions(lines []logLine, pr string) int {
+	n := 0
+	for _, l := range lines {
+		if l.Message == "decision" && l.decision.PR == pr {
+			n++
+		}
+	}
+	return n
+}
+
+// TestE2EFixStatusCommandPolicy: with commands.fix_status: collaborators,
+// only collaborators may run /fix-status; re-running CI needs write
+// permission whatever the policy.
+func TestE2EFixStatusCommandPolicy(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-docs"}, pulls: presetPulls,
+		repoConfig: widgetsConfig + "commands: {fix_status: collaborators}\n"}.yaml(), harnessOptions{})
+
+	h.comment(t, 1, "stranger", "/fix-status")
+	if got, want := h.waitReply(t, 1, "stranger", 1), "@stranger fix-status did not check this pull request: only collaborators may run /fix-status on acme/widgets.\n"; got != want {
+		t.Errorf("reply to a stranger: %q, want %q", got, want)
+	}
+	if w := writesBy(h.pull(t, widgetsRepo, 1), bot); len(w) != 1 {
+		t.Errorf("fix-status wrote for a stranger: %q", w)
+	}
+
+	h.comment(t, 2, "reader", "/fix-status")
+	reply := h.waitReply(t, 2, "reader", 1)
+	if !strings.Contains(reply, "| `pull-docs` | retrigger | should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; re-running CI needs write permission | none |") ||
+		!strings.Contains(reply, "| `pull-unit` | skip |") {
+		t.Errorf("reply to a reader:\n%s", reply)
+	}
+	p := h.pull(t, widgetsRepo, 2)
+	if w := writesBy(p, bot); len(w) != 2 || !strings.HasPrefix(w[0], "status pull-unit success") {
+		t.Errorf("fix-status wrote for a reader: %q", w)
+	}
+
+	h.comment(t, 3, "octocat", "/fix-status")
+	if reply := h.waitReply(t, 3, "octocat", 1); !strings.Contains(reply, "| comment /test pull-docs |") {
+		t.Errorf("reply to a writer:\n%s", reply)
 	}
 }
