@@ -1191,3 +1191,179 @@ func TestE2EFixStatusCommandPolicy(t *testing.T) {
 		t.Errorf("reply to a writer:\n%s", reply)
 	}
 }
+
+// hello is the scenario of GitHub's example payloads: Codertocat/Hello-World
+// with PR #2 (head ec26c3e5 "changes" → master f95f852b, README.md changed)
+// in installation 1, as the payloads say; Codertocat/Space is not installed.
+const hello = `
+app: {id: 1, slug: fix-status, webhook_secret: s3cret}
+apps:
+  - {id: 29310, slug: octocoders-linter}
+installations:
+  - {id: 1, account: Codertocat, repos: [Codertocat/Hello-World]}
+repos:
+  - name: Codertocat/Hello-World
+    default_branch: master
+    files:
+      master:
+        README.md: "# Hello-World\n"
+        .github/fix-status.yml: |
+          version: 1
+          contexts:
+            - {context: ci/docs, run_if_changed: '^docs/'}
+            - {context: ci/build, paths: ['src/**']}
+    branches:
+      master:
+        sha: f95f852bd8fca8fcc58a9a2d6c842781e32a215e
+        protection:
+          required_status_checks: {strict: false, contexts: [ci/docs]}
+    pulls:
+      - number: 2
+        title: Update the README with new information.
+        user: Codertocat
+        base: master
+        head: changes
+        head_sha: ec26c3e57ca3a959ca5aad62de7213c562f8c821
+        files: [{filename: README.md, status: modified}]
+  - name: Codertocat/Space
+    default_branch: master
+    files:
+      master:
+        .github/fix-status.yml: |
+          version: 1
+          contexts:
+            - {context: ci/docs, run_if_changed: '^docs/'}
+    branches:
+      master:
+        protection:
+          required_status_checks: {strict: false, contexts: [ci/docs]}
+    pulls:
+      - {number: 1, title: Launch, user: Codertocat, base: master, files: [{filename: main.go, status: added}]}
+`
+
+const (
+	helloRepo = "Codertocat/Hello-World"
+	helloPR   = "Codertocat/Hello-World#2"
+	helloHead = "ec26c3e57ca3a959ca5aad62de7213c562f8c821"
+)
+
+// helloRepository is the repository object of GitHub's own payloads.
+func helloRepository(t testing.TB) any {
+	var m map[string]any
+	if err := json.Unmarshal(fixture(t, "pull_request/opened.json", nil), &m); err != nil {
+		t.Fatal(err)
+	}
+	return m["repository"]
+}
+
+// TestE2EGitHubPayloads delivers GitHub's own example payloads (adapted to
+// the scenario where the scenario and the examples must agree), signed with
+// X-Hub-Signature-256, and checks what fix-status did on the PR. The
+// emulator's state is changed first, without its webhook, to what the
+// example describes.
+func TestE2EGitHubPayloads(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, hello, harnessOptions{})
+	inst := map[string]any{"id": 1, "node_id": "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ=="}
+
+	// pull_request.opened, as GitHub sent it (it names installation 1, PR
+	// #2 and its head, which the scenario copies).
+	raw, err := os.ReadFile(filepath.Join("..", "..", "testdata", "webhooks-e2e", "pull_request", "opened.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mark := h.logMark()
+	h.postSigned(t, "pull_request", raw)
+	ds := h.waitDecisions(t, mark, helloPR, "ci/docs")
+	wantVerdicts(t, ds, map[string]string{"ci/docs": "skip: Skipped: no changed file matches run_if_changed ^docs/"})
+	if d := ds["ci/docs"]; d.Trigger != "pull_request.opened" {
+		t.Errorf("trigger: %q", d.Trigger)
+	}
+	p := h.pull(t, helloRepo, 2)
+	if st := latestStatus(p, "ci/docs"); st == nil || st.State != "success" || st.Creator != bot {
+		t.Fatalf("ci/docs: %+v", st)
+	}
+
+	// issue_comment.created: the example comments on issue #1; here the
+	// comment is /fix-status on PR #2.
+	id := h.quietly(t, fakegithub.Event{Type: "issue_comment.created", Repo: helloRepo, Number: 2, User: "Codertocat", Body: "/fix-status"}).CommentID
+	h.postSigned(t, "issue_comment", fixture(t, "issue_comment/created.json", map[string]any{
+		"installation": inst, "issue.number": 2, "comment.id": id, "comment.body": "/fix-status",
+		"issue.pull_request": map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"},
+	}))
+	st := h.waitState(t, "the /fix-status reply", func(st *fakegithub.State) bool {
+		return countComments(pull(st, helloRepo, 2), bot) == 1
+	})
+	p = pull(st, helloRepo, 2)
+	reply := writesBy(p, bot)[1]
+	if want := "comment @Codertocat fix-status checked the required contexts of ec26c3e:"; reply != want {
+		t.Errorf("reply: %q, want %q", reply, want)
+	}
+	if body := p.Comments[len(p.Comments)-1].Body; !strings.Contains(body, "| `ci/docs` | satisfied | already skipped by fix-status: no changed file matches run_if_changed ^docs/ | none |") {
+		t.Errorf("reply:\n%s", body)
+	}
+	if r := reactions(p, id); len(r) != 1 || r[0] != bot+":eyes" {
+		t.Errorf("reactions: %v", r)
+	}
+
+	// branch_protection_rule.edited: the example edits octo-org/octo-repo;
+	// here master of Hello-World now requires ci/build too.
+	h.quietly(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: helloRepo, Branch: "master",
+		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{Contexts: []string{"ci/docs", "ci/build"}}}})
+	mark = h.logMark()
+	h.postSigned(t, "branch_protection_rule", fixture(t, "branch_protection_rule/edited.json", map[string]any{
+		"installation": inst, "repository": helloRepository(t), "rule.name": "master", "rule.required_status_checks": []string{"ci/docs", "ci/build"},
+	}))
+	ds = h.waitDecisions(t, mark, helloPR, "ci/docs", "ci/build")
+	wantVerdicts(t, ds, map[string]string{"ci/docs": "satisfied", "ci/build": "skip: Skipped: no changed file matches paths [src/**]"})
+
+	// push: the example deletes a tag; here it changes the repo config on
+	// master so that ci/docs runs for README.md: the skip is revoked.
+	newConfig := "version: 1\ncontexts:\n  - {context: ci/docs, run_if_changed: '^(docs/|README)'}\n  - {context: ci/build, paths: ['src/**']}\n"
+	sha := h.quietly(t, fakegithub.Event{Type: "push", Repo: helloRepo, Branch: "master", User: "Codertocat",
+		Contents: map[string]string{".github/fix-status.yml": newConfig}}).SHA
+	commit := map[string]any{"id": sha, "message": "Run ci/docs for the README", "timestamp": "2019-05-15T15:20:30Z", "distinct": true,
+		"added": []string{}, "removed": []string{}, "modified": []string{".github/fix-status.yml"},
+		"author": map[string]any{"name": "Codertocat", "email": "21031067+Codertocat@users.noreply.github.com", "username": "Codertocat"}}
+	mark = h.logMark()
+	h.postSigned(t, "push", fixture(t, "push/event.json", map[string]any{
+		"installation": inst, "ref": "refs/heads/master", "before": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "after": sha,
+		"deleted": false, "commits": []any{commit}, "head_commit": commit,
+	}))
+	ds = h.waitDecisions(t, mark, helloPR, "ci/docs")
+	wantVerdicts(t, ds, map[string]string{"ci/docs": "revoke: our earlier skip is wrong now: run_if_changed ^(docs/|README) matches README.md"})
+	if st := latestStatus(h.pull(t, helloRepo, 2), "ci/docs"); st == nil || st.State != "pending" || st.Creator != bot {
+		t.Errorf("revoked ci/docs: %+v", st)
+	}
+
+	// status: the example reports "default" on the initial commit; here the
+	// CI reports ci/docs success on the PR head.
+	h.quietly(t, fakegithub.Event{Type: "status", Repo: helloRepo, SHA: helloHead, Context: "ci/docs", State: "success", Creator: "Codertocat"})
+	mark = h.logMark()
+	h.postSigned(t, "status", fixture(t, "status/event.with-installation.json", map[string]any{
+		"installation": inst, "sha": helloHead, "commit.sha": helloHead, "context": "ci/docs", "state": "success",
+	}))
+	ds = h.waitDecisions(t, mark, helloPR, "ci/docs")
+	wantVerdicts(t, ds, map[string]string{"ci/docs": "satisfied: status reported success"})
+
+	// check_run.completed: the example's run is on the PR head already.
+	mark = h.logMark()
+	h.postSigned(t, "check_run", fixture(t, "check_run/completed.json", map[string]any{"installation": inst}))
+	ds = h.waitDecisions(t, mark, helloPR, "ci/docs", "ci/build")
+	if ds["ci/docs"].Trigger != "check_run.completed" {
+		t.Errorf("trigger: %+v", ds["ci/docs"])
+	}
+
+	// installation_repositories.added: Codertocat/Space joins installation 1.
+	h.quietly(t, fakegithub.Event{Type: "installation_repositories.added", InstallationID: 1, Repos: []string{"Codertocat/Space"}})
+	mark = h.logMark()
+	h.postSigned(t, "installation_repositories", fixture(t, "installation_repositories/added.json", map[string]any{"installation.id": 1}))
+	ds = h.waitDecisions(t, mark, "Codertocat/Space#1", "ci/docs")
+	wantVerdicts(t, ds, map[string]string{"ci/docs": "skip"})
+	if st := latestStatus(h.pull(t, "Codertocat/Space", 1), "ci/docs"); st == nil || st.State != "success" || st.Creator != bot {
+		t.Errorf("Space#1 ci/docs: %+v", st)
+	}
+	if w := writesBy(h.pull(t, helloRepo, 2), bot); len(w) != 4 {
+		t.Errorf("fix-status wrote on Hello-World#2: %q", w)
+	}
+}
