@@ -400,9 +400,15 @@ func (x *gqlPullRequest) CreatedAt() gqlDateTime     { return dateTime(x.p.creat
 func (x *gqlPullRequest) UpdatedAt() gqlDateTime     { return dateTime(x.p.updatedAt) }
 func (x *gqlPullRequest) Author() *gqlActor          { return actor(x.q, x.p.user) }
 
-// ReviewDecision is null: the emulator has no reviews and no branch
-// protection that requires them, which is when GitHub answers null.
-func (x *gqlPullRequest) ReviewDecision() *string { return nil }
+// ReviewDecision is the scenario's review_decision; the emulator has no
+// reviews of its own, and GitHub answers null when none are required.
+func (x *gqlPullRequest) ReviewDecision() *string {
+	if x.p.review == "" {
+		return nil
+	}
+	r := x.p.review
+	return &r
+}
 
 // Mergeable follows the REST mergeable: true for an open PR, null (not yet
 // computed) otherwise.

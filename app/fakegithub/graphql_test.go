@@ -1087,3 +1087,19 @@ func TestGraphQLConcurrentWithWrites(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestGraphQLReviewDecision(t *testing.T) {
+	sc := strings.Replace(withGQLRepo(graphqlScenario), "        title: Draft\n", "        title: Draft\n        review_decision: APPROVED\n", 1)
+	s := startServer(t, sc)
+	_, out := gqlRaw(t, s, installationToken(t, s, 7), `query { repository(owner: "Codertocat", name: "gql") {
+	  pullRequests(first: 2) { nodes { number reviewDecision } } } }`, nil)
+	got, _ := json.Marshal(out.Data)
+	want := `{"repository":{"pullRequests":{"nodes":[{"number":1,"reviewDecision":null},{"number":2,"reviewDecision":"APPROVED"}]}}}`
+	if string(got) != want {
+		t.Errorf("got %s, want %s (%s)", got, want, out.raw)
+	}
+	_, err := ParseScenario([]byte(strings.Replace(sc, "review_decision: APPROVED", "review_decision: LGTM", 1)))
+	if err == nil || !strings.Contains(err.Error(), `.review_decision: "LGTM" is not one of APPROVED`) {
+		t.Errorf("error %v", err)
+	}
+}

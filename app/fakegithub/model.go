@@ -180,6 +180,7 @@ type pull struct {
 	headSHA   string
 	baseSHA   string
 	draft     bool
+	review    string // GraphQL reviewDecision; "" = null
 	state     string
 	merged    bool
 	files     []File

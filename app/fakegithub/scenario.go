@@ -124,9 +124,12 @@ type ScenarioPull struct {
 	Head    string `yaml:"head,omitempty" json:"head,omitempty"` // head branch name (default pr-N)
 	HeadSHA string `yaml:"head_sha,omitempty" json:"head_sha,omitempty"`
 	Draft   bool   `yaml:"draft,omitempty" json:"draft,omitempty"`
-	State   string `yaml:"state,omitempty" json:"state,omitempty"` // open (default) | closed
-	Merged  bool   `yaml:"merged,omitempty" json:"merged,omitempty"`
-	Files   []File `yaml:"files,omitempty" json:"files,omitempty"`
+	// ReviewDecision is what GraphQL's PullRequest.reviewDecision answers:
+	// APPROVED, CHANGES_REQUESTED, REVIEW_REQUIRED, or empty (null).
+	ReviewDecision string `yaml:"review_decision,omitempty" json:"review_decision,omitempty"`
+	State          string `yaml:"state,omitempty" json:"state,omitempty"` // open (default) | closed
+	Merged         bool   `yaml:"merged,omitempty" json:"merged,omitempty"`
+	Files          []File `yaml:"files,omitempty" json:"files,omitempty"`
 	// GeneratedFiles appends that many added files generated/file-NNNNN.txt
 	// (to try the 3,000-file limit of the PR files API).
 	GeneratedFiles int                `yaml:"generated_files,omitempty" json:"generated_files,omitempty"`
@@ -606,6 +609,11 @@ func (pr *ScenarioPull) validate(p, rp string, r *ScenarioRepo, nums map[int]boo
 	}
 	if err := validateFiles(p+".files", pr.Files); err != nil {
 		return err
+	}
+	switch pr.ReviewDecision {
+	case "", "APPROVED", "CHANGES_REQUESTED", "REVIEW_REQUIRED":
+	default:
+		return fmt.Errorf("%s.review_decision: %q is not one of APPROVED, CHANGES_REQUESTED, REVIEW_REQUIRED", p, pr.ReviewDecision)
 	}
 	if pr.GeneratedFiles < 0 || pr.GeneratedFiles > 100000 {
 		return fmt.Errorf("%s.generated_files: %d is not between 0 and 100000", p, pr.GeneratedFiles)

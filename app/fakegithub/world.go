@@ -201,6 +201,7 @@ func (w *world) addScenarioPull(r *repo, sp *ScenarioPull, now time.Time) error 
 	}
 	p := w.openPull(r, pullSpec{number: sp.Number, title: sp.Title, body: sp.Body, user: sp.User, base: sp.Base,
 		head: sp.Head, headSHA: sp.HeadSHA, draft: sp.Draft, files: files}, created)
+	p.review = sp.ReviewDecision
 	if sp.State == "closed" {
 		p.state = "closed"
 		p.merged = sp.Merged
