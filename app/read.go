@@ -19,6 +19,23 @@ const MaxPRFiles = 3000
 // perPage is GitHub's page size maximum; bigger pages mean fewer requests.
 const perPage = 100
 
+// ReadFiles, ReadStatuses and ReadCheckRuns are the reconciler's per-PR REST
+// reads, for bulk readers (backfill) that fill Trigger.Prefetched
+// themselves, or fall back to REST for the part a bulk read could not give.
+func ReadFiles(ctx context.Context, c *github.Client, ref PRRef, changedFiles int) ([]string, bool, error) {
+	return readFiles(ctx, c, ref, changedFiles)
+}
+
+// ReadStatuses: see ReadFiles.
+func ReadStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]Status, error) {
+	return readStatuses(ctx, c, ref, sha)
+}
+
+// ReadCheckRuns: see ReadFiles.
+func ReadCheckRuns(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]CheckRun, error) {
+	return readCheckRuns(ctx, c, ref, sha)
+}
+
 // readPR reads the pull request itself.
 func readPR(ctx context.Context, c *github.Client, ref PRRef) (*github.PullRequest, error) {
 	pr, _, err := c.PullRequests.Get(ctx, ref.Owner, ref.Repo, ref.Number)

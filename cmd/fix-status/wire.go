@@ -33,6 +33,9 @@ type wireOptions struct {
 	registry prometheus.Registerer
 	logOut   io.Writer
 	now      func() time.Time
+	// wrapClients, when set, wraps the client creator before anything uses
+	// it (backfill governs every request, the reconciler's too).
+	wrapClients func(githubapp.ClientCreator) (githubapp.ClientCreator, error)
 }
 
 // wire builds the GitHub clients and the reconciler from a server config.
@@ -53,6 +56,11 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create GitHub clients: %w", err)
+	}
+	if o.wrapClients != nil {
+		if cc, err = o.wrapClients(cc); err != nil {
+			return nil, err
+		}
 	}
 	appClient, err := cc.NewAppClient()
 	if err != nil {

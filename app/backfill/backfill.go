@@ -1,0 +1,448 @@
+// Package backfill repairs every open pull request of many repositories in
+// one run (`fix-status backfill`), inside GitHub's rate budget: PR data is
+// read in bulk (GraphQL pages of many PRs, or REST), PRs closest to merging
+// are reconciled first, every request goes through a Governor (a reserve
+// of the rate limit left to the webhook path, paced writes, retry-after
+// obeyed, bounded concurrency), and failures are collected, not fatal.
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/fix-status/fix-status/app"
+)
+
+// Read modes.
+const (
+	ReadsGraphQL = "graphql"
+	ReadsREST    = "rest"
+)
+
+// Defaults.
+const (
+	DefaultConcurrency = 8
+	defaultQueueSize   = 2000
+	readers            = 2
+)
+
+// Reconciler is what backfill needs of app.Reconciler.
+type Reconciler interface {
+	Reconcile(ctx context.Context, ref app.PRRef, trig app.Trigger) (*app.Report, error)
+}
+
+// Progress is told what the run found and finished (a progress bar, log
+// lines). Calls come from several goroutines.
+type Progress interface {
+	Found(n int)
+	Finished(r *PRResult)
+}
+
+// Options configure a Runner.
+type Options struct {
+	// Clients must be the clients the Reconciler uses, so that its requests
+	// are governed and counted too.
+	Clients    *Clients
+	Reconciler Reconciler
+	// AppLogin is fix-status's login ("slug[bot]").
+	AppLogin string
+	// Reads is ReadsGraphQL (default) or ReadsREST.
+	Reads  string
+	DryRun bool
+	// Concurrency is how many PRs are reconciled (and, in REST mode, read)
+	// at once (default 8, at most 100).
+	Concurrency int
+	// Journal, when set, skips PRs finished at the same head SHA and
+	// records the ones this run finishes.
+	Journal *Journal
+	// Progress may be nil.
+	Progress Progress
+	// MaxRetries bounds the retries after transient failures (default 4).
+	MaxRetries int
+	// PRsPerQuery is the GraphQL page size (default 50).
+	PRsPerQuery int
+	// QueueSize bounds the PRs read and waiting (default 2,000).
+	QueueSize int
+}
+
+// Runner runs one backfill.
+type Runner struct {
+	opts Options
+
+	mu       sync.Mutex
+	results  []*PRResult
+	failures []Failure
+
+	found, finished, resumedSkips atomic.Int64
+	fallbacks                     struct{ files, checks, repos atomic.Int64 }
+}
+
+// PRResult is what became of one PR.
+type PRResult struct {
+	Ref     app.PRRef
+	HeadSHA string
+	// Priority says how close to merging the PR was ranked.
+	Priority string
+	Report   *app.Report
+	// DryRun is set when the PR was only planned (a dry run, or writes
+	// stopped by --max-writes).
+	DryRun bool
+	// WriteLimited is set when --max-writes stopped some of the PR's writes
+	// (or all of them).
+	WriteLimited bool
+	Attempts     int
+	Err          error
+}
+
+// WouldWrite counts the writes the PR's plan asks for (the re-run comments
+// of a PR are one write).
+func (r *PRResult) WouldWrite() int {
+	if r.Report == nil {
+		return 0
+	}
+	n, comment := 0, false
+	for _, d := range r.Report.Decisions {
+		for _, w := range d.Writes {
+			if w.Kind == app.WriteComment {
+				comment = true
+				continue
+			}
+			n++
+		}
+	}
+	if comment {
+		n++
+	}
+	return n
+}
+
+// Blocked reports whether any decision is blocked.
+func (r *PRResult) Blocked() bool {
+	if r.Report == nil {
+		return false
+	}
+	for _, d := range r.Report.Decisions {
+		if d.Verdict == app.Blocked {
+			return true
+		}
+	}
+	return false
+}
+
+// Failure is a PR or a repository that could not be repaired, and why.
+type Failure struct {
+	PR   string
+	Repo string
+	Err  error
+}
+
+// Result is the outcome of a run.
+type Result struct {
+	Repos int
+	// Results are the PRs looked at, by repository and number.
+	Results []*PRResult
+	// Failures lists every PR and repository that failed.
+	Failures []Failure
+	// Found counts the open PRs read (after resume skips); Resumed those
+	// skipped because the resume file has them finished.
+	Found, Resumed int
+	// Unfinished counts the PRs found but not reconciled (an interrupted run).
+	Unfinished  int
+	Interrupted bool
+	// MaxWritesReached is set when --max-writes stopped writing.
+	MaxWritesReached bool
+	DryRun           bool
+	Reads            string
+	// FilesFallbacks and ChecksFallbacks count PRs whose files (check runs)
+	// GraphQL could not give in full; RepoFallbacks repositories read by
+	// REST after their GraphQL read failed.
+	FilesFallbacks, ChecksFallbacks, RepoFallbacks int
+	Stats                                          Stats
+	Duration                                       time.Duration
+}
+
+// Repaired counts PRs with writes made (in a dry run: that would be made).
+func (r *Result) Repaired() int {
+	n := 0
+	for _, p := range r.Results {
+		if (p.DryRun && p.WouldWrite() > 0) || (p.Report != nil && p.Report.Writes > 0) {
+			n++
+		}
+	}
+	return n
+}
+
+// Writes counts the writes made (GitHub accepted), by every attempt.
+func (r *Result) Writes() int { return int(r.Stats.WritesMade) }
+
+// WouldWrite counts the writes planned but not made (dry run, --max-writes).
+func (r *Result) WouldWrite() int {
+	n := 0
+	for _, p := range r.Results {
+		if p.DryRun {
+			n += p.WouldWrite()
+		}
+	}
+	return n
+}
+
+// Blocked counts PRs with a blocked decision.
+func (r *Result) Blocked() int {
+	n := 0
+	for _, p := range r.Results {
+		if p.Blocked() {
+			n++
+		}
+	}
+	return n
+}
+
+// Failed reports whether anything failed or was left undone.
+func (r *Result) Failed() bool { return len(r.Failures) > 0 || r.Interrupted }
+
+// NewRunner checks the options and builds a Runner.
+func NewRunner(o Options) (*Runner, error) {
+	if o.Clients == nil || o.Reconciler == nil {
+		return nil, errors.New("backfill: Clients and Reconciler are required")
+	}
+	switch o.Reads {
+	case "":
+		o.Reads = ReadsGraphQL
+	case ReadsGraphQL, ReadsREST:
+	default:
+		return nil, fmt.Errorf("reads: %q is not graphql or rest", o.Reads)
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.Concurrency < 1 || o.Concurrency > MaxConcurrency {
+		return nil, fmt.Errorf("concurrency: %d is not between 1 and %d (GitHub allows %d concurrent requests)", o.Concurrency, MaxConcurrency, MaxConcurrency)
+	}
+	if o.MaxRetries == 0 {
+		o.MaxRetries = DefaultMaxRetries
+	}
+	if o.PRsPerQuery == 0 {
+		o.PRsPerQuery = DefaultPRsPerQuery
+	}
+	if o.PRsPerQuery < 1 || o.PRsPerQuery > 100 {
+		return nil, fmt.Errorf("PRs per query: %d is not between 1 and 100", o.PRsPerQuery)
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = defaultQueueSize
+	}
+	return &Runner{opts: o}, nil
+}
+
+// Run repairs every open PR of repos. It returns when all are done or ctx
+// ends (Result.Interrupted); failures are in the result, never fatal.
+func (rn *Runner) Run(ctx context.Context, repos []app.InstalledRepo) *Result {
+	start := time.Now()
+	q := newQueue(rn.opts.QueueSize)
+	repoCh := make(chan app.InstalledRepo)
+	var rg sync.WaitGroup
+	for range readers {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			for repo := range repoCh {
+				rn.readRepo(ctx, repo, q)
+			}
+		}()
+	}
+	go func() {
+		defer q.close()
+		defer rg.Wait()
+		defer close(repoCh)
+		for _, r := range repos {
+			select {
+			case repoCh <- r:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	for range rn.opts.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				it, ok := q.pop(ctx)
+				if !ok {
+					return
+				}
+				rn.finish(ctx, rn.process(ctx, it))
+			}
+		}()
+	}
+	wg.Wait()
+	rg.Wait()
+
+	gov := rn.opts.Clients.Governor()
+	res := &Result{
+		Repos: len(repos), DryRun: rn.opts.DryRun, Reads: rn.opts.Reads,
+		Found: int(rn.found.Load()), Resumed: int(rn.resumedSkips.Load()),
+		FilesFallbacks: int(rn.fallbacks.files.Load()), ChecksFallbacks: int(rn.fallbacks.checks.Load()), RepoFallbacks: int(rn.fallbacks.repos.Load()),
+		MaxWritesReached: gov.WritesExhausted(), Interrupted: ctx.Err() != nil,
+		Stats: gov.Stats(), Duration: time.Since(start),
+	}
+	rn.mu.Lock()
+	res.Results, res.Failures = rn.results, rn.failures
+	rn.mu.Unlock()
+	sort.Slice(res.Results, func(i, j int) bool { return lessRef(res.Results[i].Ref, res.Results[j].Ref) })
+	sort.SliceStable(res.Failures, func(i, j int) bool { return res.Failures[i].key() < res.Failures[j].key() })
+	res.Unfinished = res.Found - int(rn.finished.Load())
+	return res
+}
+
+func lessRef(a, b app.PRRef) bool {
+	if ka, kb := strings.ToLower(a.FullRepo()), strings.ToLower(b.FullRepo()); ka != kb {
+		return ka < kb
+	}
+	return a.Number < b.Number
+}
+
+func (f Failure) key() string {
+	if f.PR != "" {
+		return strings.ToLower(f.PR)
+	}
+	return strings.ToLower(f.Repo)
+}
+
+func (rn *Runner) fail(f Failure) {
+	rn.mu.Lock()
+	rn.failures = append(rn.failures, f)
+	rn.mu.Unlock()
+}
+
+func (rn *Runner) resumed(ref app.PRRef, sha string) bool {
+	if rn.opts.Journal == nil || !rn.opts.Journal.Done(ref.String(), sha, rn.opts.DryRun) {
+		return false
+	}
+	rn.resumedSkips.Add(1)
+	return true
+}
+
+// readRepo reads one repository's open PRs and queues them, best first.
+// GraphQL failing for a repository (an old GHES without a field, say)
+// falls back to REST for it.
+func (rn *Runner) readRepo(ctx context.Context, repo app.InstalledRepo, q *queue) {
+	logger := zerolog.Ctx(ctx).With().Str("repo", repo.Owner+"/"+repo.Name).Logger()
+	ctx = withPRRead(logger.WithContext(ctx))
+	var items []*Item
+	var err error
+	if rn.opts.Reads == ReadsGraphQL {
+		items, err = rn.readGraphQL(ctx, repo)
+		if err != nil && ctx.Err() == nil {
+			logger.Warn().Err(err).Msg("GraphQL read failed; reading the repository by REST")
+			rn.fallbacks.repos.Add(1)
+			items, err = rn.readREST(ctx, repo)
+		} else {
+			items = rn.dropResumed(items)
+		}
+	} else {
+		items, err = rn.readREST(ctx, repo)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			rn.fail(Failure{Repo: repo.Owner + "/" + repo.Name, Err: err})
+		}
+		return
+	}
+	sort.SliceStable(items, func(i, j int) bool {
+		if ri, rj := items[i].rank(), items[j].rank(); ri != rj {
+			return ri < rj
+		}
+		return items[i].UpdatedAt.After(items[j].UpdatedAt)
+	})
+	rn.found.Add(int64(len(items)))
+	if rn.opts.Progress != nil && len(items) > 0 {
+		rn.opts.Progress.Found(len(items))
+	}
+	_ = q.push(ctx, items...)
+}
+
+func (rn *Runner) dropResumed(items []*Item) []*Item {
+	out := items[:0]
+	for _, it := range items {
+		if !rn.resumed(it.Ref, it.HeadSHA) {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
+// process reconciles one PR, retrying after rate limits and transient
+// failures. A retry reads the PR afresh by REST: the bulk-read data is
+// stale once some of the PR's writes were made, and reconciling from
+// fresh data never writes twice.
+func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
+	gov := rn.opts.Clients.Governor()
+	res := &PRResult{Ref: it.Ref, HeadSHA: it.HeadSHA, Priority: it.Priority()}
+	res.DryRun = rn.opts.DryRun || gov.WritesExhausted()
+	var rep *app.Report
+	made := 0
+	attempts, err := gov.retry(ctx, it.Ref.InstallationID, rn.opts.MaxRetries, it.Ref.String(), func(attempt int) error {
+		trig := app.Trigger{Event: "backfill", DryRun: res.DryRun}
+		if attempt == 0 {
+			trig.Prefetched = it.Prefetched
+		}
+		var err error
+		rep, err = rn.opts.Reconciler.Reconcile(ctx, it.Ref, trig)
+		if rep != nil {
+			made += rep.Writes
+		}
+		return err
+	})
+	if rep != nil {
+		// A failed attempt may have made some of the writes; the report
+		// counts them all.
+		rep.Writes = made
+	}
+	res.Report, res.Attempts, res.Err = rep, attempts+1, err
+	if err != nil && errors.Is(err, ErrMaxWrites) {
+		// Some writes went out before the limit: the rest are left for the
+		// next run, as in a dry run.
+		res.WriteLimited, res.Err = true, nil
+	}
+	if rep != nil && rep.HeadSHA != "" {
+		res.HeadSHA = rep.HeadSHA
+	}
+	return res
+}
+
+// finish records a PR's result, in the journal too when it is done.
+func (rn *Runner) finish(ctx context.Context, r *PRResult) {
+	if r.Err != nil && ctx.Err() != nil {
+		// Interrupted: neither done nor failed; the next run does it.
+		return
+	}
+	rn.finished.Add(1)
+	rn.mu.Lock()
+	if r.Err != nil {
+		rn.failures = append(rn.failures, Failure{PR: r.Ref.String(), Err: r.Err})
+	} else {
+		rn.results = append(rn.results, r)
+	}
+	rn.mu.Unlock()
+	if r.Err == nil && !r.WriteLimited && (rn.opts.DryRun || !r.DryRun) && rn.opts.Journal != nil {
+		writes := 0
+		if r.Report != nil {
+			writes = r.Report.Writes
+		}
+		if err := rn.opts.Journal.Record(JournalEntry{PR: r.Ref.String(), HeadSHA: r.HeadSHA, DryRun: r.DryRun, Writes: writes, At: time.Now().UTC()}); err != nil {
+			zerolog.Ctx(ctx).Error().Err(err).Msg("failed to record a finished PR in the resume file")
+		}
+	}
+	if rn.opts.Progress != nil {
+		rn.opts.Progress.Finished(r)
+	}
+}

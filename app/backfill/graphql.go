@@ -1,0 +1,329 @@
+package backfill
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/shurcooL/githubv4"
+
+	"github.com/fix-status/fix-status/app"
+)
+
+// Page sizes of the GraphQL read. GitHub charges a query the number of
+// connection pages it may need, divided by 100: with P PRs per query that
+// is 1 + P (files) + P (commits) + P (check suites) + P×S (check runs of S
+// suites), so the points per PR are about (3+S)/100 whatever P is. P=50 and
+// S=5 cost 4 points per 50 PRs (0.08 per PR) and stay far below GitHub's
+// 500,000-node limit (50 + 50×100 + 50 + 50×5 + 50×5×100 = 30,350). The
+// page of check runs per suite does not change the cost; a full page of
+// suites or runs may hide more, and then the check runs are read by REST.
+const (
+	DefaultPRsPerQuery = 50
+	filesPerPR         = 100 // GitHub's maximum `first`; more files → REST
+	suitesPerCommit    = 5
+	runsPerSuite       = 100
+)
+
+// prPageQuery is one page of a repository's open PRs with what the planner
+// needs, in GitHub's schema (names and types as in its SDL).
+type prPageQuery struct {
+	Repository *struct {
+		NameWithOwner string
+		PullRequests  struct {
+			TotalCount int
+			PageInfo   struct {
+				HasNextPage bool
+				EndCursor   *string
+			}
+			Nodes []gqlPR
+		} `graphql:"pullRequests(states: [OPEN], first: $prs, after: $after, orderBy: {field: UPDATED_AT, direction: DESC})"`
+	} `graphql:"repository(owner: $owner, name: $name)"`
+	RateLimit struct {
+		Cost      int
+		Limit     int
+		Remaining int
+		Used      int
+		ResetAt   githubv4.DateTime
+		NodeCount int
+	}
+}
+
+type gqlPR struct {
+	Number       int
+	State        string
+	IsDraft      bool
+	HeadRefOid   string
+	BaseRefName  string
+	BaseRefOid   string
+	ChangedFiles int
+	UpdatedAt    githubv4.DateTime
+	CreatedAt    githubv4.DateTime
+	Author       *struct {
+		Login string
+	}
+	// ReviewDecision is null when no review is required and none was given.
+	ReviewDecision *string
+	Mergeable      string
+	Files          *struct {
+		TotalCount int
+		PageInfo   struct {
+			HasNextPage bool
+		}
+		Nodes []struct {
+			Path       string
+			ChangeType string
+		}
+	} `graphql:"files(first: 100)"`
+	Commits struct {
+		Nodes []struct {
+			Commit gqlCommit
+		}
+	} `graphql:"commits(last: 1)"`
+}
+
+type gqlCommit struct {
+	Oid    string
+	Status *struct {
+		State    string
+		Contexts []struct {
+			Context     string
+			State       string
+			Description *string
+			TargetUrl   *string
+			CreatedAt   githubv4.DateTime
+			Creator     *struct {
+				Login string
+			}
+		}
+	}
+	CheckSuites *gqlSuites `graphql:"checkSuites(first: $suites)"`
+}
+
+type gqlSuites struct {
+	Nodes []struct {
+		DatabaseId int64
+		App        *struct {
+			DatabaseId int64
+			Slug       string
+		}
+		CheckRuns *struct {
+			Nodes []struct {
+				DatabaseId int64
+				Name       string
+				Status     string
+				Conclusion *string
+				StartedAt  *githubv4.DateTime
+			}
+		} `graphql:"checkRuns(first: $runs)"`
+	}
+}
+
+// readGraphQL reads a repository's open PRs a page of many PRs per query.
+// A PR with more files than one page has FilesComplete false (the
+// reconciler then lists them by REST); one with more check suites or runs
+// than a page has its check runs read by REST here.
+func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) ([]*Item, error) {
+	v4, err := rn.opts.Clients.NewInstallationV4Client(repo.InstallationID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a GraphQL client for installation %d: %w", repo.InstallationID, err)
+	}
+	rest, err := rn.opts.Clients.NewInstallationClient(repo.InstallationID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
+	}
+	full := repo.Owner + "/" + repo.Name
+	vars := map[string]any{
+		"owner":  githubv4.String(repo.Owner),
+		"name":   githubv4.String(repo.Name),
+		"prs":    githubv4.Int(rn.opts.PRsPerQuery),
+		"after":  (*githubv4.String)(nil),
+		"suites": githubv4.Int(suitesPerCommit),
+		"runs":   githubv4.Int(runsPerSuite),
+	}
+	gov := rn.opts.Clients.Governor()
+	var items []*Item
+	for {
+		var q prPageQuery
+		_, err := gov.retry(ctx, repo.InstallationID, rn.opts.MaxRetries, "graphql "+full, func(int) error {
+			q = prPageQuery{}
+			err := v4.Query(ctx, &q, vars)
+			if q.RateLimit.Cost > 0 {
+				gov.AddGraphQLPoints(q.RateLimit.Cost)
+			}
+			return err
+		})
+		if err != nil {
+			return items, fmt.Errorf("failed to read the open pull requests of %s by GraphQL: %w", full, err)
+		}
+		if q.Repository == nil {
+			return items, fmt.Errorf("failed to read the open pull requests of %s by GraphQL: no such repository", full)
+		}
+		prs := &q.Repository.PullRequests
+		for i := range prs.Nodes {
+			it, err := rn.gqlItem(ctx, rest, repo, &prs.Nodes[i])
+			if err != nil {
+				rn.fail(Failure{PR: it.Ref.String(), Err: err})
+				continue
+			}
+			items = append(items, it)
+		}
+		if !prs.PageInfo.HasNextPage || prs.PageInfo.EndCursor == nil {
+			return items, nil
+		}
+		vars["after"] = githubv4.NewString(githubv4.String(*prs.PageInfo.EndCursor))
+	}
+}
+
+// gqlItem maps one PR from GraphQL to what the reconciler takes from REST:
+// GitHub's upper-case enums become REST's lower-case values.
+func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, repo app.InstalledRepo, n *gqlPR) (*Item, error) {
+	ref := app.PRRef{Owner: repo.Owner, Repo: repo.Name, Number: n.Number, InstallationID: repo.InstallationID}
+	pr := &github.PullRequest{
+		Number: github.Int(n.Number), State: github.String(strings.ToLower(n.State)), Draft: github.Bool(n.IsDraft),
+		Base:         &github.PullRequestBranch{Ref: github.String(n.BaseRefName), SHA: github.String(n.BaseRefOid)},
+		Head:         &github.PullRequestBranch{SHA: github.String(n.HeadRefOid)},
+		UpdatedAt:    &github.Timestamp{Time: n.UpdatedAt.Time},
+		CreatedAt:    &github.Timestamp{Time: n.CreatedAt.Time},
+		ChangedFiles: github.Int(n.ChangedFiles),
+	}
+	if n.Author != nil {
+		pr.User = &github.User{Login: github.String(n.Author.Login)}
+	}
+	pf := &app.Prefetched{PR: pr}
+	if f := n.Files; f != nil {
+		for _, fl := range f.Nodes {
+			pf.Files = append(pf.Files, fl.Path)
+		}
+		pf.FilesComplete = !f.PageInfo.HasNextPage && len(f.Nodes) >= f.TotalCount && len(f.Nodes) >= n.ChangedFiles
+	}
+	var commit *gqlCommit
+	if len(n.Commits.Nodes) > 0 && n.Commits.Nodes[0].Commit.Oid == n.HeadRefOid {
+		commit = &n.Commits.Nodes[0].Commit
+	}
+	checksComplete := commit != nil
+	if commit != nil {
+		if st := commit.Status; st != nil {
+			for _, c := range st.Contexts {
+				s := app.Status{Context: c.Context, State: strings.ToLower(c.State), CreatedAt: c.CreatedAt.Time}
+				if c.Description != nil {
+					s.Description = *c.Description
+				}
+				if c.TargetUrl != nil {
+					s.TargetURL = *c.TargetUrl
+				}
+				if c.Creator != nil {
+					s.Creator = rn.restLogin(c.Creator.Login)
+				}
+				pf.Statuses = append(pf.Statuses, s)
+			}
+		}
+		if cs := commit.CheckSuites; cs != nil {
+			checksComplete = len(cs.Nodes) < suitesPerCommit
+			pf.CheckRuns, checksComplete = latestRuns(cs, checksComplete)
+		}
+	}
+	if !checksComplete {
+		// More suites or runs than a page, or the head commit missing from
+		// the answer: read the check runs (and statuses) by REST.
+		rn.fallbacks.checks.Add(1)
+		ctx = withPRRead(ctx)
+		gov := rn.opts.Clients.Governor()
+		var err error
+		if _, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "check runs of "+ref.String(), func(int) error {
+			pf.CheckRuns, err = app.ReadCheckRuns(ctx, rest, ref, n.HeadRefOid)
+			return err
+		}); err != nil {
+			return &Item{Ref: ref}, err
+		}
+		if commit == nil {
+			if _, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "statuses of "+ref.String(), func(int) error {
+				pf.Statuses, err = app.ReadStatuses(ctx, rest, ref, n.HeadRefOid)
+				return err
+			}); err != nil {
+				return &Item{Ref: ref}, err
+			}
+		}
+	}
+	if !pf.FilesComplete {
+		rn.fallbacks.files.Add(1)
+	}
+	it := &Item{Ref: ref, HeadSHA: n.HeadRefOid, Prefetched: pf, Draft: n.IsDraft, UpdatedAt: n.UpdatedAt.Time,
+		Approved: n.ReviewDecision != nil && *n.ReviewDecision == "APPROVED", Green: green(pf.Statuses, pf.CheckRuns)}
+	return it, nil
+}
+
+// latestRuns keeps the latest check run per name and app, as the REST read
+// with filter=latest does; complete turns false when a suite's page of runs
+// is full.
+func latestRuns(cs *gqlSuites, complete bool) ([]app.CheckRun, bool) {
+	type key struct {
+		name string
+		app  int64
+	}
+	latest := map[key]app.CheckRun{}
+	for _, s := range cs.Nodes {
+		if s.CheckRuns == nil {
+			continue
+		}
+		if len(s.CheckRuns.Nodes) >= runsPerSuite {
+			complete = false
+		}
+		var appID int64
+		var slug string
+		if s.App != nil {
+			appID, slug = s.App.DatabaseId, s.App.Slug
+		}
+		for _, r := range s.CheckRuns.Nodes {
+			run := app.CheckRun{ID: r.DatabaseId, Name: r.Name, Status: strings.ToLower(r.Status), AppID: appID, AppSlug: slug, SuiteID: s.DatabaseId}
+			if r.Conclusion != nil {
+				run.Conclusion = strings.ToLower(*r.Conclusion)
+			}
+			if r.StartedAt != nil {
+				run.StartedAt = r.StartedAt.Time
+			}
+			k := key{strings.ToLower(run.Name), appID}
+			if prev, ok := latest[k]; !ok || run.ID > prev.ID {
+				latest[k] = run
+			}
+		}
+	}
+	out := make([]app.CheckRun, 0, len(latest))
+	for _, r := range latest {
+		out = append(out, r)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, complete
+}
+
+// restLogin is the login REST shows for an actor: GraphQL names a bot by
+// its app's slug, REST as "slug[bot]", and the planner knows its own
+// results by the REST login.
+func (rn *Runner) restLogin(login string) string {
+	if rn.opts.AppLogin != "" && strings.EqualFold(login+"[bot]", rn.opts.AppLogin) {
+		return rn.opts.AppLogin
+	}
+	return login
+}
+
+// green reports whether every result reported on the head passes.
+func green(sts []app.Status, crs []app.CheckRun) bool {
+	for _, s := range sts {
+		if s.State != "success" {
+			return false
+		}
+	}
+	for _, c := range crs {
+		if c.Status != "completed" {
+			return false
+		}
+		switch c.Conclusion {
+		case "success", "neutral", "skipped":
+		default:
+			return false
+		}
+	}
+	return true
+}
