@@ -52,6 +52,9 @@ type harnessOptions struct {
 	workers int
 	// latency is added by the emulator to every API answer.
 	latency time.Duration
+	// apiWriteHooks makes the emulator send the webhooks the app's own
+	// writes cause, as GitHub does.
+	apiWriteHooks bool
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -71,7 +74,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gh, err := fakegithub.New(fakegithub.Options{Scenario: sc, Latency: o.latency})
+	gh, err := fakegithub.New(fakegithub.Options{Scenario: sc, Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -410,6 +413,18 @@ func (h *harness) waitDecisions(t testing.TB, mark int64, pr string, contexts ..
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for decisions on %v of %s; got %+v", contexts, pr, got)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// waitIdle waits until the service has no re-check queued or running.
+func (h *harness) waitIdle(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	for !h.srv.svc.Idle() {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for the service to be idle")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -1365,5 +1380,139 @@ func TestE2EGitHubPayloads(t *testing.T) {
 	}
 	if w := writesBy(h.pull(t, helloRepo, 2), bot); len(w) != 4 {
 		t.Errorf("fix-status wrote on Hello-World#2: %q", w)
+	}
+}
+
+// TestE2EInvariant7Idempotent: checking an unchanged PR again writes
+// nothing, whatever triggers the check (another CI's status, a redelivery
+// of the same webhook).
+func TestE2EInvariant7Idempotent(t *testing.T) {
+	t.Parallel()
+	created := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-docs"}, pulls: `- number: 1
+  title: Docs
+  user: octocat
+  base: main
+  created_at: ` + created + `
+  files: [{filename: docs/guide.md, status: modified}]
+`}.yaml(), harnessOptions{grace: 10 * time.Minute})
+	sha := h.pull(t, widgetsRepo, 1).HeadSHA
+	mark := h.logMark()
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "ci/other", State: "success", Creator: "jenkins"})
+	ds := h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-docs")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "skip",
+		"pull-docs": "retrigger: should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported",
+	})
+	first := writesBy(h.pull(t, widgetsRepo, 1), bot)
+	if len(first) != 2 {
+		t.Fatalf("first check wrote %q", first)
+	}
+	delivery := h.gh.Deliveries()
+	last := delivery[len(delivery)-1]
+
+	writes := h.gh.Stats().Writes.Total
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "ci/other", State: "success", Creator: "jenkins"})
+	ds = h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-docs")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "satisfied: already skipped by fix-status: no changed file matches run_if_changed ^pkg/",
+		"pull-docs": "waiting: should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; grace period ends in *",
+	})
+
+	mark = h.logMark()
+	h.postSigned(t, last.Event, last.Payload) // GitHub's redelivery
+	h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-docs")
+	if got := h.gh.Stats().Writes.Total - writes; got != 0 {
+		t.Errorf("checking the unchanged PR again made %d writes", got)
+	}
+	if again := writesBy(h.pull(t, widgetsRepo, 1), bot); len(again) != len(first) {
+		t.Errorf("fix-status wrote again: %q", again[len(first):])
+	}
+}
+
+// TestE2EInvariant8Signatures: a webhook with a forged, missing or stale
+// signature is rejected with 400 and causes nothing; the same payload
+// correctly signed is handled. Events caused by fix-status itself (its own
+// statuses, check runs and comments, as GitHub sends them) are ignored.
+func TestE2EInvariant8Signatures(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, hello, harnessOptions{apiWriteHooks: true})
+	body, err := os.ReadFile(filepath.Join("..", "..", "testdata", "webhooks-e2e", "pull_request", "opened.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := h.gh.WebhookSecret()
+	tampered := bytes.Replace(body, []byte(`"changed_files": 1`), []byte(`"changed_files": 0`), 1)
+	for _, c := range []struct {
+		name string
+		body []byte
+		sig  string
+	}{
+		{"forged", body, fakegithub.SignPayload("not-the-secret", body)},
+		{"missing", body, ""},
+		{"body changed after signing", tampered, fakegithub.SignPayload(secret, body)},
+		{"not hex", body, "sha256=zz"},
+	} {
+		if code, msg := h.post(t, "pull_request", c.body, c.sig); code != http.StatusBadRequest {
+			t.Errorf("%s signature: answered %d %q, want 400", c.name, code, msg)
+		}
+	}
+	st := h.gh.Stats()
+	if st.RateLimitUsed["1"] != 0 || st.Writes.Total != 0 || h.metric(t, `fix_status_webhook_events_total{event="pull_request.opened"}`) != 0 {
+		t.Fatalf("rejected webhooks caused work: %d requests charged, %d writes", st.RateLimitUsed["1"], st.Writes.Total)
+	}
+
+	mark := h.logMark()
+	h.postSigned(t, "pull_request", body)
+	h.waitDecisions(t, mark, helloPR, "ci/docs")
+	if w := writesBy(h.pull(t, helloRepo, 2), bot); len(w) != 1 {
+		t.Fatalf("fix-status wrote %q", w)
+	}
+	// From here on, only the other CI's status below may cause a check.
+	mark = h.logMark()
+
+	// The emulator sends the status webhook of fix-status's own skip (in
+	// the background: wait for it by the events counter); send its own
+	// status, check run and /fix-status comment too.
+	h.waitMetric(t, `fix_status_webhook_events_total{event="status"}`, 1)
+	inst := map[string]any{"id": 1}
+	h.postSigned(t, "check_run", fixture(t, "check_run/completed.json", map[string]any{"installation": inst, "check_run.app.id": 1,
+		"check_run.app.slug": "fix-status", "sender.login": bot, "sender.type": "Bot"}))
+	id := h.quietly(t, fakegithub.Event{Type: "issue_comment.created", Repo: helloRepo, Number: 2, User: bot, Body: "/fix-status"}).CommentID
+	h.postSigned(t, "issue_comment", fixture(t, "issue_comment/created.json", map[string]any{
+		"installation": inst, "issue.number": 2, "comment.id": id, "comment.body": "/fix-status",
+		"comment.user.login": bot, "comment.user.type": "Bot", "sender.login": bot, "sender.type": "Bot",
+		"issue.pull_request": map[string]any{"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2"},
+	}))
+	h.postSigned(t, "status", fixture(t, "status/event.with-installation.json", map[string]any{"installation": inst,
+		"sha": helloHead, "commit.sha": helloHead, "context": "ci/docs", "sender.login": bot, "sender.type": "Bot"}))
+	h.waitMetric(t, `fix_status_webhook_events_total{event="status"}`, 2)
+	h.waitMetric(t, `fix_status_webhook_events_total{event="check_run.completed"}`, 1)
+	h.waitMetric(t, `fix_status_webhook_events_total{event="issue_comment.created"}`, 1)
+	h.waitIdle(t)
+	// A person's /fix-status now: its check is the only one since mark.
+	h.event(t, fakegithub.Event{Type: "issue_comment.created", Repo: helloRepo, Number: 2, User: "Codertocat", Body: "/fix-status"})
+	h.waitState(t, "the reply to Codertocat", func(st *fakegithub.State) bool {
+		for _, c := range pull(st, helloRepo, 2).Comments {
+			if c.User == bot && strings.HasPrefix(c.Body, "@Codertocat ") {
+				return true
+			}
+		}
+		return false
+	})
+	// The reply's own webhook, after the two comments above.
+	h.waitMetric(t, `fix_status_webhook_events_total{event="issue_comment.created"}`, 3)
+	h.waitIdle(t)
+	for _, l := range h.logLines(mark) {
+		if l.Message == "decision" && l.Trigger != "comment" {
+			t.Errorf("fix-status checked the PR again after its own events: %+v", l.decision)
+		}
+	}
+	// Its writes: the skip, the /fix-status comment made in its name and
+	// the reply to Codertocat.
+	p := h.pull(t, helloRepo, 2)
+	if w := writesBy(p, bot); len(w) != 3 || len(reactions(p, id)) != 0 {
+		t.Errorf("fix-status reacted to its own events: wrote %q, reactions %v", w, reactions(p, id))
 	}
 }
