@@ -103,22 +103,26 @@ type gqlCommit struct {
 }
 
 type gqlSuites struct {
-	Nodes []struct {
+	Nodes []gqlSuite
+}
+
+type gqlSuite struct {
+	DatabaseId int64
+	App        *struct {
 		DatabaseId int64
-		App        *struct {
-			DatabaseId int64
-			Slug       string
-		}
-		CheckRuns *struct {
-			Nodes []struct {
-				DatabaseId int64
-				Name       string
-				Status     string
-				Conclusion *string
-				StartedAt  *githubv4.DateTime
-			}
-		} `graphql:"checkRuns(first: $runs)"`
+		Slug       string
 	}
+	CheckRuns *struct {
+		Nodes []gqlRun
+	} `graphql:"checkRuns(first: $runs)"`
+}
+
+type gqlRun struct {
+	DatabaseId int64
+	Name       string
+	Status     string
+	Conclusion *string
+	StartedAt  *githubv4.DateTime
 }
 
 // readGraphQL reads a repository's open PRs a page of many PRs per query.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -155,16 +156,29 @@ func TestBackfillRepairsEveryInstallation(t *testing.T) {
 				t.Errorf("GraphQL points: emulator %d, report %d", st.GraphQLPoints, r.Reads.GraphQLPoints)
 			}
 			checkRepairedOnce(t, gh)
-			// The one PR per repository that is not green (PR 8: pending
-			// and failing results) comes after the green ones of its
-			// repository.
-			last := map[string]int{}
+			// Within a repository: the approved green PR (#3) first (GraphQL
+			// reads the review decision; REST does not), the one that is
+			// not green (#8: pending and failing results) last.
+			first, last := map[string]int{}, map[string]int{}
 			for i, pr := range run.order {
-				last[pr[:strings.Index(pr, "#")]] = i
+				repo := pr[:strings.Index(pr, "#")]
+				if _, ok := first[repo]; !ok {
+					first[repo] = i
+				}
+				last[repo] = i
 			}
 			for i, pr := range run.order {
-				if strings.HasSuffix(pr, "#8") && i != last[pr[:strings.Index(pr, "#")]] {
+				repo := pr[:strings.Index(pr, "#")]
+				if strings.HasSuffix(pr, "#8") && i != last[repo] {
 					t.Errorf("%s (not green) went before green PRs of its repository: %v", pr, run.order)
+				}
+				if reads == "graphql" && strings.HasSuffix(pr, "#3") && i != first[repo] {
+					t.Errorf("%s (approved, green) was not the first of its repository: %v", pr, run.order)
+				}
+			}
+			for _, res := range r.Results {
+				if want := map[bool]string{true: "approved_green", false: "green"}[reads == "graphql"]; strings.HasSuffix(res.PR, "#3") && res.Priority != want {
+					t.Errorf("%s priority %q, want %q", res.PR, res.Priority, want)
 				}
 			}
 
@@ -175,6 +189,36 @@ func TestBackfillRepairsEveryInstallation(t *testing.T) {
 			checkRepairedOnce(t, gh)
 		})
 	}
+}
+
+// TestBackfillGraphQLFallsBackToREST: a PR with more files than a GraphQL
+// page has them listed by REST, one with more check suites than a page has
+// its check runs read by REST; both are repaired like the others.
+func TestBackfillGraphQLFallsBackToREST(t *testing.T) {
+	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 3, rateLimit: 5000}
+	sc := backfillScenario(sh, time.Now())
+	pulls := sc.Repos[0].Pulls
+	pulls[0].GeneratedFiles = 150
+	for i := 1; i <= 6; i++ {
+		pulls[1].CheckRuns = append(pulls[1].CheckRuns, fakegithub.ScenarioCheckRun{Name: fmt.Sprint("job", i), Status: "completed",
+			Conclusion: "success", Workflow: fmt.Sprintf("w%d.yml", i)})
+	}
+	gh := startEmulator(t, sc, 0, nil)
+	run := runBackfillCmd(t, context.Background(), gh, nil, []string{"--dry-run=false"}, nil)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	r := run.report
+	if r.Reads.FilesFallbacks != 1 || r.Reads.ChecksFallbacks != 1 || r.Writes != expectedWrites(sh) {
+		t.Errorf("fallbacks: files %d, checks %d; writes %d", r.Reads.FilesFallbacks, r.Reads.ChecksFallbacks, r.Writes)
+	}
+	if n := gh.Stats().ByRoute["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"]; n != 2 {
+		t.Errorf("%d REST file pages read, want 2 (150 files of PR 1)", n)
+	}
+	if n := gh.Stats().ByRoute["GET /repos/{owner}/{repo}/commits/{ref}/check-runs"]; n != 1 {
+		t.Errorf("%d REST check-run reads, want 1 (PR 2)", n)
+	}
+	checkRepairedOnce(t, gh)
 }
 
 // TestBackfillSelectsOrgsAndRepos covers --org and --repo, and reports a

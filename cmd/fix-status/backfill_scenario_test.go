@@ -68,6 +68,9 @@ func backfillScenario(sh scenarioShape, now time.Time) *fakegithub.Scenario {
 //	6-7  changes docs/, docs and lint passed     → skip ci/unit             (1 write, green)
 //	8    changes pkg/, unit pending, lint failed → skip ci/docs             (1 write, not green)
 //	9    changes pkg/, lint passed, unit missing → skip ci/docs, /test unit (2 writes, green)
+//
+// PRs 3 and 8 are approved (GraphQL's reviewDecision): 3 is the closest to
+// merging, 8 (approved, not green) comes after every green PR.
 func backfillPull(n int, now time.Time) fakegithub.ScenarioPull {
 	old := now.Add(-3 * time.Hour)
 	recent := now.Add(-30 * time.Minute)
@@ -79,6 +82,9 @@ func backfillPull(n int, now time.Time) fakegithub.ScenarioPull {
 		CreatedAt: &old,
 		Files:     []fakegithub.File{{Filename: fmt.Sprintf("pkg/f%d.go", n), Status: "modified"}, {Filename: "README.md", Status: "modified"}},
 		CheckRuns: []fakegithub.ScenarioCheckRun{{Name: "build", Status: "completed", Conclusion: "success", StartedAt: &old}},
+	}
+	if k := n % 10; k == 3 || k == 8 {
+		p.ReviewDecision = "APPROVED"
 	}
 	switch k := n % 10; {
 	case k <= 5:
