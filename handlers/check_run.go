@@ -31,6 +31,9 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	default:
 		return nil
 	}
+	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+		return err
+	}
 	return h.svc.ScheduleSHA(ctx, githubapp.GetInstallationIDFromEvent(&e), e.GetRepo(), run.GetHeadSHA(), run.PullRequests, app.Trigger{Event: eventType + "." + e.GetAction()})
 }
 

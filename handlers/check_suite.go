@@ -26,6 +26,9 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 	if h.svc.IsOwnSender(e.GetSender().GetLogin(), suite.GetApp().GetID()) || e.GetAction() != "completed" {
 		return nil
 	}
+	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+		return err
+	}
 	return h.svc.ScheduleSHA(ctx, githubapp.GetInstallationIDFromEvent(&e), e.GetRepo(), suite.GetHeadSHA(), suite.PullRequests, app.Trigger{Event: eventType + "." + e.GetAction()})
 }
 

@@ -46,3 +46,13 @@ func (b base) decode(ctx context.Context, eventType string, payload []byte, into
 	logger := zerolog.Ctx(ctx).With().Str("event", name).Logger()
 	return logger.WithContext(ctx), nil
 }
+
+// requireRepo rejects a payload that names no repository or installation:
+// such a payload is malformed (GitHub sends both to an app), and checking it
+// could only fail later with a less clear message.
+func requireRepo(eventType, owner, repo string, installationID int64) error {
+	if owner == "" || repo == "" || installationID == 0 {
+		return fmt.Errorf("%s event without repository or installation: malformed payload ignored", eventType)
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -25,6 +26,9 @@ func (h *InstallationRepositories) Handle(ctx context.Context, eventType, delive
 	}
 	if e.GetAction() != "added" {
 		return nil
+	}
+	if e.GetInstallation().GetID() == 0 {
+		return fmt.Errorf("%s event without installation: malformed payload ignored", eventType)
 	}
 	return h.svc.CheckRepos(ctx, e.GetInstallation().GetID(), e.RepositoriesAdded)
 }

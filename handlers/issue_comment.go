@@ -23,6 +23,9 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 	if e.GetAction() != "created" || !e.GetIssue().IsPullRequest() {
 		return nil
 	}
+	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+		return err
+	}
 	return h.svc.Command(ctx, &e)
 }
 

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -33,6 +34,12 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	}
 	ref := app.PRRef{Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(),
 		Number: e.GetNumber(), InstallationID: githubapp.GetInstallationIDFromEvent(&e)}
+	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), ref.InstallationID); err != nil {
+		return err
+	}
+	if ref.Number <= 0 {
+		return fmt.Errorf("%s event without a pull request number: malformed payload ignored", eventType)
+	}
 	h.svc.Schedule(ref, app.Trigger{Event: "pull_request." + e.GetAction(), PR: e.GetPullRequest()}, h.svc.Coalesce())
 	return nil
 }

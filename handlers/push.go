@@ -33,6 +33,9 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 		changed = append(changed, c.Removed...)
 	}
 	repo := e.GetRepo()
+	if err := requireRepo(eventType, repo.GetOwner().GetLogin(), repo.GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+		return err
+	}
 	return h.svc.RulesPushed(ctx, githubapp.GetInstallationIDFromEvent(&e), repo.GetOwner().GetLogin(), repo.GetName(), branch, changed)
 }
 

@@ -26,6 +26,9 @@ func (h *Status) Handle(ctx context.Context, eventType, deliveryID string, paylo
 		return nil
 	}
 	repo := e.GetRepo()
+	if err := requireRepo(eventType, repo.GetOwner().GetLogin(), repo.GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+		return err
+	}
 	_, err = h.svc.ScheduleOpenPRs(ctx, githubapp.GetInstallationIDFromEvent(&e), repo.GetOwner().GetLogin(), repo.GetName(), "", e.GetSHA(), app.Trigger{Event: eventType})
 	return err
 }

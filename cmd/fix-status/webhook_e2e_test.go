@@ -1516,3 +1516,70 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 		t.Errorf("fix-status reacted to its own events: wrote %q, reactions %v", w, reactions(p, id))
 	}
 }
+
+// TestE2EMalformedPayload: a signed payload that is not JSON, or lacks what
+// the event needs, is answered without crashing anything; the problem is
+// logged with the event and delivery, and the next webhook is handled.
+func TestE2EMalformedPayload(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	for _, c := range []struct{ event, body string }{
+		{"pull_request", `{"action": "opened", "number": 1, "pull_request": {`},
+		{"pull_request", `{"action": "opened", "number": "one"}`},
+		{"pull_request", `{"action": "opened", "number": 9}`},
+		{"issue_comment", `{"action": "created", "issue": {"number": 9, "pull_request": {}}, "comment": {"body": "/fix-status"}}`},
+		{"push", `[]`},
+		{"repository_ruleset", `{"action": "edited", "repository": "acme/widgets"}`},
+		{"installation_repositories", `{"action": "added", "repositories_added": [{"full_name": "acme/widgets"}]}`},
+	} {
+		h.postSigned(t, c.event, []byte(c.body))
+	}
+	for _, want := range []string{"failed to parse pull_request event payload", "failed to parse push event payload", "failed to parse repository_ruleset event payload"} {
+		h.waitLog(t, mark, want, func(l logLine) bool { return l.Level == "error" && strings.Contains(l.Error, want) })
+	}
+	for _, want := range []string{"pull_request event without", "issue_comment event without", "installation_repositories event without"} {
+		h.waitLog(t, mark, want, func(l logLine) bool { return strings.Contains(l.Error, want) })
+	}
+	if st := h.gh.Stats(); st.RateLimitUsed["7"] != 0 {
+		t.Errorf("malformed payloads cost %d requests: %v", st.RateLimitUsed["7"], st.ByRoute)
+	}
+	resp, err := http.Get(h.srv.URL() + "/healthz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("health after malformed payloads: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	mark = h.logMark()
+	n := h.openPR(t, "octocat", "docs/a.md")
+	wantVerdicts(t, h.waitDecisions(t, mark, prName(n), "pull-unit"), map[string]string{"pull-unit": "skip"})
+}
+
+// TestE2EInvariant6APIErrorReachesPeople: a failed read of the PR itself
+// writes nothing; the error is logged for a webhook, and replied for a
+// /fix-status.
+func TestE2EInvariant6APIErrorReachesPeople(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-docs"}, pulls: presetPulls}.yaml(), harnessOptions{})
+	files := "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
+
+	h.gh.Fault(fakegithub.Fault{Route: files, Status: http.StatusBadGateway, Count: 1})
+	mark := h.logMark()
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: h.pull(t, widgetsRepo, 1).HeadSHA, Context: "ci/other", State: "success", Creator: "jenkins"})
+	l := h.waitLog(t, mark, "reconcile failed", func(l logLine) bool { return l.Message == "reconcile failed" })
+	if l.Level != "error" || l.decision.PR != prName(1) || !strings.Contains(l.Error, "failed to list files of acme/widgets#1") || !strings.Contains(l.Error, "502") {
+		t.Errorf("log: %+v", l)
+	}
+	if w := writesBy(h.pull(t, widgetsRepo, 1), bot); len(w) != 0 {
+		t.Errorf("fix-status wrote: %q", w)
+	}
+
+	h.gh.Fault(fakegithub.Fault{Route: files, Status: http.StatusBadGateway, Count: 1})
+	h.comment(t, 2, "octocat", "/fix-status")
+	reply := h.waitReply(t, 2, "octocat", 1)
+	if !strings.HasPrefix(reply, "@octocat fix-status could not check this pull request: failed to list files of acme/widgets#2: GET ") || !strings.Contains(reply, "502") {
+		t.Errorf("reply: %q", reply)
+	}
+	if w := writesBy(h.pull(t, widgetsRepo, 2), bot); len(w) != 1 {
+		t.Errorf("fix-status wrote more than its reply: %q", w)
+	}
+}
