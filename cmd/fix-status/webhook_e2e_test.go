@@ -430,6 +430,28 @@ func (h *harness) waitIdle(t testing.TB) {
 	}
 }
 
+// settle waits until fix-status is quiet: the service idle and no API
+// request for four coalescing windows. It is for asserting that something
+// did not happen (a webhook's handler may still be reading when it starts).
+func (h *harness) settle(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	quiet := 4 * e2eCoalesce
+	last, since := h.gh.Stats().Requests, time.Now()
+	for {
+		time.Sleep(5 * time.Millisecond)
+		n := h.gh.Stats().Requests
+		if n != last || !h.srv.svc.Idle() {
+			last, since = n, time.Now()
+		} else if time.Since(since) >= quiet {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for fix-status to settle")
+		}
+	}
+}
+
 // waitLog waits, after mark, for a log line matching cond.
 func (h *harness) waitLog(t testing.TB, mark int64, what string, cond func(logLine) bool) logLine {
 	t.Helper()
@@ -519,6 +541,8 @@ type widgets struct {
 	pulls string
 	// files are more files on main.
 	files map[string]string
+	// branches is YAML for more branches (indented for the key).
+	branches string
 	// extra is appended to the scenario (more repos).
 	extra string
 }
@@ -584,6 +608,9 @@ repos:
 `)
 	if w.rules != "" {
 		b.WriteString("        rules:\n" + indentYAML(w.rules, 10))
+	}
+	if w.branches != "" {
+		b.WriteString(indentYAML(w.branches, 6))
 	}
 	if w.pulls != "" {
 		b.WriteString("    pulls:\n" + indentYAML(w.pulls, 6))
@@ -1490,7 +1517,7 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 	h.waitMetric(t, `fix_status_webhook_events_total{event="status"}`, 2)
 	h.waitMetric(t, `fix_status_webhook_events_total{event="check_run.completed"}`, 1)
 	h.waitMetric(t, `fix_status_webhook_events_total{event="issue_comment.created"}`, 1)
-	h.waitIdle(t)
+	h.settle(t)
 	// A person's /fix-status now: its check is the only one since mark.
 	h.event(t, fakegithub.Event{Type: "issue_comment.created", Repo: helloRepo, Number: 2, User: "Codertocat", Body: "/fix-status"})
 	h.waitState(t, "the reply to Codertocat", func(st *fakegithub.State) bool {
@@ -1503,7 +1530,7 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 	})
 	// The reply's own webhook, after the two comments above.
 	h.waitMetric(t, `fix_status_webhook_events_total{event="issue_comment.created"}`, 3)
-	h.waitIdle(t)
+	h.settle(t)
 	for _, l := range h.logLines(mark) {
 		if l.Message == "decision" && l.Trigger != "comment" {
 			t.Errorf("fix-status checked the PR again after its own events: %+v", l.decision)
@@ -1581,5 +1608,107 @@ func TestE2EInvariant6APIErrorReachesPeople(t *testing.T) {
 	}
 	if w := writesBy(h.pull(t, widgetsRepo, 2), bot); len(w) != 1 {
 		t.Errorf("fix-status wrote more than its reply: %q", w)
+	}
+}
+
+// TestE2ERequirementsChanged: when classic protection or a ruleset changes
+// what a branch requires, its open PRs are re-checked at once (the cached
+// requirements are dropped).
+func TestE2ERequirementsChanged(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit"}, pulls: presetPulls}.yaml(), harnessOptions{grace: time.Hour})
+	mark := h.logMark()
+	h.comment(t, 1, "octocat", "/fix-status")
+	wantVerdicts(t, h.waitDecisions(t, mark, prName(1), "pull-unit"), map[string]string{"pull-unit": "skip"})
+
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: widgetsRepo, Branch: "main",
+		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{Contexts: []string{"pull-unit", "pull-lint"}}}})
+	for _, n := range []int{1, 2, 3} {
+		ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+		wantVerdicts(t, ds, map[string]string{"pull-lint": "skip: Skipped: no changed file matches run_if_changed ^pkg/"})
+		if st := latestStatus(h.pull(t, widgetsRepo, n), "pull-lint"); st == nil || st.State != "success" || st.Creator != bot {
+			t.Errorf("#%d pull-lint: %+v", n, st)
+		}
+	}
+
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "repository_ruleset.created", Repo: widgetsRepo, Branch: "main", Rules: []fakegithub.ScenarioRule{{
+		Type: "required_status_checks", Parameters: map[string]any{"required_status_checks": []any{map[string]any{"context": "pull-docs"}}}}}})
+	for _, n := range []int{1, 2, 3} {
+		ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint", "pull-docs")
+		wantVerdicts(t, ds, map[string]string{"pull-docs": "waiting: should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; grace period ends in *"})
+		if ds["pull-docs"].Trigger != "requirements_changed" {
+			t.Errorf("#%d: trigger %q", n, ds["pull-docs"].Trigger)
+		}
+	}
+}
+
+// TestE2EInstallations: repositories added to an installation, and a new
+// installation, have their open PRs checked.
+func TestE2EInstallations(t *testing.T) {
+	t.Parallel()
+	other := func(name string) string {
+		return `  - name: ` + name + `
+    default_branch: main
+    files:
+      main:
+        .github/fix-status.yml: |
+          version: 1
+          contexts:
+            - {context: ci/docs, run_if_changed: '^docs/'}
+    branches:
+      main:
+        protection:
+          required_status_checks: {strict: false, contexts: [ci/docs]}
+    pulls:
+      - {number: 4, title: Code, user: octocat, base: main, files: [{filename: main.go, status: modified}]}
+`
+	}
+	h := newHarness(t, widgets{extra: other("acme/gadgets") + other("umbrella/corp")}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	h.event(t, fakegithub.Event{Type: "installation_repositories.added", InstallationID: 7, Repos: []string{"acme/gadgets"}})
+	wantVerdicts(t, h.waitDecisions(t, mark, "acme/gadgets#4", "ci/docs"), map[string]string{"ci/docs": "skip"})
+
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "installation.created", InstallationID: 8, Account: "umbrella", AccountType: "Organization", Repos: []string{"umbrella/corp"}})
+	wantVerdicts(t, h.waitDecisions(t, mark, "umbrella/corp#4", "ci/docs"), map[string]string{"ci/docs": "skip"})
+	for _, repo := range []string{"acme/gadgets", "umbrella/corp"} {
+		if st := latestStatus(h.pull(t, repo, 4), "ci/docs"); st == nil || st.State != "success" || st.Creator != bot {
+			t.Errorf("%s#4 ci/docs: %+v", repo, st)
+		}
+	}
+}
+
+// TestE2EPushRechecksOnlyRulesBranches: a push that changes a file defining
+// jobs re-checks the open PRs of that branch only; a push of other files
+// re-checks nothing.
+func TestE2EPushRechecksOnlyRulesBranches(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{pulls: presetPulls + "- {number: 4, title: Backport, user: octocat, base: release, files: [{filename: docs/a.md, status: modified}]}\n",
+		branches: "release:\n  protection:\n    required_status_checks: {strict: false, contexts: [pull-unit]}\n"}.yaml(), harnessOptions{})
+	mark := h.logMark()
+	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat", Contents: map[string]string{"README.md": "hello again\n"}})
+	h.waitMetric(t, `fix_status_webhook_events_total{event="push"}`, 1)
+	h.settle(t)
+	pushed := h.logMark()
+	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat",
+		Contents: map[string]string{"prow/jobs.yaml": widgetsJobs + "# reviewed\n"}})
+	for _, n := range []int{1, 2, 3} {
+		h.waitDecisions(t, pushed, prName(n), "pull-unit")
+	}
+	h.settle(t)
+	got := map[string]int{}
+	for _, l := range h.logLines(mark) {
+		if l.Message == "decision" {
+			got[l.decision.PR+" "+l.Trigger]++
+		}
+	}
+	want := map[string]int{prName(1) + " requirements_changed": 1, prName(2) + " requirements_changed": 1, prName(3) + " requirements_changed": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("checks after the pushes: %v, want %v", got, want)
+	}
+	if w := writesBy(h.pull(t, widgetsRepo, 4), bot); len(w) != 0 {
+		t.Errorf("release PR: %q", w)
 	}
 }
