@@ -25,6 +25,15 @@ type repoFS struct {
 	ref    string
 	// apiErr is the first failed read other than "not found".
 	apiErr error
+	// read keeps what was read, by path: the loaders stat, list and read
+	// a directory through separate calls, and one ref does not change.
+	read map[string]content
+}
+
+type content struct {
+	file *github.RepositoryContent
+	dir  []*github.RepositoryContent
+	err  error
 }
 
 var (
@@ -36,6 +45,9 @@ func (r *repoFS) get(name string) (*github.RepositoryContent, []*github.Reposito
 	if !fs.ValidPath(name) {
 		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
+	if c, ok := r.read[name]; ok {
+		return c.file, c.dir, c.err
+	}
 	p := name
 	if p == "." {
 		p = ""
@@ -43,14 +55,24 @@ func (r *repoFS) get(name string) (*github.RepositoryContent, []*github.Reposito
 	file, dir, resp, err := r.client.Repositories.GetContents(r.ctx, r.owner, r.repo, p, &github.RepositoryContentGetOptions{Ref: r.ref})
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
-			return nil, nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+			err = &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+			r.remember(name, content{err: err})
+			return nil, nil, err
 		}
 		if r.apiErr == nil {
 			r.apiErr = err
 		}
 		return nil, nil, fmt.Errorf("failed to read %s in %s/%s@%s: %w", name, r.owner, r.repo, r.ref, err)
 	}
+	r.remember(name, content{file: file, dir: dir})
 	return file, dir, nil
+}
+
+func (r *repoFS) remember(name string, c content) {
+	if r.read == nil {
+		r.read = map[string]content{}
+	}
+	r.read[name] = c
 }
 
 func (r *repoFS) ReadFile(name string) ([]byte, error) {

@@ -1712,3 +1712,110 @@ func TestE2EPushRechecksOnlyRulesBranches(t *testing.T) {
 		t.Errorf("release PR: %q", w)
 	}
 }
+
+// TestE2EAPIBudget measures a check's cost in GitHub's rate limit from the
+// emulator's counters. A first check of a PR costs its changed-file pages,
+// the head's statuses and check runs (plus the PR when no payload gave it)
+// and its writes; the branch's protection, rules and rule files are read
+// once for all its PRs. Checking an unchanged PR again costs nothing: every
+// read is a conditional request answered 304.
+func TestE2EAPIBudget(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-docs"}, rules: `- type: required_status_checks
+  parameters:
+    required_status_checks: [{context: pull-lint}]
+`}.yaml(), harnessOptions{grace: time.Hour})
+	// A: 151 files, two pages, nothing to write (every job should run and
+	// is inside its grace period). B: one page, one skip to write.
+	h.gh.ResetStats()
+	mark := h.logMark()
+	a := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat", Title: "A",
+		Files: append(manyFiles("pkg", 150), fakegithub.File{Filename: "docs/a.md", Status: "added"})}).Number
+	b := h.openPR(t, "octocat", "docs/b.md")
+	h.waitDecisions(t, mark, prName(a), "pull-unit", "pull-docs", "pull-lint")
+	h.waitDecisions(t, mark, prName(b), "pull-unit", "pull-docs", "pull-lint")
+	st := h.gh.Stats()
+	perPR := map[string]int64{
+		"GET /repos/{owner}/{repo}/pulls/{pull_number}/files":           2 + 1,
+		"GET /repos/{owner}/{repo}/commits/{ref}/statuses":              2,
+		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":            2,
+		"GET /repos/{owner}/{repo}/pulls/{pull_number}":                 0, // the payloads gave the PRs
+		"POST /repos/{owner}/{repo}/statuses/{sha}":                     2, // B: pull-unit and pull-lint skipped
+		"GET /repos/{owner}/{repo}/issues/{issue_number}/comments":      0,
+		"GET /repos/{owner}/{repo}/collaborators/{username}/permission": 0,
+	}
+	perBranch := map[string]int64{
+		"GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks": 1,
+		"GET /repos/{owner}/{repo}/rules/branches/{branch}":                             1,
+		// .github/fix-status.yml, the prow directory and prow/jobs.yaml.
+		"GET /repos/{owner}/{repo}/contents/{path}": 3,
+	}
+	var budget int64
+	for route, want := range merge(perPR, perBranch) {
+		budget += want
+		if got := st.ByRoute[route]; got != want {
+			t.Errorf("%s: %d requests, want %d", route, got, want)
+		}
+	}
+	// The installation token is made with the app's JWT: not charged.
+	if tokens := st.ByRoute["POST /app/installations/{installation_id}/access_tokens"]; st.RateLimitUsed["7"] != budget || st.Requests-tokens != budget {
+		t.Errorf("first checks of two PRs: %d requests, %d charged; want %d: %v", st.Requests-tokens, st.RateLimitUsed["7"], budget, st.ByRoute)
+	}
+
+	// Again, by redeliveries of the webhooks: A is unchanged, every read is
+	// answered 304 and costs nothing; B changed only by fix-status's own
+	// skips, so its statuses are read again once, then B costs nothing
+	// either.
+	redeliver := func(title string) {
+		t.Helper()
+		for _, d := range h.gh.Deliveries() {
+			if d.Event == "pull_request" && bytes.Contains(d.Payload, []byte(`"title":"`+title+`"`)) {
+				h.postSigned(t, d.Event, d.Payload)
+				return
+			}
+		}
+		t.Fatalf("no delivery for %s", title)
+	}
+	for _, c := range []struct {
+		title       string
+		n           int
+		charged     int64
+		notModified int64
+	}{
+		{"A", a, 0, 4}, // two file pages, statuses, check runs
+		{"Change docs/b.md", b, 1, 2},
+		{"Change docs/b.md", b, 0, 3},
+	} {
+		h.gh.ResetStats()
+		mark = h.logMark()
+		redeliver(c.title)
+		h.waitDecisions(t, mark, prName(c.n), "pull-unit", "pull-docs", "pull-lint")
+		if st := h.gh.Stats(); st.RateLimitUsed["7"] != c.charged || st.NotModified != c.notModified {
+			t.Errorf("check of unchanged #%d: %d charged, %d not modified; want %d and %d: %v",
+				c.n, st.RateLimitUsed["7"], st.NotModified, c.charged, c.notModified, st.ByRoute)
+		}
+	}
+
+	// Without a payload (the branch's protection changed), each PR is read
+	// once more, and the open PRs are listed once for the branch.
+	h.gh.ResetStats()
+	mark = h.logMark()
+	h.event(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: widgetsRepo, Branch: "main",
+		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{Contexts: []string{"pull-unit", "pull-docs"}}}})
+	h.waitDecisions(t, mark, prName(a), "pull-unit")
+	h.waitDecisions(t, mark, prName(b), "pull-unit")
+	st = h.gh.Stats()
+	if st.ByRoute["GET /repos/{owner}/{repo}/pulls/{pull_number}"] != 2 || st.ByRoute["GET /repos/{owner}/{repo}/pulls"] != 1 {
+		t.Errorf("a check without payload: %v", st.ByRoute)
+	}
+}
+
+func merge(ms ...map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for _, m := range ms {
+		for k, v := range m {
+			out[k] = v
+		}
+	}
+	return out
+}
