@@ -91,7 +91,10 @@ func (s *Service) Reconciler() *Reconciler { return s.rec }
 
 // Start runs the workers and the periodic sweep until Shutdown.
 func (s *Service) Start(ctx context.Context) {
-	ctx = s.opts.Logger.WithContext(ctx)
+	// Shutdown, not ctx, ends the service: it runs the re-checks still
+	// queued when the server is told to stop (ctx ends then), so they must
+	// not inherit that cancellation. Each is bounded by opts.Timeout.
+	ctx = s.opts.Logger.WithContext(context.WithoutCancel(ctx))
 	for i := 0; i < s.opts.Workers; i++ {
 		s.wg.Add(1)
 		go func() {

@@ -25,6 +25,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -59,13 +60,14 @@ type harnessOptions struct {
 
 // harness is one emulator and one fix-status server wired to it.
 type harness struct {
-	t       *testing.T
 	gh      *fakegithub.Server
 	cfg     *config.Server
 	srv     *server
 	hookURL string
 	logPath string
 	deliver atomic.Int64
+	// stop stops the server (as SIGTERM does) and returns run's error.
+	stop func() error
 }
 
 func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
@@ -106,13 +108,15 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.run(ctx) }()
-	h := &harness{gh: gh, cfg: cfg, srv: srv, hookURL: srv.URL() + WebhookRoute, logPath: logFile.Name()}
-	if tt, ok := t.(*testing.T); ok {
-		h.t = tt
-	}
+	var once sync.Once
+	var runErr error
+	h := &harness{gh: gh, cfg: cfg, srv: srv, hookURL: srv.URL() + WebhookRoute, logPath: logFile.Name(),
+		stop: func() error {
+			once.Do(func() { cancel(); runErr = <-done })
+			return runErr
+		}}
 	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := h.stop(); err != nil {
 			t.Errorf("server stopped with: %v", err)
 		}
 		// The log stays open: run does not wait for the dispatcher's
@@ -413,18 +417,6 @@ func (h *harness) waitDecisions(t testing.TB, mark int64, pr string, contexts ..
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for decisions on %v of %s; got %+v", contexts, pr, got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// waitIdle waits until the service has no re-check queued or running.
-func (h *harness) waitIdle(t testing.TB) {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for !h.srv.svc.Idle() {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting for the service to be idle")
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -1818,4 +1810,20 @@ func merge(ms ...map[string]int64) map[string]int64 {
 		}
 	}
 	return out
+}
+
+// TestE2EShutdownDrains: stopping the server (SIGTERM) runs the re-checks
+// still waiting in their coalescing window instead of dropping them.
+func TestE2EShutdownDrains(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{}.yaml(), harnessOptions{coalesce: time.Hour})
+	n := h.openPR(t, "octocat", "docs/guide.md")
+	h.waitMetric(t, "fix_status_queue_depth", 1)
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	p := h.pull(t, widgetsRepo, n)
+	if st := latestStatus(p, "pull-unit"); st == nil || st.State != "success" || st.Creator != bot {
+		t.Errorf("the queued check did not run on shutdown: %+v; log: %+v", st, h.logLines(0)[len(h.logLines(0))-2:])
+	}
 }
