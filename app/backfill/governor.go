@@ -462,6 +462,13 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		closeBody()
 		return nil, err
 	}
+	if req.Method == http.MethodGet && isPRRead(ctx) {
+		// Each PR is read once per run: keeping thousands of responses in
+		// the HTTP cache would only hold memory (httpcache stores nothing
+		// for a no-store request).
+		req = req.Clone(ctx)
+		req.Header.Set("Cache-Control", "no-store")
+	}
 	resp, err := t.inner.Do(req)
 	t.g.release()
 	if write && (err != nil || resp.StatusCode >= 300) {

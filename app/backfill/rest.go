@@ -67,7 +67,7 @@ func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) ([]*Item
 func (rn *Runner) restItem(ctx context.Context, c *github.Client, ref app.PRRef, pr *github.PullRequest) (*Item, error) {
 	gov := rn.opts.Clients.Governor()
 	sha := pr.GetHead().GetSHA()
-	pf := &app.Prefetched{PR: pr}
+	pf := &app.Prefetched{PR: slimPR(pr)}
 	_, err := gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "read "+ref.String(), func(int) error {
 		var err error
 		if pf.Files, pf.FilesComplete, err = app.ReadFiles(ctx, c, ref, pr.GetChangedFiles()); err != nil {
@@ -84,4 +84,17 @@ func (rn *Runner) restItem(ctx context.Context, c *github.Client, ref app.PRRef,
 	}
 	return &Item{Ref: ref, HeadSHA: sha, Prefetched: pf, Draft: pr.GetDraft(), UpdatedAt: pr.GetUpdatedAt().Time,
 		Green: green(pf.Statuses, pf.CheckRuns)}, nil
+}
+
+// slimPR keeps what the reconciler needs of a listed PR: the list carries
+// both repositories in full, and thousands of PRs may wait in the queue.
+func slimPR(pr *github.PullRequest) *github.PullRequest {
+	out := &github.PullRequest{Number: pr.Number, State: pr.State, Draft: pr.Draft,
+		Base:      &github.PullRequestBranch{Ref: pr.GetBase().Ref, SHA: pr.GetBase().SHA},
+		Head:      &github.PullRequestBranch{SHA: pr.GetHead().SHA},
+		UpdatedAt: pr.UpdatedAt, CreatedAt: pr.CreatedAt, ChangedFiles: pr.ChangedFiles}
+	if u := pr.GetUser(); u != nil {
+		out.User = &github.User{Login: u.Login}
+	}
+	return out
 }

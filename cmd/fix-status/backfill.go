@@ -22,6 +22,11 @@ import (
 	"github.com/fix-status/fix-status/config"
 )
 
+// backfillCacheEntries bounds each installation's HTTP cache in a
+// backfill: every PR is read once, so caching them all would only hold
+// memory; what is read again (branch rules, comments on a retry) fits.
+const backfillCacheEntries = 2000
+
 // backfillFlags are the command's flags (CONTRACTS.md §3 and more).
 type backfillFlags struct {
 	cfgPath          string
@@ -159,7 +164,7 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 		Now: env.now, Sleep: env.sleep,
 	})
 	var clients *backfill.Clients
-	w, err := wire(ctx, cfg, wireOptions{logOut: logOut, now: env.now,
+	w, err := wire(ctx, cfg, wireOptions{logOut: logOut, now: env.now, cacheEntries: backfillCacheEntries,
 		wrapClients: func(cc githubapp.ClientCreator) (githubapp.ClientCreator, error) {
 			var err error
 			clients, err = backfill.NewClients(cc, gov, cfg.GitHub.V4APIURL)
@@ -168,9 +173,10 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 	if err != nil {
 		return nil, err
 	}
-	logger := w.logger
+	// Info for every write (or planned write) and the progress lines; on a
+	// terminal only warnings, which would otherwise tear the bar apart.
+	logger := w.logger.Level(zerolog.InfoLevel)
 	if tty {
-		// Info lines (one per write) would tear the bar apart.
 		logger = logger.Level(zerolog.WarnLevel)
 	}
 	ctx = logger.WithContext(ctx)
@@ -250,9 +256,10 @@ func (b *barProgress) done(res *backfill.Result)   { _ = b.bar.Finish() }
 
 // logProgress logs a progress line every interval (for logs, CI, cron).
 type logProgress struct {
-	logger zerolog.Logger
-	stop   chan struct{}
-	once   sync.Once
+	logger  zerolog.Logger
+	stop    chan struct{}
+	stopped chan struct{}
+	once    sync.Once
 
 	mu                      sync.Mutex
 	found, finished, failed int
@@ -261,9 +268,12 @@ type logProgress struct {
 }
 
 func newLogProgress(ctx context.Context, logger zerolog.Logger, every time.Duration) *logProgress {
-	p := &logProgress{logger: logger, stop: make(chan struct{}), start: time.Now()}
-	if every > 0 {
+	p := &logProgress{logger: logger, stop: make(chan struct{}), stopped: make(chan struct{}), start: time.Now()}
+	if every <= 0 {
+		close(p.stopped)
+	} else {
 		go func() {
+			defer close(p.stopped)
 			t := time.NewTicker(every)
 			defer t.Stop()
 			for {
@@ -311,6 +321,7 @@ func (p *logProgress) log(msg string) {
 
 func (p *logProgress) done(*backfill.Result) {
 	p.once.Do(func() { close(p.stop) })
+	<-p.stopped
 	p.log("backfill finished")
 }
 

@@ -457,3 +457,51 @@ func TestBackfillText(t *testing.T) {
 		}
 	}
 }
+
+// TestBackfillProgress: a progress bar on a terminal, log lines otherwise.
+func TestBackfillProgress(t *testing.T) {
+	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 5, rateLimit: 5000}
+	gh := startEmulator(t, backfillScenario(sh, time.Now()), 0, nil)
+	cfg := gh.ServerConfig()
+	f := backfillFlags{dryRun: true, reads: "graphql", concurrency: 2, reserve: 500, reserveGraphQL: 500,
+		writesPerMinute: 80, writesPerHour: 500, progressInterval: time.Millisecond}
+	for _, tty := range []bool{true, false} {
+		var stderr, logs lockedBuffer
+		res, err := runBackfill(context.Background(), cfg, f, backfillEnv{tty: &tty, logOut: &logs}, &stderr)
+		if err != nil || len(res.Results) != 5 {
+			t.Fatalf("tty %v: %v", tty, err)
+		}
+		if tty {
+			if !strings.Contains(stderr.String(), "backfill") || !strings.Contains(stderr.String(), "5/5") || logs.Len() != 0 {
+				t.Errorf("bar: %q; logs: %q", stderr.String(), logs.String())
+			}
+			continue
+		}
+		if stderr.Len() != 0 || !strings.Contains(logs.String(), `"message":"backfill finished"`) || !strings.Contains(logs.String(), `"done":5`) {
+			t.Errorf("log lines: %q; stderr %q", logs.String(), stderr.String())
+		}
+		if strings.Contains(logs.String(), `"level":"debug"`) {
+			t.Errorf("debug lines logged: %q", logs.String())
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer that loggers on many goroutines may share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (l *lockedBuffer) Len() int { return len(l.String()) }

@@ -36,6 +36,10 @@ type wireOptions struct {
 	// wrapClients, when set, wraps the client creator before anything uses
 	// it (backfill governs every request, the reconciler's too).
 	wrapClients func(githubapp.ClientCreator) (githubapp.ClientCreator, error)
+	// cacheEntries bounds each installation client's HTTP cache (0 =
+	// app.DefaultCacheEntries); backfill reads each PR once and keeps it
+	// small.
+	cacheEntries int
 }
 
 // wire builds the GitHub clients and the reconciler from a server config.
@@ -51,7 +55,7 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 		// Always revalidate: GitHub marks responses fresh for 60 s, and a
 		// status fix-status just wrote must be seen on the next read. A
 		// revalidation answered 304 costs no rate limit.
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return app.NewHTTPCache(app.DefaultCacheEntries) }),
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return app.NewHTTPCache(o.cacheEntries) }),
 		githubapp.WithClientMiddleware(githubapp.ClientLogging(zerolog.DebugLevel), metrics.ClientMiddleware()),
 	)
 	if err != nil {
