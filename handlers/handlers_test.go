@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sort"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
@@ -221,5 +223,66 @@ func TestAll(t *testing.T) {
 		"issue_comment", "pull_request", "push", "repository_ruleset", "status"}
 	if strings.Join(events, " ") != strings.Join(want, " ") {
 		t.Errorf("events: %v, want %v", events, want)
+	}
+}
+
+// TestEventsCounted: every event is counted by type and action.
+func TestEventsCounted(t *testing.T) {
+	e := newEnv(t)
+	reg := prometheus.NewRegistry()
+	svc := app.NewService(e.rec, app.ServiceOptions{Coalesce: time.Hour})
+	t.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
+	hs := All(svc, app.NewMetrics(reg))
+	deliveries := []struct{ event, file string }{
+		{"pull_request", "pull_request/opened.json"},
+		{"pull_request", "pull_request/labeled.json"},
+		{"push", "push/event.with-installation.json"},
+		{"repository_ruleset", "branch_protection_rule/edited.json"},
+	}
+	for _, d := range deliveries {
+		for _, h := range hs {
+			if h.Handles()[0] == d.event {
+				_ = h.Handle(context.Background(), d.event, "delivery-1", payload(t, d.file, map[string]any{"installation": inst, "repository": nil}))
+			}
+		}
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, mf := range mfs {
+		if mf.GetName() != "fix_status_webhook_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			got[m.GetLabel()[0].GetValue()] = m.GetCounter().GetValue()
+		}
+	}
+	want := map[string]float64{"pull_request.opened": 1, "pull_request.labeled": 1, "push": 1, "repository_ruleset.edited": 1}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("events counted: %v, want %v", got, want)
+	}
+}
+
+// BenchmarkHandlePullRequest: the CPU a delivery costs in its handler
+// (decoding GitHub's 28 KB pull_request.opened payload and queueing the
+// re-check), the bulk of the server's work per webhook.
+//
+//	go test -run '^$' -bench BenchmarkHandlePullRequest ./handlers/
+func BenchmarkHandlePullRequest(b *testing.B) {
+	data, err := os.ReadFile(filepath.Join("..", "testdata", "webhooks-e2e", "pull_request", "opened.json"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	svc := app.NewService(app.NewReconciler(app.Options{}), app.ServiceOptions{Coalesce: time.Hour})
+	defer func() { _ = svc.Shutdown(context.Background()) }()
+	h := &PullRequest{base{svc: svc, metrics: app.NewMetrics(nil)}}
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if err := h.Handle(context.Background(), "pull_request", "delivery", data); err != nil {
+			b.Fatal(err)
+		}
 	}
 }

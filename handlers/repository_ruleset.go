@@ -23,6 +23,9 @@ type rulesetEvent struct {
 	} `json:"installation"`
 }
 
+// GetAction is the event's action (for the events counter).
+func (e *rulesetEvent) GetAction() string { return e.Action }
+
 // Handles implements githubapp.EventHandler.
 func (h *RepositoryRuleset) Handles() []string { return []string{"repository_ruleset"} }
 
