@@ -185,6 +185,11 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref PRRef, trig Trigger) (*R
 	}
 	ap := applier{client: client, ref: ref, sha: snap.HeadSHA, login: r.AppLogin(), dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics}
 	rep.Actions, rep.Writes, err = ap.apply(ctx, ds)
+	if snap.RulesErr != nil {
+		// The PR shows it cut to 140 characters; the log keeps all of it
+		// (an API error's status comes after its URL).
+		logger.Warn().Err(snap.RulesErr).Str("config", snap.rulesErrPath).Msg("cannot read the job rules")
+	}
 	if err == nil {
 		err = ap.reportRulesError(ctx, snap)
 	}

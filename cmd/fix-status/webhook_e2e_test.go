@@ -1060,6 +1060,12 @@ func TestE2EInvariant6Errors(t *testing.T) {
 			if w := writesBy(p, bot); len(w) != 1 {
 				t.Errorf("fix-status wrote: %q", w)
 			}
+			// The whole error is logged (the status is cut at 140
+			// characters): for an API error, with GitHub's answer.
+			l := h.waitLog(t, mark, "the rules error", func(l logLine) bool { return l.Message == "cannot read the job rules" })
+			if l.Level != "warn" || l.decision.PR != prName(n) || (c.fault != nil && !strings.Contains(l.Error, "502")) {
+				t.Errorf("log: %+v", l)
+			}
 
 			mark = h.logMark()
 			if c.trigger {
