@@ -409,6 +409,16 @@ func (s *Service) RulesPushed(ctx context.Context, installationID int64, owner, 
 		if err != nil {
 			return fmt.Errorf("failed to create a client for installation %d: %w", installationID, err)
 		}
+		// But only if some open PR is judged by them: most pushes go to
+		// branches no PR is based on, and listing those PRs is one request
+		// (then a free 304) where the rules are several.
+		prs, err := ListOpenPRs(ctx, client, owner, repo, branch)
+		if err != nil {
+			return err
+		}
+		if len(prs) == 0 {
+			return nil
+		}
 		if rs, _, err := s.rec.loadRules(ctx, client, ref, branch); err == nil && len(rs.RuleFilesChanged(changed)) > 0 {
 			touched = true
 		}

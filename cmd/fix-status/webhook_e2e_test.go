@@ -1833,3 +1833,20 @@ func TestE2EShutdownDrains(t *testing.T) {
 		t.Errorf("the queued check did not run on shutdown: %+v; log: %+v", st, h.logLines(0)[len(h.logLines(0))-2:])
 	}
 }
+
+// TestE2EAPIBudgetPush: a push to a branch no open PR is based on (most
+// pushes) costs one request, and nothing once that answer is cached.
+func TestE2EAPIBudgetPush(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{pulls: presetPulls}.yaml(), harnessOptions{})
+	for i, want := range []int64{1, 0} {
+		h.gh.ResetStats()
+		h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "feature", User: "octocat",
+			Contents: map[string]string{"README.md": fmt.Sprintf("hello %d\n", i)}})
+		h.waitMetric(t, `fix_status_webhook_events_total{event="push"}`, float64(i+1))
+		h.settle(t)
+		if st := h.gh.Stats(); st.RateLimitUsed["7"] != want {
+			t.Errorf("push #%d to a feature branch cost %d requests, want %d: %v", i+1, st.RateLimitUsed["7"], want, st.ByRoute)
+		}
+	}
+}
