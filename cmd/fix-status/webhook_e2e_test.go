@@ -1066,6 +1066,17 @@ func TestE2EInvariant6Errors(t *testing.T) {
 			if l.Level != "warn" || l.decision.PR != prName(n) || (c.fault != nil && !strings.Contains(l.Error, "502")) {
 				t.Errorf("log: %+v", l)
 			}
+			if c.fault == nil {
+				// /fix-status answers with the same reason.
+				h.comment(t, n, "octocat", "/fix-status")
+				reply := h.waitReply(t, n, "octocat", 1)
+				if !strings.Contains(reply, "| `pull-unit` | blocked | cannot read the job rules: ") || !strings.Contains(reply, "| none |") {
+					t.Errorf("reply:\n%s", reply)
+				}
+				if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 2 {
+					t.Errorf("fix-status wrote: %q", w)
+				}
+			}
 
 			mark = h.logMark()
 			if c.trigger {
