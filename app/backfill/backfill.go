@@ -341,10 +341,12 @@ func (rn *Runner) readRepo(ctx context.Context, repo app.InstalledRepo, q *queue
 	var err error
 	if rn.opts.Reads == ReadsGraphQL {
 		items, err = rn.readGraphQL(ctx, repo)
-		if err != nil && ctx.Err() == nil {
+		if gqlErr := err; err != nil && ctx.Err() == nil {
 			logger.Warn().Err(err).Msg("GraphQL read failed; reading the repository by REST")
 			rn.fallbacks.repos.Add(1)
-			items, err = rn.readREST(ctx, repo)
+			if items, err = rn.readREST(ctx, repo); err != nil {
+				err = fmt.Errorf("%w (and by GraphQL: %v)", err, gqlErr)
+			}
 		} else {
 			items = rn.dropResumed(items)
 		}

@@ -193,7 +193,8 @@ func TestBackfillRepairsEveryInstallation(t *testing.T) {
 
 // TestBackfillGraphQLFallsBackToREST: a PR with more files than a GraphQL
 // page has them listed by REST, one with more check suites than a page has
-// its check runs read by REST; both are repaired like the others.
+// its check runs read by REST, a repository GraphQL fails for is read by
+// REST; all are repaired like the others.
 func TestBackfillGraphQLFallsBackToREST(t *testing.T) {
 	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 3, rateLimit: 5000}
 	sc := backfillScenario(sh, time.Now())
@@ -219,6 +220,17 @@ func TestBackfillGraphQLFallsBackToREST(t *testing.T) {
 		t.Errorf("%d REST check-run reads, want 1 (PR 2)", n)
 	}
 	checkRepairedOnce(t, gh)
+
+	// A repository GraphQL cannot answer (here a 400; on an old GHES a
+	// field it lacks) is read by REST.
+	sh2 := scenarioShape{installations: 1, reposPerInst: 2, prsPerRepo: 3, rateLimit: 5000}
+	gh2 := startEmulator(t, backfillScenario(sh2, time.Now()), 0, nil)
+	gh2.Fault(fakegithub.Fault{Route: "POST /graphql", Status: 400, Message: "Field 'reviewDecision' doesn't exist on type 'PullRequest'"})
+	run2 := runBackfillCmd(t, context.Background(), gh2, nil, []string{"--dry-run=false"}, nil)
+	if run2.err != nil || run2.report.Reads.RepoFallbacks != 1 || run2.report.Writes != expectedWrites(sh2) {
+		t.Errorf("repository fallback: %v, %+v, %d writes", run2.err, run2.report.Reads, run2.report.Writes)
+	}
+	checkRepairedOnce(t, gh2)
 }
 
 // TestBackfillSelectsOrgsAndRepos covers --org and --repo, and reports a
