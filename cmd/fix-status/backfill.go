@@ -453,7 +453,7 @@ func writeBackfillText(w io.Writer, res *backfill.Result) error {
 	}
 	fmt.Fprintf(w, "  blocked:      %d\n", r.Blocked)
 	fmt.Fprintf(w, "  errors:       %d\n", r.Errors)
-	fmt.Fprintf(w, "  API requests: %d (reads %d, %d rate-limit points: %d GraphQL + %d REST; PR data %d requests, %d points)\n",
+	fmt.Fprintf(w, "  API requests: %d (reads: %d; rate-limit points for reads: %d = %d GraphQL + %d REST; PR data: %d requests, %d points)\n",
 		r.APIRequests, r.Reads.Requests, r.Reads.Points, r.Reads.GraphQLPoints, r.Reads.RESTPoints, r.Reads.PRRequests, r.Reads.PRPoints)
 	if r.RateLimit.Pauses > 0 || r.RateLimit.SecondaryLimited > 0 {
 		fmt.Fprintf(w, "  paused:       %d time(s), %.0fs (rate budget, retry-after)\n", r.RateLimit.Pauses, r.RateLimit.PausedSeconds)
