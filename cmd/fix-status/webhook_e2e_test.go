@@ -1095,7 +1095,8 @@ func TestE2EInvariant6Errors(t *testing.T) {
 }
 
 // presetPulls are open PRs of acme/widgets in the scenario (no webhook was
-// sent for them): #1..#3 change docs/guide.md, pkg/a.go.
+// sent for them): #1 changes docs/guide.md and README.md, #2 and #3
+// docs/guide.md.
 const presetPulls = `- {number: 1, title: One, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}, {filename: README.md, status: modified}]}
 - {number: 2, title: Two, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}]}
 - {number: 3, title: Three, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}]}
