@@ -278,8 +278,14 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 	if c.link != "" {
 		c.header.Set("Link", c.link)
 	}
+	sendHook := c.hook != nil && out.status < 300
+	if sendHook {
+		// Counted before the response is written: a client that calls
+		// WaitWebhooks once it has the response must find it counted.
+		s.async.Add(1)
+	}
 	s.writeRaw(hw, c, out.status, body, out.contentType, b)
-	if c.hook != nil && out.status < 300 {
+	if sendHook {
 		s.deliverAsync(c.hook)
 	}
 }

@@ -152,16 +152,17 @@ func (s *Server) post(ctx context.Context, url, event, id string, body []byte, d
 const maxPendingWebhooks = 1000
 
 // deliverAsync sends the webhook of an API write in the background, a few at
-// a time; WaitWebhooks waits for them.
+// a time; WaitWebhooks waits for them. The caller has already counted it in
+// s.async.
 func (s *Server) deliverAsync(h *hook) {
 	if s.pending.Add(1) > maxPendingWebhooks {
 		s.pending.Add(-1)
 		s.statsMu.Lock()
 		s.stats.failed++
 		s.statsMu.Unlock()
+		s.async.Done()
 		return
 	}
-	s.async.Add(1)
 	go func() {
 		defer s.async.Done()
 		defer s.pending.Add(-1)
