@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -64,6 +65,7 @@ type serverOptions struct {
 type server struct {
 	w     *wired
 	svc   *app.Service
+	sched *trackingScheduler
 	http  *http.Server
 	ln    net.Listener
 	ready atomic.Bool
@@ -86,16 +88,15 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		so.SweepInterval = cfg.Repair.SweepInterval.Duration
 	}
 	svc := app.NewService(w.rec, so)
-	dispatcher := githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
-		// Handlers only enqueue work, so a small pool keeps up; the queue
-		// absorbs bursts and a full queue answers 500 (GitHub shows the
-		// failed delivery and it can be redelivered).
-		githubapp.WithScheduler(githubapp.QueueAsyncScheduler(1000, 4,
-			githubapp.WithContextDeriver(func(ctx context.Context) context.Context {
-				return w.logger.WithContext(context.WithoutCancel(ctx))
-			}))),
-	)
-	s := &server{w: w, svc: svc}
+	// Handlers only enqueue work, so a small pool keeps up; the queue
+	// absorbs bursts, and a full queue answers 503 (GitHub shows the failed
+	// delivery, which can be redelivered). The request's logger, with the
+	// event type and delivery id, follows each event into its handler.
+	sched := &trackingScheduler{inner: githubapp.QueueAsyncScheduler(1000, 4,
+		githubapp.WithContextDeriver(githubapp.DefaultContextDeriver))}
+	dispatcher := requireSHA256(githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
+		githubapp.WithScheduler(sched)))
+	s := &server{w: w, svc: svc, sched: sched}
 	mux := http.NewServeMux()
 	mux.Handle(WebhookRoute, dispatcher)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -138,9 +139,65 @@ func (s *server) run(ctx context.Context) error {
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	err := s.http.Shutdown(shutdownCtx)
+	// Events already accepted finish their handlers (a /fix-status run
+	// replies) before the service drains what they queued.
+	if werr := s.sched.wait(shutdownCtx); werr != nil {
+		err = errors.Join(err, werr)
+	}
 	if serr := s.svc.Shutdown(shutdownCtx); serr != nil {
 		err = errors.Join(err, serr)
 	}
 	s.w.logger.Info().Msg("fix-status stopped")
 	return err
+}
+
+// trackingScheduler counts the events accepted and not yet handled, so a
+// shutdown can wait for them: go-githubapp's queue cannot be drained.
+type trackingScheduler struct {
+	inner githubapp.Scheduler
+	wg    sync.WaitGroup
+}
+
+func (t *trackingScheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
+	t.wg.Add(1)
+	d.Handler = trackedHandler{EventHandler: d.Handler, done: t.wg.Done}
+	if err := t.inner.Schedule(ctx, d); err != nil {
+		t.wg.Done()
+		return err
+	}
+	return nil
+}
+
+func (t *trackingScheduler) wait(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { t.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("shutdown: %w with webhook handlers still running", ctx.Err())
+	}
+}
+
+type trackedHandler struct {
+	githubapp.EventHandler
+	done func()
+}
+
+func (h trackedHandler) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
+	defer h.done()
+	return h.EventHandler.Handle(ctx, eventType, deliveryID, payload)
+}
+
+// requireSHA256 refuses deliveries without X-Hub-Signature-256: go-github
+// would otherwise accept the older SHA-1 signature alone, and fix-status
+// accepts only the SHA-256 one (DESIGN.md §6, invariant 8).
+func requireSHA256(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Hub-Signature-256") == "" {
+			http.Error(w, "missing X-Hub-Signature-256", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }

@@ -15,6 +15,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -191,7 +194,10 @@ func (h *harness) post(t testing.TB, event string, body []byte, sig string) (int
 	req.Header.Set("User-Agent", "GitHub-Hookshot/e2e")
 	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("e2e-%d", h.deliver.Add(1)))
-	if sig != "" {
+	switch {
+	case strings.HasPrefix(sig, "sha1="):
+		req.Header.Set("X-Hub-Signature", sig)
+	case sig != "":
 		req.Header.Set("X-Hub-Signature-256", sig)
 	}
 	resp, err := http.DefaultClient.Do(req)
@@ -1490,6 +1496,8 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 		{"missing", body, ""},
 		{"body changed after signing", tampered, fakegithub.SignPayload(secret, body)},
 		{"not hex", body, "sha256=zz"},
+		// go-github alone would accept GitHub's older SHA-1 signature.
+		{"SHA-1 only", body, "sha1=" + hmacSHA1(secret, body)},
 	} {
 		if code, msg := h.post(t, "pull_request", c.body, c.sig); code != http.StatusBadRequest {
 			t.Errorf("%s signature: answered %d %q, want 400", c.name, code, msg)
@@ -1861,4 +1869,10 @@ func TestE2EAPIBudgetPush(t *testing.T) {
 			t.Errorf("push #%d to a feature branch cost %d requests, want %d: %v", i+1, st.RateLimitUsed["7"], want, st.ByRoute)
 		}
 	}
+}
+
+func hmacSHA1(secret string, body []byte) string {
+	m := hmac.New(sha1.New, []byte(secret))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
 }
