@@ -95,6 +95,8 @@ type Trigger struct {
 	// many PRs per GraphQL query); it replaces the per-PR REST reads. When
 	// its file list is not complete, the files are read by REST.
 	Prefetched *Prefetched
+	// attempt counts retries of a failed reconcile.
+	attempt int
 	// Commenter is who asked with /fix-status (empty otherwise): the repo
 	// config's command policy applies to them.
 	Commenter string

@@ -31,6 +31,9 @@ type ServiceOptions struct {
 	// SweepInterval re-checks every open PR periodically (0 = off).
 	SweepInterval time.Duration
 	Logger        zerolog.Logger
+	// RetryBackoff is the first wait before a failed reconcile is tried
+	// again; it doubles per attempt, up to 10 minutes (default 30s).
+	RetryBackoff time.Duration
 	// OnReport, when set, is told every reconcile's report (the demo shows
 	// what fix-status did; operators can hook auditing here).
 	OnReport func(*Report)
@@ -76,6 +79,9 @@ func NewService(rec *Reconciler, opts ServiceOptions) *Service {
 	}
 	if opts.Timeout == 0 {
 		opts.Timeout = 2 * time.Minute
+	}
+	if opts.RetryBackoff == 0 {
+		opts.RetryBackoff = 30 * time.Second
 	}
 	return &Service{
 		rec: rec, opts: opts,
@@ -132,9 +138,7 @@ func (s *Service) Schedule(ref PRRef, trig Trigger, delay time.Duration) {
 	}
 	at := time.Now().Add(delay)
 	if p, ok := s.pending[ref]; ok && !p.fired {
-		if trig.PR != nil || p.trig.PR == nil {
-			p.trig = trig
-		}
+		p.trig = mergeTriggers(p.trig, trig)
 		if at.Before(p.at) && p.timer.Stop() {
 			p.at = at
 			p.timer.Reset(delay)
@@ -149,6 +153,49 @@ func (s *Service) Schedule(ref PRRef, trig Trigger, delay time.Duration) {
 	p.timer = time.AfterFunc(delay, func() { s.fire(ref, p) })
 	s.pending[ref] = p
 	s.rec.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
+}
+
+// mergeTriggers coalesces two triggers of one PR. A webhook's PR payload
+// saves a read, but deliveries arrive out of order: keep the newer payload,
+// and read the PR afresh when two disagree and their age cannot tell.
+func mergeTriggers(old, new Trigger) Trigger {
+	out := new
+	out.attempt = min(old.attempt, new.attempt)
+	switch {
+	case new.PR == nil:
+		out.PR = old.PR
+	case old.PR == nil || old.PR.GetHead().GetSHA() == new.PR.GetHead().GetSHA():
+	case new.PR.GetUpdatedAt().After(old.PR.GetUpdatedAt().Time):
+	case old.PR.GetUpdatedAt().After(new.PR.GetUpdatedAt().Time):
+		out.PR = old.PR
+	default:
+		out.PR = nil
+	}
+	return out
+}
+
+// MaxRetries bounds the retries of a reconcile that failed on a passing
+// problem (a 5xx, a rate limit); the sweep catches what is left.
+const MaxRetries = 5
+
+// retryAfter says whether, and when, a failed reconcile is tried again: at
+// the rate limit's reset, after GitHub's retry-after, or with exponential
+// backoff from base for other errors.
+func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time.Duration, bool) {
+	if attempt >= MaxRetries {
+		return 0, false
+	}
+	var rl *github.RateLimitError
+	var abuse *github.AbuseRateLimitError
+	switch {
+	case errors.As(err, &rl):
+		return max(rl.Rate.Reset.Sub(now), time.Second), true
+	case errors.As(err, &abuse) && abuse.RetryAfter != nil:
+		return max(*abuse.RetryAfter, time.Second), true
+	case errors.Is(err, context.Canceled):
+		return 0, false
+	}
+	return min(base<<attempt, 10*time.Minute), true
 }
 
 func (s *Service) fire(ref PRRef, p *pendingPR) {
@@ -181,7 +228,12 @@ func (s *Service) run(ctx context.Context, ref PRRef) {
 	rep, err := s.rec.Reconcile(ctx, ref, p.trig)
 	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Logger()
 	if err != nil {
-		logger.Error().Err(err).Msg("reconcile failed")
+		if wait, ok := retryAfter(err, p.trig.attempt, time.Now(), s.opts.RetryBackoff); ok {
+			logger.Warn().Err(err).Dur("retry_in", wait).Msg("reconcile failed; will retry")
+			s.Schedule(ref, Trigger{Event: "retry", attempt: p.trig.attempt + 1}, wait)
+			return
+		}
+		logger.Error().Err(err).Msg("reconcile failed; left to the next event or sweep")
 		return
 	}
 	if s.opts.OnReport != nil {

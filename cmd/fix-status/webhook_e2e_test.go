@@ -104,7 +104,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile,
-		service: app.ServiceOptions{Coalesce: o.coalesce, Workers: o.workers}})
+		service: app.ServiceOptions{Coalesce: o.coalesce, Workers: o.workers, RetryBackoff: 100 * time.Millisecond}})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -1610,13 +1610,14 @@ func TestE2EInvariant6APIErrorReachesPeople(t *testing.T) {
 	h.gh.Fault(fakegithub.Fault{Route: files, Status: http.StatusBadGateway, Count: 1})
 	mark := h.logMark()
 	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: h.pull(t, widgetsRepo, 1).HeadSHA, Context: "ci/other", State: "success", Creator: "jenkins"})
-	l := h.waitLog(t, mark, "reconcile failed", func(l logLine) bool { return l.Message == "reconcile failed" })
-	if l.Level != "error" || l.decision.PR != prName(1) || !strings.Contains(l.Error, "failed to list files of acme/widgets#1") || !strings.Contains(l.Error, "502") {
+	l := h.waitLog(t, mark, "reconcile failed", func(l logLine) bool { return strings.HasPrefix(l.Message, "reconcile failed") })
+	if l.Level != "warn" || l.Message != "reconcile failed; will retry" || l.decision.PR != prName(1) ||
+		!strings.Contains(l.Error, "failed to list files of acme/widgets#1") || !strings.Contains(l.Error, "502") {
 		t.Errorf("log: %+v", l)
 	}
-	if w := writesBy(h.pull(t, widgetsRepo, 1), bot); len(w) != 0 {
-		t.Errorf("fix-status wrote: %q", w)
-	}
+	// The failed check wrote nothing; its retry (the fault is gone) checks
+	// the PR without another event.
+	h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-docs")
 
 	h.gh.Fault(fakegithub.Fault{Route: files, Status: http.StatusBadGateway, Count: 1})
 	h.comment(t, 2, "octocat", "/fix-status")
