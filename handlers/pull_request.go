@@ -19,8 +19,8 @@ func (h *PullRequest) Handles() []string { return []string{"pull_request"} }
 // Handle implements githubapp.EventHandler.
 func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var e github.PullRequestEvent
-	ctx, err := h.decode(ctx, eventType, payload, &e)
-	if err != nil {
+	// Schedule takes no context: the re-check runs later, on its own.
+	if _, err := h.decode(ctx, eventType, payload, &e); err != nil {
 		return err
 	}
 	switch e.GetAction() {
