@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -187,11 +188,18 @@ func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time
 	}
 	var rl *github.RateLimitError
 	var abuse *github.AbuseRateLimitError
+	var resp *github.ErrorResponse
 	switch {
 	case errors.As(err, &rl):
 		return max(rl.Rate.Reset.Sub(now), time.Second), true
 	case errors.As(err, &abuse) && abuse.RetryAfter != nil:
 		return max(*abuse.RetryAfter, time.Second), true
+	case errors.As(err, &resp) && resp.Response != nil && resp.Response.Header.Get("Retry-After") != "":
+		// go-github makes an AbuseRateLimitError of a 403 only; GitHub
+		// answers secondary limits with 429 too.
+		if secs, perr := strconv.Atoi(resp.Response.Header.Get("Retry-After")); perr == nil {
+			return max(time.Duration(secs)*time.Second, time.Second), true
+		}
 	case errors.Is(err, context.Canceled):
 		return 0, false
 	}

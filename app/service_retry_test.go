@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func TestRetryAfter(t *testing.T) {
 		{"then gives up", errors.New("502"), MaxRetries, 0, false},
 		{"rate limit waits for the reset", fmt.Errorf("read: %w", &github.RateLimitError{Rate: github.Rate{Reset: github.Timestamp{Time: now.Add(20 * time.Minute)}}}), 0, 20 * time.Minute, true},
 		{"secondary limit waits as told", &github.AbuseRateLimitError{RetryAfter: &wait}, 1, wait, true},
+		{"429 waits for its retry-after", &github.ErrorResponse{Response: &http.Response{StatusCode: 429, Header: http.Header{"Retry-After": {"7"}}}}, 0, 7 * time.Second, true},
 		{"a cancelled context is not retried", fmt.Errorf("x: %w", context.Canceled), 0, 0, false},
 	}
 	for _, tt := range tests {
