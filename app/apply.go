@@ -30,58 +30,66 @@ type applier struct {
 // apply makes the writes of every decision. A failed write does not stop
 // the others; the errors are returned together.
 func (a *applier) apply(ctx context.Context, ds []Decision) ([]string, int, error) {
-	actions := make([]string, len(ds))
+	type step struct {
+		desc string
+		err  error
+	}
+	steps := make([][]*step, len(ds))
 	var errs []error
 	writes := 0
-	// Re-run commands go out as one comment: Prow's trigger plugin obeys
-	// every /test line of a comment, and the PR gets one notification.
+	// Re-run commands go out as one comment, after the other writes (a
+	// revoke's pending status must come before CI starts again): Prow's
+	// trigger plugin obeys every /test line of a comment, and the PR gets
+	// one notification.
 	var comments []Write
-	var commentIdx []int
+	var commentSteps []*step
 	for i, d := range ds {
-		var done []string
 		for _, w := range d.Writes {
-			if w.Kind == WriteComment {
+			st := &step{desc: describe(w)}
+			steps[i] = append(steps[i], st)
+			switch {
+			case w.Kind == WriteComment:
 				comments = append(comments, w)
-				commentIdx = append(commentIdx, i)
-				done = append(done, "comment "+w.Comment)
-				continue
+				commentSteps = append(commentSteps, st)
+			case !a.dryRun:
+				st.err = a.write(ctx, w)
+				a.metrics.Write(w.Kind, st.err)
+				if st.err != nil {
+					errs = append(errs, st.err)
+				} else {
+					writes++
+				}
 			}
-			desc := describe(w)
-			if a.dryRun {
-				done = append(done, "would "+desc)
-				continue
-			}
-			err := a.write(ctx, w)
-			a.metrics.Write(w.Kind, err)
-			if err != nil {
-				errs = append(errs, err)
-				done = append(done, "failed to "+desc)
-				continue
-			}
-			writes++
-			done = append(done, desc)
-		}
-		actions[i] = strings.Join(done, "; ")
-		if actions[i] == "" {
-			actions[i] = "none"
 		}
 	}
-	if len(comments) > 0 {
-		if a.dryRun {
-			for _, i := range commentIdx {
-				actions[i] = strings.Replace(actions[i], "comment ", "would comment ", 1)
-			}
+	if len(comments) > 0 && !a.dryRun {
+		err := a.comment(ctx, comments)
+		a.metrics.Write(WriteComment, err)
+		if err != nil {
+			errs = append(errs, err)
 		} else {
-			err := a.comment(ctx, comments)
-			a.metrics.Write(WriteComment, err)
-			if err != nil {
-				errs = append(errs, err)
-				for _, i := range commentIdx {
-					actions[i] = strings.Replace(actions[i], "comment ", "failed to comment ", 1)
-				}
-			} else {
-				writes++
+			writes++
+		}
+		for _, st := range commentSteps {
+			st.err = err
+		}
+	}
+	actions := make([]string, len(ds))
+	for i, ss := range steps {
+		parts := make([]string, 0, len(ss))
+		for _, st := range ss {
+			switch {
+			case a.dryRun:
+				parts = append(parts, "would "+st.desc)
+			case st.err != nil:
+				parts = append(parts, "failed to "+st.desc)
+			default:
+				parts = append(parts, st.desc)
 			}
+		}
+		actions[i] = strings.Join(parts, "; ")
+		if actions[i] == "" {
+			actions[i] = "none"
 		}
 	}
 	return actions, writes, errors.Join(errs...)
@@ -96,6 +104,8 @@ func describe(w Write) string {
 			return "set check run in_progress"
 		}
 		return "set check run " + w.State
+	case WriteComment:
+		return "comment " + w.Comment
 	case WriteActionsRerun:
 		return "re-run workflow " + w.Workflow
 	case WriteSuiteRerun:

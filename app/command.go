@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/rs/zerolog"
 
+	"github.com/fix-status/fix-status/app/rules"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -134,7 +135,7 @@ func commandPolicy(ctx context.Context, c *github.Client, ref PRRef, cfg *config
 				continue
 			}
 			ds[i].Writes = nil
-			ds[i].Reason = truncateReason(ds[i].Reason + "; re-running CI needs write permission")
+			ds[i].Reason = rules.Truncate(ds[i].Reason+"; re-running CI needs write permission", rules.MaxReason)
 		}
 	}
 	return "", nil

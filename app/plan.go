@@ -351,11 +351,13 @@ func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 	return job, ruling{Skip, reason, false}
 }
 
+// verdictRank orders verdicts from the most conservative (the job runs).
+var verdictRank = map[rules.Verdict]int{rules.VerdictRun: 4, rules.VerdictUnknown: 3, rules.VerdictManual: 2, rules.VerdictSkip: 1, rules.VerdictNotOnBranch: 0}
+
 // combine evaluates every job reporting context (a Prow job may be defined
 // once per release branch) and keeps the most conservative verdict: run, then
 // unknown, then manual, then skip / not_on_branch.
 func combine(jobs []*rules.Job, context string, change rules.Change) (*rules.Job, rules.Verdict, string) {
-	rank := map[rules.Verdict]int{rules.VerdictRun: 4, rules.VerdictUnknown: 3, rules.VerdictManual: 2, rules.VerdictSkip: 1, rules.VerdictNotOnBranch: 0}
 	var best *rules.Job
 	var bv rules.Verdict
 	var br string
@@ -364,7 +366,7 @@ func combine(jobs []*rules.Job, context string, change rules.Change) (*rules.Job
 			continue
 		}
 		v, reason := rules.EvaluateJob(j, change)
-		if best == nil || rank[v] > rank[bv] {
+		if best == nil || verdictRank[v] > verdictRank[bv] {
 			best, bv, br = j, v, reason
 		}
 	}

@@ -19,23 +19,6 @@ const MaxPRFiles = 3000
 // perPage is GitHub's page size maximum; bigger pages mean fewer requests.
 const perPage = 100
 
-// ReadFiles, ReadStatuses and ReadCheckRuns are the reconciler's per-PR REST
-// reads, for bulk readers (backfill) that fill Trigger.Prefetched
-// themselves, or fall back to REST for the part a bulk read could not give.
-func ReadFiles(ctx context.Context, c *github.Client, ref PRRef, changedFiles int) ([]string, bool, error) {
-	return readFiles(ctx, c, ref, changedFiles)
-}
-
-// ReadStatuses: see ReadFiles.
-func ReadStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]Status, error) {
-	return readStatuses(ctx, c, ref, sha)
-}
-
-// ReadCheckRuns: see ReadFiles.
-func ReadCheckRuns(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]CheckRun, error) {
-	return readCheckRuns(ctx, c, ref, sha)
-}
-
 // readPR reads the pull request itself.
 func readPR(ctx context.Context, c *github.Client, ref PRRef) (*github.PullRequest, error) {
 	pr, _, err := c.PullRequests.Get(ctx, ref.Owner, ref.Repo, ref.Number)
@@ -45,9 +28,9 @@ func readPR(ctx context.Context, c *github.Client, ref PRRef) (*github.PullReque
 	return pr, nil
 }
 
-// readFiles lists the PR's changed file names (renamed files by their new
+// ReadFiles lists the PR's changed file names (renamed files by their new
 // name, deleted files included) and whether the list is complete.
-func readFiles(ctx context.Context, c *github.Client, ref PRRef, changedFiles int) ([]string, bool, error) {
+func ReadFiles(ctx context.Context, c *github.Client, ref PRRef, changedFiles int) ([]string, bool, error) {
 	var names []string
 	opt := &github.ListOptions{PerPage: perPage}
 	for {
@@ -69,10 +52,10 @@ func readFiles(ctx context.Context, c *github.Client, ref PRRef, changedFiles in
 	return names, complete, nil
 }
 
-// readStatuses returns the latest status per context (case-insensitive) on
+// ReadStatuses returns the latest status per context (case-insensitive) on
 // sha, with who created it. The statuses list is newest first; the combined
 // status would be one read too but does not say who created each status.
-func readStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]Status, error) {
+func ReadStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]Status, error) {
 	seen := map[string]bool{}
 	var out []Status
 	opt := &github.ListOptions{PerPage: perPage}
@@ -99,8 +82,8 @@ func readStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) 
 	}
 }
 
-// readCheckRuns returns the latest check run per name and app on sha.
-func readCheckRuns(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]CheckRun, error) {
+// ReadCheckRuns returns the latest check run per name and app on sha.
+func ReadCheckRuns(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]CheckRun, error) {
 	type key struct {
 		name string
 		app  int64

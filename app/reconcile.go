@@ -113,7 +113,7 @@ type Prefetched struct {
 	Files         []string
 	FilesComplete bool
 	// Statuses are the latest per context and CheckRuns the latest per name
-	// and app on the head SHA, as readStatuses and readCheckRuns give them.
+	// and app on the head SHA, as ReadStatuses and ReadCheckRuns give them.
 	Statuses  []Status
 	CheckRuns []CheckRun
 }
@@ -156,8 +156,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref PRRef, trig Trigger) (*R
 		return nil, err
 	}
 	rep := &Report{PR: ref, HeadSHA: snap.HeadSHA}
-	switch {
-	case snap.State != "open":
+	if snap.State != "open" {
 		rep.Skipped = "the pull request is " + snap.State
 		return rep, nil
 	}
@@ -233,7 +232,7 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref PRRef, 
 		}
 	}
 	s := &Snapshot{
-		PR: ref, State: pr.GetState(), Draft: pr.GetDraft(), Author: pr.GetUser().GetLogin(),
+		PR: ref, State: pr.GetState(),
 		BaseBranch: pr.GetBase().GetRef(), BaseSHA: pr.GetBase().GetSHA(), HeadSHA: pr.GetHead().GetSHA(),
 	}
 	if s.State != "open" {
@@ -242,16 +241,16 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref PRRef, 
 	var err error
 	if pf != nil && pf.FilesComplete {
 		s.Files, s.FilesComplete = pf.Files, true
-	} else if s.Files, s.FilesComplete, err = readFiles(ctx, c, ref, pr.GetChangedFiles()); err != nil {
+	} else if s.Files, s.FilesComplete, err = ReadFiles(ctx, c, ref, pr.GetChangedFiles()); err != nil {
 		return nil, err
 	}
 	if pf != nil {
 		s.Statuses, s.CheckRuns = pf.Statuses, pf.CheckRuns
 	} else {
-		if s.Statuses, err = readStatuses(ctx, c, ref, s.HeadSHA); err != nil {
+		if s.Statuses, err = ReadStatuses(ctx, c, ref, s.HeadSHA); err != nil {
 			return nil, err
 		}
-		if s.CheckRuns, err = readCheckRuns(ctx, c, ref, s.HeadSHA); err != nil {
+		if s.CheckRuns, err = ReadCheckRuns(ctx, c, ref, s.HeadSHA); err != nil {
 			return nil, err
 		}
 	}

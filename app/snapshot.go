@@ -4,6 +4,7 @@
 package app
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/fix-status/fix-status/app/rules"
@@ -21,7 +22,7 @@ type PRRef struct {
 // FullRepo is "owner/repo".
 func (r PRRef) FullRepo() string { return r.Owner + "/" + r.Repo }
 
-func (r PRRef) String() string { return r.FullRepo() + "#" + itoa(r.Number) }
+func (r PRRef) String() string { return r.FullRepo() + "#" + strconv.Itoa(r.Number) }
 
 // RequiredCheck is one required context of the base branch.
 type RequiredCheck struct {
@@ -65,8 +66,6 @@ type PastRetrigger struct {
 type Snapshot struct {
 	PR         PRRef
 	State      string
-	Draft      bool
-	Author     string
 	BaseBranch string
 	BaseSHA    string
 	HeadSHA    string
