@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 )
 
 // The handlers are thin: these tests call Handle directly with GitHub's
@@ -52,18 +52,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	sc, err := fakegithub.ParseScenario([]byte(scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := fakegithub.New(fakegithub.Options{Scenario: sc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gh.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
+	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{})
 	cfg := gh.ServerConfig()
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig())
 	if err != nil {
@@ -77,36 +66,7 @@ func newEnv(t *testing.T) *env {
 // path (a nil value deletes the field).
 func payload(t *testing.T, name string, adapt map[string]any) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "testdata", "webhooks-e2e", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatal(err)
-	}
-	for path, v := range adapt {
-		keys := strings.Split(path, ".")
-		cur := m
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := cur[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				cur[k] = next
-			}
-			cur = next
-		}
-		if v == nil {
-			delete(cur, keys[len(keys)-1])
-		} else {
-			cur[keys[len(keys)-1]] = v
-		}
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return fakegithubtest.Payload(t, filepath.Join("..", "testdata", "webhooks-e2e", name), adapt)
 }
 
 var inst = map[string]any{"id": 1}

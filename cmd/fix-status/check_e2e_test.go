@@ -9,6 +9,7 @@ import (
 
 	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 )
 
 const e2eScenario = `
@@ -59,18 +60,7 @@ repos:
 // creator against the emulator over HTTP, and asserts what GitHub then
 // shows on the PR.
 func TestCheckEndToEnd(t *testing.T) {
-	sc, err := fakegithub.ParseScenario([]byte(e2eScenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := fakegithub.New(fakegithub.Options{Scenario: sc})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gh.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
+	gh := fakegithubtest.Start(t, e2eScenario, fakegithub.Options{})
 	cfg := gh.ServerConfig()
 	cfg.Repair.GracePeriod.Duration = 0
 	ctx := context.Background()

@@ -35,6 +35,7 @@ import (
 
 	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -75,18 +76,7 @@ type harness struct {
 
 func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	t.Helper()
-	sc, err := fakegithub.ParseScenario([]byte(scenario))
-	if err != nil {
-		t.Fatal(err)
-	}
-	gh, err := fakegithub.New(fakegithub.Options{Scenario: sc, Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := gh.Start("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = gh.Close() })
+	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
 	cfg := gh.ServerConfig()
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
@@ -223,32 +213,7 @@ func (h *harness) postSigned(t testing.TB, event string, body []byte) {
 // and adapts it to the scenario: adapt sets fields by dotted path.
 func fixture(t testing.TB, name string, adapt map[string]any) []byte {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "testdata", "webhooks-e2e", name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m map[string]any
-	if err := json.Unmarshal(data, &m); err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	for path, v := range adapt {
-		keys := strings.Split(path, ".")
-		cur := m
-		for _, k := range keys[:len(keys)-1] {
-			next, ok := cur[k].(map[string]any)
-			if !ok {
-				next = map[string]any{}
-				cur[k] = next
-			}
-			cur = next
-		}
-		cur[keys[len(keys)-1]] = v
-	}
-	out, err := json.Marshal(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
+	return fakegithubtest.Payload(t, filepath.Join("..", "..", "testdata", "webhooks-e2e", name), adapt)
 }
 
 // waitState polls the emulator's state until cond holds.
