@@ -649,30 +649,46 @@ func TestE2EVerdictSkip(t *testing.T) {
 	}
 }
 
-// TestE2EVerdictSatisfied: the CI reported success; fix-status, re-checking
-// on the status webhook, leaves it alone.
-func TestE2EVerdictSatisfied(t *testing.T) {
+// TestE2EVerdictReported: what the CI reported, passing (satisfied) or not
+// (failing: for humans), fix-status leaves alone when it re-checks on the
+// status and check run webhooks.
+func TestE2EVerdictReported(t *testing.T) {
 	t.Parallel()
-	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour})
-	mark := h.logMark()
-	n := h.openPR(t, "octocat", "pkg/a.go")
-	h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
-	sha := h.pull(t, widgetsRepo, n).HeadSHA
-	mark = h.logMark()
-	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "pull-unit", State: "success", Creator: "prow", Description: "Job succeeded."})
-	h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, SHA: sha, Name: "pull-lint", Conclusion: "neutral", AppID: 4242})
-	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
-	for ds["pull-lint"].Verdict != "satisfied" {
-		// The status webhook's re-check may have run before the check run
-		// was reported; the check run's own webhook re-checks again.
-		ds = h.waitDecisions(t, h.logMark(), prName(n), "pull-lint")
-	}
-	wantVerdicts(t, ds, map[string]string{
-		"pull-unit": "satisfied: status reported success",
-		"pull-lint": "satisfied: check run reported neutral",
-	})
-	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
-		t.Errorf("fix-status wrote: %q", w)
+	for _, tt := range []struct {
+		verdict, status, conclusion string
+		want                        map[string]string
+	}{
+		{"satisfied", "success", "neutral", map[string]string{
+			"pull-unit": "satisfied: status reported success",
+			"pull-lint": "satisfied: check run reported neutral",
+		}},
+		{"failing", "failure", "timed_out", map[string]string{
+			"pull-unit": "failing: status reported failure",
+			"pull-lint": "failing: check run reported timed_out",
+		}},
+	} {
+		t.Run(tt.verdict, func(t *testing.T) {
+			t.Parallel()
+			h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour})
+			mark := h.logMark()
+			n := h.openPR(t, "octocat", "pkg/a.go")
+			h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+			sha := h.pull(t, widgetsRepo, n).HeadSHA
+			mark = h.logMark()
+			h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "pull-unit", State: tt.status, Creator: "prow"})
+			h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, SHA: sha, Name: "pull-lint", Conclusion: tt.conclusion, AppID: 4242})
+			ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+			for ds["pull-lint"].Verdict != tt.verdict {
+				// The status webhook's re-check may have run before the
+				// check run was reported; the check run's own webhook
+				// re-checks again.
+				ds = h.waitDecisions(t, h.logMark(), prName(n), "pull-lint")
+			}
+			wantVerdicts(t, ds, tt.want)
+			if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
+				t.Errorf("fix-status wrote: %q", w)
+			}
+		})
 	}
 }
 
@@ -693,30 +709,6 @@ func TestE2EVerdictWaiting(t *testing.T) {
 		State: "pending", Creator: "prow", Description: "Job triggered."})
 	ds = h.waitDecisions(t, mark, prName(n), "pull-unit")
 	wantVerdicts(t, ds, map[string]string{"pull-unit": "waiting: status is pending"})
-	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
-		t.Errorf("fix-status wrote: %q", w)
-	}
-}
-
-// TestE2EVerdictFailing: a failure reported by the CI is for humans.
-func TestE2EVerdictFailing(t *testing.T) {
-	t.Parallel()
-	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour})
-	mark := h.logMark()
-	n := h.openPR(t, "octocat", "pkg/a.go")
-	h.waitDecisions(t, mark, prName(n), "pull-unit")
-	sha := h.pull(t, widgetsRepo, n).HeadSHA
-	mark = h.logMark()
-	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "pull-unit", State: "failure", Creator: "prow"})
-	h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, SHA: sha, Name: "pull-lint", Conclusion: "timed_out", AppID: 4242})
-	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
-	for ds["pull-lint"].Verdict != "failing" {
-		ds = h.waitDecisions(t, h.logMark(), prName(n), "pull-lint")
-	}
-	wantVerdicts(t, ds, map[string]string{
-		"pull-unit": "failing: status reported failure",
-		"pull-lint": "failing: check run reported timed_out",
-	})
 	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
 		t.Errorf("fix-status wrote: %q", w)
 	}
