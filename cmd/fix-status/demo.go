@@ -296,23 +296,11 @@ func demoContexts(s *fakegithub.State) map[demoKey]string {
 	for _, r := range s.Repos {
 		for _, pr := range r.Pulls {
 			ref := fmt.Sprintf("%s#%d", r.Name, pr.Number)
-			latest := map[string]fakegithub.StateStatus{}
-			for _, st := range pr.Statuses {
-				k := strings.ToLower(st.Context)
-				if prev, ok := latest[k]; !ok || st.ID > prev.ID {
-					latest[k] = st
-				}
-			}
+			latest := latestBy(pr.Statuses, func(st fakegithub.StateStatus) (string, int64) { return st.Context, st.ID })
 			for k, st := range latest {
 				out[demoKey{ref, k}] = fmt.Sprintf("%s (%s)", st.State, st.Creator)
 			}
-			runs := map[string]fakegithub.StateCheckRun{}
-			for _, cr := range pr.CheckRuns {
-				k := strings.ToLower(cr.Name)
-				if prev, ok := runs[k]; !ok || cr.ID > prev.ID {
-					runs[k] = cr
-				}
-			}
+			runs := latestBy(pr.CheckRuns, func(cr fakegithub.StateCheckRun) (string, int64) { return cr.Name, cr.ID })
 			for k, cr := range runs {
 				v := cr.Status
 				if cr.Status == "completed" {
@@ -328,6 +316,21 @@ func demoContexts(s *fakegithub.State) map[demoKey]string {
 				}
 				out[demoKey{ref, k}] = desc
 			}
+		}
+	}
+	return out
+}
+
+// latestBy keeps the newest item (highest id) per name, case-insensitively,
+// as GitHub shows one status per context and one check run per name.
+func latestBy[T any](items []T, nameID func(T) (string, int64)) map[string]T {
+	out := map[string]T{}
+	ids := map[string]int64{}
+	for _, it := range items {
+		name, id := nameID(it)
+		k := strings.ToLower(name)
+		if prev, ok := ids[k]; !ok || id > prev {
+			out[k], ids[k] = it, id
 		}
 	}
 	return out
