@@ -324,7 +324,7 @@ func (r *Reconciler) loadRules(ctx context.Context, c *github.Client, ref PRRef,
 		}
 	}
 	fsys := &repoFS{ctx: ctx, client: c, owner: ref.Owner, repo: ref.Repo, ref: at}
-	rs, err := LoadRepoRules(fsys, ref.FullRepo(), cfg, r.opts.CentralProw)
+	rs, err := LoadRepoRules(fsys, ref.FullRepo(), cfg)
 	if err != nil {
 		if fsys.apiErr != nil {
 			// The rule loaders keep only the message of a failed read;
@@ -334,6 +334,12 @@ func (r *Reconciler) loadRules(ctx context.Context, c *github.Client, ref PRRef,
 		}
 		return nil, where, err
 	}
+	// Rules read from the repository link to their file there; the central
+	// Prow config's (the server's files) come first and have no link.
+	for _, j := range rs.Jobs {
+		j.Origin.Repo = ref.FullRepo()
+	}
+	rs.Jobs = append(r.opts.CentralProw.Jobs(ref.FullRepo()), rs.Jobs...)
 	return rs, where, nil
 }
 

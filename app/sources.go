@@ -49,22 +49,21 @@ func (rs *RuleSet) RuleFilesChanged(files []string) []string {
 	return out
 }
 
-// LoadRepoRules reads the rules of repo from fsys (the repository at one ref):
-// the central Prow config's jobs for repo, the Prow paths and workflows the
-// repo config names, and its explicit rules. cfg nil means no repo config.
-func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo, central *rules.ProwConfig) (*RuleSet, error) {
+// LoadRepoRules reads the rules of repo from fsys (the repository at one ref,
+// or a local checkout): the Prow paths and workflows the repo config names,
+// and its explicit rules. cfg nil means no repo config.
+func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) {
 	if cfg == nil {
 		cfg = DefaultRepoConfig()
 	}
 	rs := &RuleSet{Config: cfg, ruleFiles: []string{config.RepoConfigPath}}
-	rs.Jobs = append(rs.Jobs, central.Jobs(repo)...)
 	var errs []error
 	if len(cfg.Sources.Prow) > 0 {
 		pc, err := rules.LoadProwFS(fsys, cfg.Sources.Prow...)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			rs.Jobs = append(rs.Jobs, markRepo(pc.Jobs(repo), repo)...)
+			rs.Jobs = append(rs.Jobs, pc.Jobs(repo)...)
 		}
 		for _, p := range cfg.Sources.Prow {
 			p = path.Clean(strings.TrimPrefix(p, "/"))
@@ -76,7 +75,7 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo, central *rules.Pro
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		} else {
-			rs.Jobs = append(rs.Jobs, markRepo(jobs, repo)...)
+			rs.Jobs = append(rs.Jobs, jobs...)
 		}
 		rs.ruleFiles = append(rs.ruleFiles, WorkflowsDir+"/")
 	}
@@ -84,20 +83,11 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo, central *rules.Pro
 	if err != nil {
 		errs = append(errs, err)
 	}
-	rs.Jobs = append(rs.Jobs, markRepo(explicit, repo)...)
+	rs.Jobs = append(rs.Jobs, explicit...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	return rs, nil
-}
-
-// markRepo records that jobs were read from repo, so decisions can link to
-// the rule.
-func markRepo(jobs []*rules.Job, repo string) []*rules.Job {
-	for _, j := range jobs {
-		j.Origin.Repo = repo
-	}
-	return jobs
 }
 
 // LocalSources are the local files `fix-status eval` reads.
@@ -146,12 +136,9 @@ func LoadLocalJobs(src LocalSources) ([]*rules.Job, error) {
 		// The workflows were given explicitly: don't read them twice.
 		cfg.Sources.Actions = false
 	}
-	rs, err := LoadRepoRules(os.DirFS(root), src.Repo, cfg, nil)
+	rs, err := LoadRepoRules(os.DirFS(root), src.Repo, cfg)
 	if err != nil {
 		return nil, err
-	}
-	for _, j := range rs.Jobs {
-		j.Origin.Repo = ""
 	}
 	return append(jobs, rs.Jobs...), nil
 }
