@@ -56,7 +56,7 @@ type resp struct {
 	status      int
 	body        any
 	raw         []byte
-	contentType string
+	contentType string // of raw; "" = JSON
 }
 
 func ok(v any) resp      { return resp{status: http.StatusOK, body: v} }
@@ -224,17 +224,10 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		defer s.leaveSecondary(c)
 	}
 	if r.Method != http.MethodGet {
-		body, err := io.ReadAll(http.MaxBytesReader(hw, r.Body, maxBody))
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				s.write(hw, c, c.errResp(http.StatusRequestEntityTooLarge, "Payload too large"), b)
-				return
-			}
-			s.write(hw, c, c.errResp(http.StatusBadRequest, "Problems parsing JSON"), b)
+		if fail := c.readBody(hw); fail != nil {
+			s.write(hw, c, *fail, b)
 			return
 		}
-		c.body = body
 	}
 
 	var out resp
@@ -290,6 +283,23 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// readBody reads the request body (at most maxBody bytes) into c.body, or
+// returns GitHub's answer to one it cannot read.
+func (c *reqCtx) readBody(hw http.ResponseWriter) *resp {
+	body, err := io.ReadAll(http.MaxBytesReader(hw, c.r.Body, maxBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			r := c.errResp(http.StatusRequestEntityTooLarge, "Payload too large")
+			return &r
+		}
+		r := c.errResp(http.StatusBadRequest, "Problems parsing JSON")
+		return &r
+	}
+	c.body = body
+	return nil
+}
+
 // dispatch resolves the repository, checks access and permission, and runs
 // the handler. It runs under the world lock.
 func (c *reqCtx) dispatch() resp {
@@ -314,7 +324,6 @@ func (s *Server) render(c *reqCtx, out resp) ([]byte, string) {
 		if err != nil {
 			body = []byte(`{"message":"Server Error"}`)
 		}
-		out.contentType = "application/json; charset=utf-8"
 	}
 	if c.r.Method != http.MethodGet || out.status != http.StatusOK {
 		return body, ""
@@ -341,13 +350,10 @@ func etagMatch(header, etag string) bool {
 
 func (s *Server) write(hw http.ResponseWriter, c *reqCtx, out resp, b *budget) {
 	body, _ := s.render(c, out)
-	ct := out.contentType
-	if out.body != nil {
-		ct = "application/json; charset=utf-8"
-	}
-	s.writeRaw(hw, c, out.status, body, ct, b)
+	s.writeRaw(hw, c, out.status, body, out.contentType, b)
 }
 
+// writeRaw sends an answer; a body without a content type is JSON.
 func (s *Server) writeRaw(hw http.ResponseWriter, c *reqCtx, status int, body []byte, contentType string, b *budget) {
 	h := hw.Header()
 	for k, v := range c.header {

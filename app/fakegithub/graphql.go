@@ -35,7 +35,6 @@ import (
 	_ "embed"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -103,18 +102,12 @@ func (s *Server) serveGraphQL(hw http.ResponseWriter, r *http.Request) {
 		s.write(hw, c, c.errResp(http.StatusForbidden, "Resource not accessible by integration"), nil)
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(hw, r.Body, maxBody))
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			s.write(hw, c, c.errResp(http.StatusRequestEntityTooLarge, "Payload too large"), nil)
-			return
-		}
-		s.write(hw, c, c.errResp(http.StatusBadRequest, "Problems parsing JSON"), nil)
+	if fail := c.readBody(hw); fail != nil {
+		s.write(hw, c, *fail, nil)
 		return
 	}
 	var req gqlRequestBody
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := json.Unmarshal(c.body, &req); err != nil {
 		s.write(hw, c, c.errResp(http.StatusBadRequest, "Problems parsing JSON"), nil)
 		return
 	}
