@@ -371,7 +371,7 @@ func (s *Server) writeRaw(hw http.ResponseWriter, c *reqCtx, status int, body []
 	h.Set("Vary", "Accept, Authorization, Cookie, X-GitHub-OTP")
 	h.Set("Server", "fakegithub")
 	if b != nil {
-		s.rateHeaders(h, b, c.now)
+		s.rateHeaders(h, b, c.now, "core")
 	}
 	if c.id != nil && c.id.tok != nil {
 		h.Set("GitHub-Authentication-Token-Expiration", c.id.tok.expires.UTC().Format("2006-01-02 15:04:05 UTC"))

@@ -171,7 +171,7 @@ func (s *Server) writeGraphQL(hw http.ResponseWriter, c *reqCtx, b *budget, out 
 	if err != nil {
 		body = []byte(`{"errors":[{"message":"Something went wrong while executing your query."}]}`)
 	}
-	s.graphqlRateHeaders(c.header, b, c.now)
+	s.rateHeaders(c.header, b, c.now, "graphql")
 	s.writeRaw(hw, c, http.StatusOK, body, "application/json; charset=utf-8", nil)
 }
 
@@ -213,18 +213,6 @@ func (s *Server) chargeGraphQL(b *budget, plan *gqlPlan, now time.Time) (gqlRate
 	}
 	return gqlRate{cost: plan.Cost, limit: b.limit, nodes: int(plan.Nodes), remaining: max(b.limit-b.used, 0),
 		used: b.used, reset: b.reset}, true
-}
-
-func (s *Server) graphqlRateHeaders(h http.Header, b *budget, now time.Time) {
-	s.statsMu.Lock()
-	b.roll(now)
-	limit, used, reset := b.limit, b.used, b.reset
-	s.statsMu.Unlock()
-	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)))
-	h.Set("X-RateLimit-Used", strconv.Itoa(used))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-	h.Set("X-RateLimit-Resource", "graphql")
 }
 
 // gqlError is an execution error with GitHub's type.

@@ -77,20 +77,18 @@ func (s *Server) charge(c *reqCtx, b *budget) {
 	}
 }
 
-func (s *Server) rateHeaders(h http.Header, b *budget, now time.Time) {
+// rateHeaders sets the x-ratelimit-* headers of a budget; resource is
+// "core" (REST) or "graphql".
+func (s *Server) rateHeaders(h http.Header, b *budget, now time.Time, resource string) {
 	s.statsMu.Lock()
 	b.roll(now)
 	limit, used, reset := b.limit, b.used, b.reset
 	s.statsMu.Unlock()
-	remaining := limit - used
-	if remaining < 0 {
-		remaining = 0
-	}
 	h.Set("X-RateLimit-Limit", strconv.Itoa(limit))
-	h.Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+	h.Set("X-RateLimit-Remaining", strconv.Itoa(max(limit-used, 0)))
 	h.Set("X-RateLimit-Used", strconv.Itoa(used))
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-	h.Set("X-RateLimit-Resource", "core")
+	h.Set("X-RateLimit-Resource", resource)
 }
 
 // rateLimited is GitHub's answer once the budget is spent: 403 with
