@@ -93,10 +93,7 @@ type workflowRunsJSON struct {
 
 func hListRuns(c *reqCtx) resp {
 	q := c.query
-	var suiteID int64
-	if v := q.Get("check_suite_id"); v != "" {
-		suiteID, _ = strconv.ParseInt(v, 10, 64)
-	}
+	suiteID, _ := strconv.ParseInt(q.Get("check_suite_id"), 10, 64)
 	var list []*workflowRun
 	for i := len(c.repo.runs) - 1; i >= 0; i-- {
 		run := c.repo.runs[i]
@@ -121,11 +118,7 @@ func hListRuns(c *reqCtx) resp {
 
 // hRerun re-runs a workflow run: a new attempt whose jobs start queued.
 func hRerun(c *reqCtx) resp {
-	id, err := strconv.ParseInt(c.params["run_id"], 10, 64)
-	if err != nil {
-		return c.notFound()
-	}
-	run := c.repo.runByID[id]
+	run := c.repo.runByID[c.idParam("run_id")]
 	if run == nil {
 		return c.notFound()
 	}

@@ -83,6 +83,16 @@ func (c *reqCtx) unprocessable(msg string) resp {
 	return resp{status: http.StatusUnprocessableEntity, body: errorJSON{Message: msg, DocumentationURL: c.route.docs, Status: "422"}}
 }
 
+// idParam is a numeric path parameter, or 0 (which no object has as id or
+// number) when it is not a number.
+func (c *reqCtx) idParam(name string) int64 {
+	id, err := strconv.ParseInt(c.params[name], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return id
+}
+
 // decode parses the JSON request body; GitHub answers 400 "Problems parsing
 // JSON" to a malformed one.
 func (c *reqCtx) decode(v any) *resp {

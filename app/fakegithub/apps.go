@@ -3,7 +3,6 @@ package fakegithub
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -25,11 +24,7 @@ func hListInstallations(c *reqCtx) resp {
 }
 
 func (c *reqCtx) installationParam() *installation {
-	id, err := strconv.ParseInt(c.params["installation_id"], 10, 64)
-	if err != nil {
-		return nil
-	}
-	return c.w.instByID[id]
+	return c.w.instByID[c.idParam("installation_id")]
 }
 
 func hGetInstallation(c *reqCtx) resp {

@@ -31,10 +31,7 @@ func hListCheckRuns(c *reqCtx) resp {
 	if filter != "latest" && filter != "all" {
 		return c.invalid("CheckRun", "filter", "invalid", "")
 	}
-	var appID int64
-	if v := q.Get("app_id"); v != "" {
-		appID, _ = strconv.ParseInt(v, 10, 64)
-	}
+	appID, _ := strconv.ParseInt(q.Get("app_id"), 10, 64)
 	var list []*checkRun
 	seen := map[string]bool{}
 	for i := len(cm.checkRuns) - 1; i >= 0; i-- {
@@ -188,11 +185,7 @@ func hCreateCheckRun(c *reqCtx) resp {
 }
 
 func (c *reqCtx) checkRunParam() *checkRun {
-	id, err := strconv.ParseInt(c.params["check_run_id"], 10, 64)
-	if err != nil {
-		return nil
-	}
-	return c.repo.checkRuns[id]
+	return c.repo.checkRuns[c.idParam("check_run_id")]
 }
 
 func hGetCheckRun(c *reqCtx) resp {
@@ -238,10 +231,7 @@ func hListCheckSuites(c *reqCtx) resp {
 	if cm == nil {
 		return c.notFound()
 	}
-	var appID int64
-	if v := c.query.Get("app_id"); v != "" {
-		appID, _ = strconv.ParseInt(v, 10, 64)
-	}
+	appID, _ := strconv.ParseInt(c.query.Get("app_id"), 10, 64)
 	name := c.query.Get("check_name")
 	var list []*checkSuite
 	for _, s := range c.repo.suites {
@@ -271,11 +261,7 @@ func hListCheckSuites(c *reqCtx) resp {
 // hRerequestSuite asks the suite's app to run it again. For GitHub Actions
 // that re-runs the workflow: its check runs start again, queued.
 func hRerequestSuite(c *reqCtx) resp {
-	id, err := strconv.ParseInt(c.params["check_suite_id"], 10, 64)
-	if err != nil {
-		return c.notFound()
-	}
-	s := c.repo.suites[id]
+	s := c.repo.suites[c.idParam("check_suite_id")]
 	if s == nil {
 		return c.notFound()
 	}

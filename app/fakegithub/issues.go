@@ -2,7 +2,6 @@ package fakegithub
 
 import (
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -77,11 +76,7 @@ func hCreateReaction(c *reqCtx) resp {
 	if fail := c.decode(&req); fail != nil {
 		return *fail
 	}
-	id, err := strconv.ParseInt(c.params["comment_id"], 10, 64)
-	if err != nil {
-		return c.notFound()
-	}
-	cm := c.repo.comments[id]
+	cm := c.repo.comments[c.idParam("comment_id")]
 	if cm == nil {
 		return c.notFound()
 	}

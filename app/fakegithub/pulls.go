@@ -2,7 +2,6 @@ package fakegithub
 
 import (
 	"sort"
-	"strconv"
 	"strings"
 )
 
@@ -10,11 +9,7 @@ import (
 const maxPullFiles = 3000
 
 func (c *reqCtx) pullParam(name string) *pull {
-	n, err := strconv.Atoi(c.params[name])
-	if err != nil {
-		return nil
-	}
-	return c.repo.pullByNum[n]
+	return c.repo.pullByNum[int(c.idParam(name))]
 }
 
 func hListPulls(c *reqCtx) resp {
