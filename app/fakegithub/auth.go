@@ -143,8 +143,7 @@ func (c *reqCtx) canSee(r *repo) bool {
 	case idApp:
 		return c.route.auth == authJWT
 	case idInstallation:
-		t := c.id.tok
-		return r.inst == t.inst && (t.repos == nil || t.repos[r.id])
+		return c.id.tok.reaches(r)
 	default:
 		return !r.private
 	}
@@ -166,8 +165,7 @@ func (c *reqCtx) checkPermission() *resp {
 		return nil
 	}
 	for _, p := range c.route.perms {
-		name, level, _ := strings.Cut(p, ":")
-		if permAllows(c.id.tok.perms[name], level) {
+		if c.id.tok.allows(p) {
 			return nil
 		}
 	}

@@ -36,18 +36,6 @@ func reqFrom(ctx context.Context) *gqlReq {
 	return q
 }
 
-// allowed reports whether the token has a permission ("checks:read").
-func (q *gqlReq) allowed(perm string) bool {
-	name, level, _ := strings.Cut(perm, ":")
-	return permAllows(q.tok.perms[name], level)
-}
-
-// canSee reports whether the installation token reaches a repository.
-func (q *gqlReq) canSee(r *repo) bool {
-	t := q.tok
-	return r.inst == t.inst && (t.repos == nil || t.repos[r.id])
-}
-
 // Scalars.
 
 // gqlDateTime is GitHub's DateTime: ISO-8601, UTC.
@@ -129,7 +117,7 @@ func (gqlRoot) Repository(ctx context.Context, args struct {
 	}
 	full := args.Owner + "/" + args.Name
 	r := q.w.repo(full)
-	if r == nil || !q.canSee(r) {
+	if r == nil || !q.tok.reaches(r) {
 		return nil, errNotFound("Could not resolve to a Repository with the name '" + full + "'.")
 	}
 	return &gqlRepository{q: q, r: r}, nil
@@ -294,7 +282,7 @@ func prState(p *pull) string {
 // orderBy (oldest first, as GitHub does), else by the order's field and
 // then number.
 func (x *gqlRepository) PullRequests(args gqlPullRequestsArgs) (*gqlPullRequestConnection, error) {
-	if !x.q.allowed("pull_requests:read") {
+	if !x.q.tok.allows("pull_requests:read") {
 		return nil, errForbidden()
 	}
 	states := map[string]bool{}
@@ -587,7 +575,7 @@ func (x *gqlCommit) Oid() gqlGitObjectID { return gqlGitObjectID(x.c.sha) }
 // (case-insensitive), as GET …/commits/{ref}/status gives it; null when the
 // commit has none.
 func (x *gqlCommit) Status() (*gqlStatus, error) {
-	if !x.q.allowed("statuses:read") {
+	if !x.q.tok.allows("statuses:read") {
 		return nil, errForbidden()
 	}
 	latest := latestStatuses(x.c)
@@ -611,7 +599,7 @@ type gqlCheckSuitesArgs struct {
 // CheckSuites lists the commit's check suites by id, as GET
 // …/commits/{ref}/check-suites does.
 func (x *gqlCommit) CheckSuites(args gqlCheckSuitesArgs) (*gqlCheckSuiteConnection, error) {
-	if !x.q.allowed("checks:read") {
+	if !x.q.tok.allows("checks:read") {
 		return nil, errForbidden()
 	}
 	var list []*checkSuite

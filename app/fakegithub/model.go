@@ -48,6 +48,18 @@ type token struct {
 	repos   map[int64]bool // nil = every repository of the installation
 }
 
+// allows reports whether the token has a permission such as "checks:read".
+func (t *token) allows(perm string) bool {
+	name, level, _ := strings.Cut(perm, ":")
+	return permAllows(t.perms[name], level)
+}
+
+// reaches reports whether the token may see a repository: one of its
+// installation's, and one it was narrowed to if it was.
+func (t *token) reaches(r *repo) bool {
+	return r.inst == t.inst && (t.repos == nil || t.repos[r.id])
+}
+
 type repo struct {
 	id            int64
 	owner         string
@@ -300,8 +312,10 @@ func copyPerms(m map[string]string) map[string]string {
 	return out
 }
 
+// permRank orders permission levels ("" and unknown levels rank 0).
+var permRank = map[string]int{"read": 1, "write": 2, "admin": 3}
+
 // permAllows reports whether a granted level satisfies a needed one.
 func permAllows(granted, need string) bool {
-	rank := map[string]int{"read": 1, "write": 2, "admin": 3}
-	return rank[granted] >= rank[need]
+	return permRank[granted] >= permRank[need]
 }
