@@ -58,10 +58,6 @@ func (c *reqCtx) workflowRunJSON(run *workflowRun, withPulls bool) *workflowRunJ
 			title = p.title
 		}
 	}
-	var conclusion *string
-	if run.conclusion != "" {
-		conclusion = &run.conclusion
-	}
 	status := run.status
 	var prev *string
 	if run.attempt > 1 {
@@ -71,7 +67,7 @@ func (c *reqCtx) workflowRunJSON(run *workflowRun, withPulls bool) *workflowRunJ
 	out := &workflowRunJSON{
 		ID: run.id, Name: &name, NodeID: nodeID("WorkflowRun", run.id), CheckSuiteID: run.suite.id,
 		CheckSuiteNodeID: nodeID("CheckSuite", run.suite.id), HeadBranch: strp(run.headBranch), HeadSHA: run.headSHA,
-		Path: run.path, DisplayTitle: title, RunNumber: run.runNumber, Event: run.event, Status: &status, Conclusion: conclusion,
+		Path: run.path, DisplayTitle: title, RunNumber: run.runNumber, Event: run.event, Status: &status, Conclusion: strp(run.conclusion),
 		WorkflowID: run.workflowID, URL: api, HTMLURL: fmt.Sprintf("%s/%s/actions/runs/%d", c.base, r.full, run.id),
 		PullRequests: []pullMinimalJSON{}, CreatedAt: ts(run.createdAt), UpdatedAt: ts(run.updatedAt), RunStartedAt: ts(run.createdAt),
 		RunAttempt: run.attempt, Actor: c.w.userJSON(c.base, run.actor), TriggeringActor: c.w.userJSON(c.base, run.actor),

@@ -518,10 +518,6 @@ func (w *world) pullsForSHA(base string, r *repo, sha string) []pullMinimalJSON 
 func (w *world) checkRunJSON(base string, r *repo, cr *checkRun) *checkRunJSON {
 	self := fmt.Sprintf("%s/repos/%s/check-runs/%d", base, r.full, cr.id)
 	html := fmt.Sprintf("%s/%s/runs/%d", base, r.full, cr.id)
-	var conclusion *string
-	if cr.conclusion != "" {
-		conclusion = &cr.conclusion
-	}
 	app := w.integrationJSON(base, w.appByID(cr.appID))
 	// Without a details_url GitHub shows the app's page; external_id is "".
 	details := cr.detailsURL
@@ -531,7 +527,7 @@ func (w *world) checkRunJSON(base string, r *repo, cr *checkRun) *checkRunJSON {
 	external := cr.externalID
 	return &checkRunJSON{
 		ID: cr.id, HeadSHA: cr.headSHA, NodeID: nodeID("CheckRun", cr.id), ExternalID: &external,
-		URL: self, HTMLURL: &html, DetailsURL: &details, Status: cr.status, Conclusion: conclusion,
+		URL: self, HTMLURL: &html, DetailsURL: &details, Status: cr.status, Conclusion: strp(cr.conclusion),
 		StartedAt: tsp(cr.startedAt), CompletedAt: tsp(cr.completedAt),
 		Output: checkRunOutputJSON{Title: strp(cr.title), Summary: strp(cr.summary), Text: strp(cr.text), AnnotationsURL: self + "/annotations"},
 		Name:   cr.name, CheckSuite: &idJSON{ID: cr.suite.id}, App: app,
@@ -588,10 +584,6 @@ type checkSuiteJSON struct {
 
 func (w *world) checkSuiteJSON(base string, r *repo, s *checkSuite) *checkSuiteJSON {
 	self := fmt.Sprintf("%s/repos/%s/check-suites/%d", base, r.full, s.id)
-	var conclusion *string
-	if s.conclusion != "" {
-		conclusion = &s.conclusion
-	}
 	status := s.status
 	created, updated := ts(s.createdAt), ts(s.updatedAt)
 	c := r.commits[s.headSHA]
@@ -601,13 +593,9 @@ func (w *world) checkSuiteJSON(base string, r *repo, s *checkSuite) *checkSuiteJ
 			n++
 		}
 	}
-	var parent *string
-	if c.parent != "" {
-		parent = &c.parent
-	}
 	return &checkSuiteJSON{
 		ID: s.id, NodeID: nodeID("CheckSuite", s.id), HeadBranch: strp(s.headBranch), HeadSHA: s.headSHA,
-		Status: &status, Conclusion: conclusion, URL: &self, Before: parent, After: &s.headSHA,
+		Status: &status, Conclusion: strp(s.conclusion), URL: &self, Before: strp(c.parent), After: &s.headSHA,
 		PullRequests: w.pullsForSHA(base, r, s.headSHA), App: w.integrationJSON(base, w.appByID(s.appID)),
 		Repository: w.repoRaw(base, r), CreatedAt: &created, UpdatedAt: &updated, HeadCommit: simpleCommit(c),
 		LatestCheckRunsCount: n, CheckRunsURL: self + "/check-runs", Rerequestable: true, RunsRerequestable: true,
