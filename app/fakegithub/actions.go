@@ -53,10 +53,8 @@ func (c *reqCtx) workflowRunJSON(run *workflowRun, withPulls bool) *workflowRunJ
 	api := fmt.Sprintf("%s/repos/%s/actions/runs/%d", c.base, r.full, run.id)
 	name := run.name
 	title := run.name
-	for _, p := range r.pulls {
-		if p.headSHA == run.headSHA {
-			title = p.title
-		}
+	if p := r.pullWithHead(run.headSHA); p != nil {
+		title = p.title
 	}
 	status := run.status
 	var prev *string

@@ -170,13 +170,8 @@ func hCreateCheckRun(c *reqCtx) resp {
 	if len(cm.checkRuns) >= maxResultsPerCommit {
 		return c.unprocessable("This SHA has reached the emulator's limit of check runs.")
 	}
-	branch := ""
-	for _, p := range c.repo.pulls {
-		if p.headSHA == cm.sha {
-			branch = p.head
-		}
-	}
-	cr := c.w.addCheckRun(c.repo, cm, checkRunSpec{name: *req.Name, status: "queued", appID: c.w.app.id, headBranch: branch}, c.now)
+	cr := c.w.addCheckRun(c.repo, cm, checkRunSpec{name: *req.Name, status: "queued", appID: c.w.app.id,
+		headBranch: c.repo.headBranchOf(cm.sha)}, c.now)
 	cr.creator = c.actor()
 	cr.apply(&req, c.now)
 	c.w.refreshSuite(c.repo, cr.suite, c.now)
@@ -235,17 +230,8 @@ func hListCheckSuites(c *reqCtx) resp {
 	name := c.query.Get("check_name")
 	var list []*checkSuite
 	for _, s := range c.repo.suites {
-		if s.headSHA != cm.sha || (appID != 0 && s.appID != appID) {
+		if s.headSHA != cm.sha || (appID != 0 && s.appID != appID) || (name != "" && !s.hasRunNamed(cm, name)) {
 			continue
-		}
-		if name != "" {
-			found := false
-			for _, cr := range cm.checkRuns {
-				found = found || (cr.suite == s && cr.name == name)
-			}
-			if !found {
-				continue
-			}
 		}
 		list = append(list, s)
 	}

@@ -621,14 +621,8 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 			if err := validateCheckRun("check_run", &spec); err != nil {
 				return nil, badEvent("%v", err)
 			}
-			branch := ""
-			for _, p := range r.pulls {
-				if p.headSHA == cm.sha {
-					branch = p.head
-				}
-			}
 			cr = w.addCheckRun(r, cm, checkRunSpec{name: spec.Name, status: spec.Status, conclusion: spec.Conclusion,
-				appID: spec.AppID, workflow: spec.Workflow, headBranch: branch, actor: ev.User}, now)
+				appID: spec.AppID, workflow: spec.Workflow, headBranch: r.headBranchOf(cm.sha), actor: ev.User}, now)
 			cr.creator = w.appByID(cr.appID).botLogin()
 		}
 	}

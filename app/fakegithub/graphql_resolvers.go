@@ -611,14 +611,8 @@ func (x *gqlCommit) CheckSuites(args gqlCheckSuitesArgs) (*gqlCheckSuiteConnecti
 			if f.AppID != nil && s.appID != int64(*f.AppID) {
 				continue
 			}
-			if f.CheckName != nil {
-				found := false
-				for _, cr := range x.c.checkRuns {
-					found = found || (cr.suite == s && cr.name == *f.CheckName)
-				}
-				if !found {
-					continue
-				}
+			if f.CheckName != nil && !s.hasRunNamed(x.c, *f.CheckName) {
+				continue
 			}
 		}
 		list = append(list, s)

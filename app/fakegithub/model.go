@@ -98,6 +98,25 @@ func (r *repo) touch(now time.Time) {
 	r.cache.Store(nil)
 }
 
+// headBranchOf is the head branch of the newest pull request whose head is
+// sha ("" when none is).
+func (r *repo) headBranchOf(sha string) string {
+	if p := r.pullWithHead(sha); p != nil {
+		return p.head
+	}
+	return ""
+}
+
+// pullWithHead is the newest pull request whose head is sha, or nil.
+func (r *repo) pullWithHead(sha string) *pull {
+	for i := len(r.pulls) - 1; i >= 0; i-- {
+		if r.pulls[i].headSHA == sha {
+			return r.pulls[i]
+		}
+	}
+	return nil
+}
+
 type branch struct {
 	name       string
 	sha        string
@@ -160,6 +179,16 @@ type checkSuite struct {
 	updatedAt   time.Time
 	rerequested []string // who rerequested it, in order
 	run         *workflowRun
+}
+
+// hasRunNamed reports whether the suite has a check run of that name on c.
+func (s *checkSuite) hasRunNamed(c *commit, name string) bool {
+	for _, cr := range c.checkRuns {
+		if cr.suite == s && cr.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 type workflowRun struct {
