@@ -31,23 +31,18 @@ const (
 // needs, in GitHub's schema (names and types as in its SDL).
 type prPageQuery struct {
 	Repository *struct {
-		NameWithOwner string
-		PullRequests  struct {
-			TotalCount int
-			PageInfo   struct {
+		PullRequests struct {
+			PageInfo struct {
 				HasNextPage bool
 				EndCursor   *string
 			}
 			Nodes []gqlPR
 		} `graphql:"pullRequests(states: [OPEN], first: $prs, after: $after, orderBy: {field: UPDATED_AT, direction: DESC})"`
 	} `graphql:"repository(owner: $owner, name: $name)"`
+	// RateLimit.Cost is counted in the stats; the budget itself comes from
+	// the x-ratelimit-* headers (Governor).
 	RateLimit struct {
-		Cost      int
-		Limit     int
-		Remaining int
-		Used      int
-		ResetAt   githubv4.DateTime
-		NodeCount int
+		Cost int
 	}
 }
 
@@ -66,15 +61,13 @@ type gqlPR struct {
 	}
 	// ReviewDecision is null when no review is required and none was given.
 	ReviewDecision *string
-	Mergeable      string
 	Files          *struct {
 		TotalCount int
 		PageInfo   struct {
 			HasNextPage bool
 		}
 		Nodes []struct {
-			Path       string
-			ChangeType string
+			Path string
 		}
 	} `graphql:"files(first: 100)"`
 	Commits struct {
@@ -87,7 +80,6 @@ type gqlPR struct {
 type gqlCommit struct {
 	Oid    string
 	Status *struct {
-		State    string
 		Contexts []struct {
 			Context     string
 			State       string
