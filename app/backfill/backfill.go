@@ -323,36 +323,35 @@ func (rn *Runner) fail(f Failure) {
 	rn.mu.Unlock()
 }
 
-func (rn *Runner) resumed(ref app.PRRef, sha string) bool {
-	if rn.opts.Journal == nil || !rn.opts.Journal.Done(ref.String(), sha, rn.opts.DryRun) {
-		return false
-	}
-	rn.resumedSkips.Add(1)
-	return true
+// done reports whether the journal has the PR finished at sha: it is
+// neither read further nor reconciled.
+func (rn *Runner) done(ref app.PRRef, sha string) bool {
+	return rn.opts.Journal != nil && rn.opts.Journal.Done(ref.String(), sha, rn.opts.DryRun)
 }
 
 // readRepo reads one repository's open PRs and queues them, best first.
 // GraphQL failing for a repository (an old GHES without a field, say)
-// falls back to REST for it.
+// falls back to REST for it. PRs finished in an earlier run (resume) are
+// counted once, by the read that is kept.
 func (rn *Runner) readRepo(ctx context.Context, repo app.InstalledRepo, q *queue) {
 	logger := zerolog.Ctx(ctx).With().Str("repo", repo.Owner+"/"+repo.Name).Logger()
 	ctx = withPRRead(logger.WithContext(ctx))
 	var items []*Item
+	var resumed int
 	var err error
 	if rn.opts.Reads == ReadsGraphQL {
-		items, err = rn.readGraphQL(ctx, repo)
+		items, resumed, err = rn.readGraphQL(ctx, repo)
 		if gqlErr := err; err != nil && ctx.Err() == nil {
 			logger.Warn().Err(err).Msg("GraphQL read failed; reading the repository by REST")
 			rn.fallbacks.repos.Add(1)
-			if items, err = rn.readREST(ctx, repo); err != nil {
+			if items, resumed, err = rn.readREST(ctx, repo); err != nil {
 				err = fmt.Errorf("%w (and by GraphQL: %v)", err, gqlErr)
 			}
-		} else {
-			items = rn.dropResumed(items)
 		}
 	} else {
-		items, err = rn.readREST(ctx, repo)
+		items, resumed, err = rn.readREST(ctx, repo)
 	}
+	rn.resumedSkips.Add(int64(resumed))
 	if err != nil {
 		if ctx.Err() == nil {
 			rn.fail(Failure{Repo: repo.Owner + "/" + repo.Name, Err: err})
@@ -370,16 +369,6 @@ func (rn *Runner) readRepo(ctx context.Context, repo app.InstalledRepo, q *queue
 		rn.opts.Progress.Found(len(items))
 	}
 	_ = q.push(ctx, items...)
-}
-
-func (rn *Runner) dropResumed(items []*Item) []*Item {
-	out := items[:0]
-	for _, it := range items {
-		if !rn.resumed(it.Ref, it.HeadSHA) {
-			out = append(out, it)
-		}
-	}
-	return out
 }
 
 // process reconciles one PR, retrying after rate limits and transient

@@ -120,15 +120,16 @@ type gqlRun struct {
 // readGraphQL reads a repository's open PRs a page of many PRs per query.
 // A PR with more files than one page has FilesComplete false (the
 // reconciler then lists them by REST); one with more check suites or runs
-// than a page has its check runs read by REST here.
-func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) ([]*Item, error) {
+// than a page has its check runs read by REST here. PRs finished in an
+// earlier run (resume) are only counted.
+func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) (items []*Item, resumed int, err error) {
 	v4, err := rn.opts.Clients.NewInstallationV4Client(repo.InstallationID)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create a GraphQL client for installation %d: %w", repo.InstallationID, err)
+		return nil, 0, fmt.Errorf("failed to create a GraphQL client for installation %d: %w", repo.InstallationID, err)
 	}
 	rest, err := rn.opts.Clients.NewInstallationClient(repo.InstallationID)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
+		return nil, 0, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
 	}
 	full := repo.Owner + "/" + repo.Name
 	vars := map[string]any{
@@ -140,7 +141,6 @@ func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) ([]*I
 		"runs":   githubv4.Int(runsPerSuite),
 	}
 	gov := rn.opts.Clients.Governor()
-	var items []*Item
 	for {
 		var q prPageQuery
 		_, err := gov.retry(ctx, repo.InstallationID, rn.opts.MaxRetries, "graphql "+full, func(int) error {
@@ -152,22 +152,28 @@ func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) ([]*I
 			return err
 		})
 		if err != nil {
-			return items, fmt.Errorf("failed to read the open pull requests of %s by GraphQL: %w", full, err)
+			return items, resumed, fmt.Errorf("failed to read the open pull requests of %s by GraphQL: %w", full, err)
 		}
 		if q.Repository == nil {
-			return items, fmt.Errorf("failed to read the open pull requests of %s by GraphQL: no such repository", full)
+			return items, resumed, fmt.Errorf("failed to read the open pull requests of %s by GraphQL: no such repository", full)
 		}
 		prs := &q.Repository.PullRequests
 		for i := range prs.Nodes {
-			it, err := rn.gqlItem(ctx, rest, repo, &prs.Nodes[i])
+			n := &prs.Nodes[i]
+			ref := app.PRRef{Owner: repo.Owner, Repo: repo.Name, Number: n.Number, InstallationID: repo.InstallationID}
+			if rn.done(ref, n.HeadRefOid) {
+				resumed++
+				continue
+			}
+			it, err := rn.gqlItem(ctx, rest, ref, n)
 			if err != nil {
-				rn.fail(Failure{PR: it.Ref.String(), Err: err})
+				rn.fail(Failure{PR: ref.String(), Err: err})
 				continue
 			}
 			items = append(items, it)
 		}
 		if !prs.PageInfo.HasNextPage || prs.PageInfo.EndCursor == nil {
-			return items, nil
+			return items, resumed, nil
 		}
 		vars["after"] = githubv4.NewString(githubv4.String(*prs.PageInfo.EndCursor))
 	}
@@ -175,8 +181,7 @@ func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) ([]*I
 
 // gqlItem maps one PR from GraphQL to what the reconciler takes from REST:
 // GitHub's upper-case enums become REST's lower-case values.
-func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, repo app.InstalledRepo, n *gqlPR) (*Item, error) {
-	ref := app.PRRef{Owner: repo.Owner, Repo: repo.Name, Number: n.Number, InstallationID: repo.InstallationID}
+func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref app.PRRef, n *gqlPR) (*Item, error) {
 	pr := &github.PullRequest{
 		Number: github.Int(n.Number), State: github.String(strings.ToLower(n.State)), Draft: github.Bool(n.IsDraft),
 		Base:         &github.PullRequestBranch{Ref: github.String(n.BaseRefName), SHA: github.String(n.BaseRefOid)},
@@ -232,14 +237,14 @@ func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, repo app.Ins
 			pf.CheckRuns, err = app.ReadCheckRuns(ctx, rest, ref, n.HeadRefOid)
 			return err
 		}); err != nil {
-			return &Item{Ref: ref}, err
+			return nil, err
 		}
 		if commit == nil {
 			if _, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "statuses of "+ref.String(), func(int) error {
 				pf.Statuses, err = app.ReadStatuses(ctx, rest, ref, n.HeadRefOid)
 				return err
 			}); err != nil {
-				return &Item{Ref: ref}, err
+				return nil, err
 			}
 		}
 	}

@@ -13,12 +13,12 @@ import (
 // readREST reads a repository's open PRs by REST: the list (100 per page),
 // then per PR its files, statuses and check runs (three requests or more),
 // several PRs at a time. PRs finished in an earlier run (resume) are not
-// read. The review decision is not read (GitHub's REST API would need one
+// read, only counted. The review decision is not read (GitHub's REST API would need one
 // more request per PR), so only green comes first.
-func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) ([]*Item, error) {
+func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) (items []*Item, resumed int, err error) {
 	c, err := rn.opts.Clients.NewInstallationClient(repo.InstallationID)
 	if err != nil {
-		return nil, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
+		return nil, 0, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
 	}
 	gov := rn.opts.Clients.Governor()
 	var prs []*github.PullRequest
@@ -26,24 +26,24 @@ func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) ([]*Item
 		prs, err = app.ListOpenPRs(ctx, c, repo.Owner, repo.Name, "")
 		return err
 	}); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var (
-		mu    sync.Mutex
-		items []*Item
-		wg    sync.WaitGroup
-		sem   = make(chan struct{}, rn.opts.Concurrency)
+		mu  sync.Mutex
+		wg  sync.WaitGroup
+		sem = make(chan struct{}, rn.opts.Concurrency)
 	)
 	for _, pr := range prs {
 		ref := app.PRRef{Owner: repo.Owner, Repo: repo.Name, Number: pr.GetNumber(), InstallationID: repo.InstallationID}
-		if rn.resumed(ref, pr.GetHead().GetSHA()) {
+		if rn.done(ref, pr.GetHead().GetSHA()) {
+			resumed++
 			continue
 		}
 		select {
 		case sem <- struct{}{}:
 		case <-ctx.Done():
 			wg.Wait()
-			return items, ctx.Err()
+			return items, resumed, ctx.Err()
 		}
 		wg.Add(1)
 		go func() {
@@ -61,7 +61,7 @@ func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) ([]*Item
 		}()
 	}
 	wg.Wait()
-	return items, ctx.Err()
+	return items, resumed, ctx.Err()
 }
 
 func (rn *Runner) restItem(ctx context.Context, c *github.Client, ref app.PRRef, pr *github.PullRequest) (*Item, error) {
