@@ -172,16 +172,17 @@ func (g *Governor) Budget(inst int64, resource string) (Budget, bool) {
 func (g *Governor) Pause(inst int64, until time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	g.pauseLocked(inst, until)
+}
+
+func (g *Governor) pauseLocked(inst int64, until time.Time) {
 	if until.After(g.pauses[inst]) {
 		g.pauses[inst] = until
 	}
 }
 
 func (g *Governor) reserve(resource string, limit int) int {
-	r := g.opts.ReserveCore
-	if resource == ResourceGraphQL {
-		r = g.opts.ReserveGraphQL
-	}
+	r := g.opts.reserveOf(resource)
 	// A reserve of half the limit or more would stall backfill for good
 	// (small limits: unauthenticated or test installations).
 	if limit > 0 && r > limit/2 {
@@ -291,28 +292,25 @@ func (g *Governor) release() { <-g.inFlight }
 func (g *Governor) observe(ctx context.Context, inst int64, resource string, write bool, resp *http.Response) {
 	g.stats.requests.Add(1)
 	prData := isPRRead(ctx)
-	switch {
-	case write:
+	if write {
 		g.stats.writes.Add(1)
 		if resp.StatusCode < 300 {
 			g.stats.writesOK.Add(1)
 		}
-	case resource == ResourceGraphQL:
-		g.stats.reads.Add(1)
-		g.stats.graphqlRequests.Add(1)
-		if prData {
-			g.stats.prReadRequests.Add(1)
-		}
-	default:
+	} else {
 		g.stats.reads.Add(1)
 		if prData {
 			g.stats.prReadRequests.Add(1)
 		}
-		// A conditional request answered 304 (served from the cache) is
-		// not charged.
-		if resp.Header.Get(httpcache.XFromCache) != "" {
+		switch {
+		case resource == ResourceGraphQL:
+			// Its points are the query's cost (AddGraphQLPoints).
+			g.stats.graphqlRequests.Add(1)
+		case resp.Header.Get(httpcache.XFromCache) != "":
+			// A conditional request answered 304 (served from the cache)
+			// is not charged.
 			g.stats.notModified.Add(1)
-		} else {
+		default:
 			g.stats.restReadPoints.Add(1)
 			if prData {
 				g.stats.prReadRESTPoints.Add(1)
@@ -354,9 +352,7 @@ func (g *Governor) observe(ctx context.Context, inst int64, resource string, wri
 		if s := h.Get("Retry-After"); s != "" {
 			if secs, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
 				g.stats.secondaryLimited.Add(1)
-				if until := now.Add(time.Duration(secs) * time.Second); until.After(g.pauses[inst]) {
-					g.pauses[inst] = until
-				}
+				g.pauseLocked(inst, now.Add(time.Duration(secs)*time.Second))
 			}
 		}
 	}
