@@ -43,12 +43,13 @@ type reqCtx struct {
 }
 
 // apiWriteHook prepares the webhook GitHub sends after an API write; the
-// sender is the app's bot user.
-func (c *reqCtx) apiWriteHook(event, action string, payload map[string]any) {
+// sender is the app's bot user. payload is only built when such webhooks
+// are on.
+func (c *reqCtx) apiWriteHook(event, action string, payload func() map[string]any) {
 	if !c.s.opts.WebhooksForAPIWrites {
 		return
 	}
-	c.hook = c.w.finishHook(c.base, c.repo, event, action, c.actor(), payload)
+	c.hook = c.w.finishHook(c.base, c.repo, event, action, c.actor(), payload())
 }
 
 // resp is what a handler answers: a status and a JSON body (or raw bytes).

@@ -175,8 +175,15 @@ func hCreateCheckRun(c *reqCtx) resp {
 	cr.creator = c.actor()
 	cr.apply(&req, c.now)
 	c.w.refreshSuite(c.repo, cr.suite, c.now)
-	c.apiWriteHook("check_run", "created", map[string]any{"check_run": c.w.checkRunEventJSON(c.base, c.repo, cr)})
+	c.apiWriteHook("check_run", "created", c.checkRunPayload(cr))
 	return created(c.w.checkRunJSON(c.base, c.repo, cr))
+}
+
+// checkRunPayload builds a check_run webhook's payload.
+func (c *reqCtx) checkRunPayload(cr *checkRun) func() map[string]any {
+	return func() map[string]any {
+		return map[string]any{"check_run": c.w.checkRunEventJSON(c.base, c.repo, cr)}
+	}
 }
 
 func (c *reqCtx) checkRunParam() *checkRun {
@@ -211,7 +218,7 @@ func hUpdateCheckRun(c *reqCtx) resp {
 	cr.apply(&req, c.now)
 	c.w.refreshSuite(c.repo, cr.suite, c.now)
 	if !wasCompleted && cr.status == "completed" {
-		c.apiWriteHook("check_run", "completed", map[string]any{"check_run": c.w.checkRunEventJSON(c.base, c.repo, cr)})
+		c.apiWriteHook("check_run", "completed", c.checkRunPayload(cr))
 	}
 	return ok(c.w.checkRunJSON(c.base, c.repo, cr))
 }

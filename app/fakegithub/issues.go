@@ -55,7 +55,9 @@ func hCreateComment(c *reqCtx) resp {
 		return c.errResp(http.StatusForbidden, "Commenting is disabled on issues with more than 2500 comments")
 	}
 	cm := c.w.addComment(c.repo, p, c.actor(), c.w.app.id, *req.Body, c.now)
-	c.apiWriteHook("issue_comment", "created", map[string]any{"issue": c.w.issueJSON(c.base, c.repo, p), "comment": c.w.commentJSON(c.base, c.repo, cm)})
+	c.apiWriteHook("issue_comment", "created", func() map[string]any {
+		return map[string]any{"issue": c.w.issueJSON(c.base, c.repo, p), "comment": c.w.commentJSON(c.base, c.repo, cm)}
+	})
 	return created(c.w.commentJSON(c.base, c.repo, cm))
 }
 

@@ -107,6 +107,6 @@ func hCreateStatus(c *reqCtx) resp {
 	s := &status{id: c.w.newID(), sha: sha, context: context, state: req.State, description: desc, targetURL: target,
 		creator: c.actor(), createdAt: c.now}
 	cm.statuses = append(cm.statuses, s)
-	c.apiWriteHook("status", "", c.w.statusPayload(c.base, c.repo, cm, s))
+	c.apiWriteHook("status", "", func() map[string]any { return c.w.statusPayload(c.base, c.repo, cm, s) })
 	return resp{status: http.StatusCreated, body: c.w.statusJSON(c.base, c.repo, s, true)}
 }
