@@ -200,52 +200,23 @@ func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref app.PRRe
 		}
 		pf.FilesComplete = !f.PageInfo.HasNextPage && len(f.Nodes) >= f.TotalCount && len(f.Nodes) >= n.ChangedFiles
 	}
+	// The head's results, unless the head commit is missing from the
+	// answer or has more suites or runs than a page: then the check runs
+	// (and, without the commit, the statuses) are read by REST.
 	var commit *gqlCommit
+	checksComplete := false
 	if len(n.Commits.Nodes) > 0 && n.Commits.Nodes[0].Commit.Oid == n.HeadRefOid {
 		commit = &n.Commits.Nodes[0].Commit
-	}
-	checksComplete := commit != nil
-	if commit != nil {
-		if st := commit.Status; st != nil {
-			for _, c := range st.Contexts {
-				s := app.Status{Context: c.Context, State: strings.ToLower(c.State), CreatedAt: c.CreatedAt.Time}
-				if c.Description != nil {
-					s.Description = *c.Description
-				}
-				if c.TargetUrl != nil {
-					s.TargetURL = *c.TargetUrl
-				}
-				if c.Creator != nil {
-					s.Creator = rn.restLogin(c.Creator.Login)
-				}
-				pf.Statuses = append(pf.Statuses, s)
-			}
-		}
+		pf.Statuses = rn.statuses(commit)
+		checksComplete = true
 		if cs := commit.CheckSuites; cs != nil {
-			checksComplete = len(cs.Nodes) < suitesPerCommit
-			pf.CheckRuns, checksComplete = latestRuns(cs, checksComplete)
+			pf.CheckRuns, checksComplete = latestRuns(cs, len(cs.Nodes) < suitesPerCommit)
 		}
 	}
 	if !checksComplete {
-		// More suites or runs than a page, or the head commit missing from
-		// the answer: read the check runs (and statuses) by REST.
 		rn.fallbacks.checks.Add(1)
-		ctx = withPRRead(ctx)
-		gov := rn.opts.Clients.Governor()
-		var err error
-		if _, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "check runs of "+ref.String(), func(int) error {
-			pf.CheckRuns, err = app.ReadCheckRuns(ctx, rest, ref, n.HeadRefOid)
-			return err
-		}); err != nil {
+		if err := rn.readResultsREST(ctx, rest, ref, n.HeadRefOid, pf, commit == nil); err != nil {
 			return nil, err
-		}
-		if commit == nil {
-			if _, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "statuses of "+ref.String(), func(int) error {
-				pf.Statuses, err = app.ReadStatuses(ctx, rest, ref, n.HeadRefOid)
-				return err
-			}); err != nil {
-				return nil, err
-			}
 		}
 	}
 	if !pf.FilesComplete {
@@ -254,6 +225,46 @@ func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref app.PRRe
 	it := &Item{Ref: ref, HeadSHA: n.HeadRefOid, Prefetched: pf, Draft: n.IsDraft, UpdatedAt: n.UpdatedAt.Time,
 		Approved: n.ReviewDecision != nil && *n.ReviewDecision == "APPROVED", Green: green(pf.Statuses, pf.CheckRuns)}
 	return it, nil
+}
+
+// statuses maps the head's statuses (GitHub's latest per context).
+func (rn *Runner) statuses(commit *gqlCommit) []app.Status {
+	if commit.Status == nil {
+		return nil
+	}
+	var out []app.Status
+	for _, c := range commit.Status.Contexts {
+		s := app.Status{Context: c.Context, State: strings.ToLower(c.State), CreatedAt: c.CreatedAt.Time}
+		if c.Description != nil {
+			s.Description = *c.Description
+		}
+		if c.TargetUrl != nil {
+			s.TargetURL = *c.TargetUrl
+		}
+		if c.Creator != nil {
+			s.Creator = rn.restLogin(c.Creator.Login)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// readResultsREST reads the head's check runs, and its statuses when
+// statuses is set, by REST into pf.
+func (rn *Runner) readResultsREST(ctx context.Context, rest *github.Client, ref app.PRRef, sha string, pf *app.Prefetched, statuses bool) error {
+	gov := rn.opts.Clients.Governor()
+	var err error
+	if _, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "check runs of "+ref.String(), func(int) error {
+		pf.CheckRuns, err = app.ReadCheckRuns(ctx, rest, ref, sha)
+		return err
+	}); err != nil || !statuses {
+		return err
+	}
+	_, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "statuses of "+ref.String(), func(int) error {
+		pf.Statuses, err = app.ReadStatuses(ctx, rest, ref, sha)
+		return err
+	})
+	return err
 }
 
 // latestRuns keeps the latest check run per name and app, as the REST read
