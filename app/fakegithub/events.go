@@ -275,12 +275,23 @@ func (w *world) orgJSON(base, login string) map[string]any {
 // pullEventJSON is the pull_request object of webhooks: the REST object with
 // the fields webhooks add.
 func (w *world) pullEventJSON(base string, r *repo, p *pull) map[string]any {
-	var m map[string]any
-	_ = json.Unmarshal(rawJSON(w.pullJSON(base, r, p, true)), &m)
+	m := jsonMap(w.pullJSON(base, r, p, true))
 	m["allow_auto_merge"] = false
 	m["allow_update_branch"] = false
 	m["delete_branch_on_merge"] = false
 	m["use_squash_pr_title_as_default"] = false
+	return m
+}
+
+// jsonMap is v's JSON as a generic object, for payloads that add or drop
+// fields of a REST shape.
+func jsonMap(v any) map[string]any {
+	data, ok := v.(json.RawMessage)
+	if !ok {
+		data = rawJSON(v)
+	}
+	var m map[string]any
+	_ = json.Unmarshal(data, &m)
 	return m
 }
 
@@ -502,8 +513,7 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	}
 	compare := base + "/" + r.full + "/compare/" + parentSHA[:12] + "..." + sha[:12]
 	// A push's repository has two legacy fields of its own.
-	var repoMap map[string]any
-	_ = json.Unmarshal(w.repoRaw(base, r), &repoMap)
+	repoMap := jsonMap(w.repoRaw(base, r))
 	repoMap["master_branch"] = r.defaultBranch
 	repoMap["stargazers"] = 0
 	return map[string]any{
@@ -644,12 +654,8 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 // checkRunEventJSON is the REST check run with its full check suite, as
 // check_run webhooks carry it.
 func (w *world) checkRunEventJSON(base string, r *repo, cr *checkRun) map[string]any {
-	out := w.checkRunJSON(base, r, cr)
-	var m map[string]any
-	_ = json.Unmarshal(rawJSON(out), &m)
-	suite := w.checkSuiteJSON(base, r, cr.suite)
-	var sm map[string]any
-	_ = json.Unmarshal(rawJSON(suite), &sm)
+	m := jsonMap(w.checkRunJSON(base, r, cr))
+	sm := jsonMap(w.checkSuiteJSON(base, r, cr.suite))
 	delete(sm, "repository")
 	delete(sm, "latest_check_runs_count")
 	delete(sm, "check_runs_url")
