@@ -35,9 +35,11 @@ type JournalEntry struct {
 	At      time.Time `json:"at"`
 }
 
-// The journal is synced to disk every syncEvery lines or syncInterval,
-// whichever comes first, and on Close: a crash loses at most that much,
-// which the next run redoes (reconciling is idempotent).
+// The journal is synced to disk when a line is recorded with syncEvery
+// lines unsynced or syncInterval since the last sync, and on Close: a
+// crash loses the lines since the last sync (fewer than syncEvery; during
+// a long pause, all those recorded since), which the next run redoes
+// (reconciling is idempotent).
 const (
 	syncEvery    = 100
 	syncInterval = 2 * time.Second
