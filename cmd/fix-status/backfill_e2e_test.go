@@ -377,6 +377,12 @@ func TestBackfillSurvivesFaults(t *testing.T) {
 			if run.report.RateLimit.SecondaryLimited == 0 {
 				t.Errorf("no secondary limit seen: %+v", run.report.RateLimit)
 			}
+			// The faults both modes meet (two 502s on statuses, one on
+			// rules, a 500 on the comment) were answered, so the run above
+			// did retry.
+			if st := gh.Stats(); st.ByStatus["502"] < 3 || st.ByStatus["500"] < 1 {
+				t.Errorf("faults not served: %v", st.ByStatus)
+			}
 			checkRepairedOnce(t, gh)
 		})
 	}
