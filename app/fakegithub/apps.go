@@ -72,31 +72,28 @@ func hCreateToken(c *reqCtx) resp {
 	}
 	var repos map[int64]bool
 	var listed []json.RawMessage
-	if len(req.Repositories) > 0 || len(req.RepositoryIDs) > 0 {
-		repos = map[int64]bool{}
-		for _, name := range req.Repositories {
-			found := false
-			for _, r := range in.repos {
-				if strings.EqualFold(r.name, name) || strings.EqualFold(r.full, name) {
-					repos[r.id], found = true, true
-					listed = append(listed, c.w.repoRaw(c.base, r))
-				}
-			}
-			if !found {
-				return c.unprocessable("There is at least one repository that does not exist or is not accessible to the parent installation.")
+	// narrow adds the installation's repositories that match; false when none does.
+	narrow := func(match func(*repo) bool) bool {
+		found := false
+		for _, r := range in.repos {
+			if match(r) {
+				repos[r.id], found = true, true
+				listed = append(listed, c.w.repoRaw(c.base, r))
 			}
 		}
+		return found
+	}
+	if len(req.Repositories) > 0 || len(req.RepositoryIDs) > 0 {
+		repos = map[int64]bool{}
+		allFound := true
+		for _, name := range req.Repositories {
+			allFound = allFound && narrow(func(r *repo) bool { return strings.EqualFold(r.name, name) || strings.EqualFold(r.full, name) })
+		}
 		for _, id := range req.RepositoryIDs {
-			found := false
-			for _, r := range in.repos {
-				if r.id == id {
-					repos[r.id], found = true, true
-					listed = append(listed, c.w.repoRaw(c.base, r))
-				}
-			}
-			if !found {
-				return c.unprocessable("There is at least one repository that does not exist or is not accessible to the parent installation.")
-			}
+			allFound = allFound && narrow(func(r *repo) bool { return r.id == id })
+		}
+		if !allFound {
+			return c.unprocessable("There is at least one repository that does not exist or is not accessible to the parent installation.")
 		}
 	}
 	t := c.w.issueToken(in, perms, repos, c.now)

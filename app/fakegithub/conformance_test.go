@@ -162,6 +162,8 @@ func TestConformance(t *testing.T) {
 	c.run(call{method: "POST", path: "/app/installations/7/access_tokens", auth: j, status: 201})
 	c.run(call{method: "POST", path: "/app/installations/7/access_tokens", auth: j, body: `{"repositories":["Hello-World"],"permissions":{"statuses":"read"}}`, status: 201})
 	c.run(call{method: "POST", path: "/app/installations/8/access_tokens", auth: j, body: `{"permissions":{"checks":"write"}}`, status: 422})
+	c.run(call{method: "POST", path: "/app/installations/7/access_tokens", auth: j, body: `{"repositories":["Hello-World","not-installed"]}`, status: 422})
+	c.run(call{method: "POST", path: "/app/installations/7/access_tokens", auth: j, body: `{"repository_ids":[1]}`, status: 422})
 	c.run(call{method: "POST", path: "/app/installations/99/access_tokens", auth: j, status: 404})
 	c.run(call{method: "POST", path: "/app/installations/7/access_tokens", auth: "eyJhbGciOiJSUzI1NiJ9.e30.c2ln", status: 401})
 	c.run(call{method: "POST", path: "/app/installations/7/access_tokens", auth: tok, status: 401})
