@@ -84,11 +84,7 @@ func ReadStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) 
 
 // ReadCheckRuns returns the latest check run per name and app on sha.
 func ReadCheckRuns(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]CheckRun, error) {
-	type key struct {
-		name string
-		app  int64
-	}
-	latest := map[key]CheckRun{}
+	var all []CheckRun
 	opt := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: perPage}}
 	for {
 		res, resp, err := c.Checks.ListCheckRunsForRef(ctx, ref.Owner, ref.Repo, sha, opt)
@@ -96,27 +92,40 @@ func ReadCheckRuns(ctx context.Context, c *github.Client, ref PRRef, sha string)
 			return nil, fmt.Errorf("failed to list check runs of %s@%s: %w", ref.FullRepo(), sha, err)
 		}
 		for _, cr := range res.CheckRuns {
-			run := CheckRun{
+			all = append(all, CheckRun{
 				ID: cr.GetID(), Name: cr.GetName(), Status: cr.GetStatus(), Conclusion: cr.GetConclusion(),
 				AppID: cr.GetApp().GetID(), AppSlug: cr.GetApp().GetSlug(), SuiteID: cr.GetCheckSuite().GetID(),
 				StartedAt: cr.GetStartedAt().Time,
-			}
-			k := key{strings.ToLower(run.Name), run.AppID}
-			if prev, ok := latest[k]; !ok || run.ID > prev.ID {
-				latest[k] = run
-			}
+			})
 		}
 		if resp.NextPage == 0 {
-			break
+			return LatestCheckRuns(all), nil
 		}
 		opt.Page = resp.NextPage
+	}
+}
+
+// LatestCheckRuns keeps the newest run (highest id) per name
+// (case-insensitive) and app, in id order: what GitHub counts for a
+// required check.
+func LatestCheckRuns(runs []CheckRun) []CheckRun {
+	type key struct {
+		name string
+		app  int64
+	}
+	latest := map[key]CheckRun{}
+	for _, run := range runs {
+		k := key{strings.ToLower(run.Name), run.AppID}
+		if prev, ok := latest[k]; !ok || run.ID > prev.ID {
+			latest[k] = run
+		}
 	}
 	out := make([]CheckRun, 0, len(latest))
 	for _, r := range latest {
 		out = append(out, r)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
+	return out
 }
 
 // readRequired returns the base branch's required contexts: classic

@@ -93,7 +93,8 @@ type Trigger struct {
 	DryRun bool
 	// Prefetched, when set, is the PR's data read in bulk (backfill reads
 	// many PRs per GraphQL query); it replaces the per-PR REST reads. When
-	// its file list is not complete, the files are read by REST.
+	// it has no files and does not say the list is complete, the files are
+	// read by REST.
 	Prefetched *Prefetched
 	// attempt counts retries of a failed reconcile.
 	attempt int
@@ -109,7 +110,10 @@ type Trigger struct {
 type Prefetched struct {
 	// PR needs number, state, draft, user, base ref and SHA, head SHA,
 	// updated_at and changed_files.
-	PR            *github.PullRequest
+	PR *github.PullRequest
+	// Files is the changed-file list as read (nil: read it by REST), and
+	// FilesComplete whether it holds every file: false for a PR past
+	// GitHub's 3,000-file limit, which reading again would not change.
 	Files         []string
 	FilesComplete bool
 	// Statuses are the latest per context and CheckRuns the latest per name
@@ -239,8 +243,8 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref PRRef, 
 		return s, nil
 	}
 	var err error
-	if pf != nil && pf.FilesComplete {
-		s.Files, s.FilesComplete = pf.Files, true
+	if pf != nil && (pf.Files != nil || pf.FilesComplete) {
+		s.Files, s.FilesComplete = pf.Files, pf.FilesComplete
 	} else if s.Files, s.FilesComplete, err = ReadFiles(ctx, c, ref, pr.GetChangedFiles()); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package backfill
 import (
 	"context"
 	"fmt"
-	"sort"
 	"strings"
 
 	"github.com/google/go-github/v60/github"
@@ -199,6 +198,9 @@ func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref app.PRRe
 			pf.Files = append(pf.Files, fl.Path)
 		}
 		pf.FilesComplete = !f.PageInfo.HasNextPage && len(f.Nodes) >= f.TotalCount && len(f.Nodes) >= n.ChangedFiles
+		if !pf.FilesComplete {
+			pf.Files = nil // the reconciler lists them all by REST
+		}
 	}
 	// The head's results, unless the head commit is missing from the
 	// answer or has more suites or runs than a page: then the check runs
@@ -271,11 +273,7 @@ func (rn *Runner) readResultsREST(ctx context.Context, rest *github.Client, ref 
 // with filter=latest does; complete turns false when a suite's page of runs
 // is full.
 func latestRuns(cs *gqlSuites, complete bool) ([]app.CheckRun, bool) {
-	type key struct {
-		name string
-		app  int64
-	}
-	latest := map[key]app.CheckRun{}
+	var all []app.CheckRun
 	for _, s := range cs.Nodes {
 		if s.CheckRuns == nil {
 			continue
@@ -296,18 +294,10 @@ func latestRuns(cs *gqlSuites, complete bool) ([]app.CheckRun, bool) {
 			if r.StartedAt != nil {
 				run.StartedAt = r.StartedAt.Time
 			}
-			k := key{strings.ToLower(run.Name), appID}
-			if prev, ok := latest[k]; !ok || run.ID > prev.ID {
-				latest[k] = run
-			}
+			all = append(all, run)
 		}
 	}
-	out := make([]app.CheckRun, 0, len(latest))
-	for _, r := range latest {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, complete
+	return app.LatestCheckRuns(all), complete
 }
 
 // restLogin is the login REST shows for an actor: GraphQL names a bot by

@@ -144,3 +144,51 @@ func TestCheckEndToEnd(t *testing.T) {
 		t.Errorf("unchanged PR cost %d rate limit (%d requests, %d not modified): %v", st.RateLimitUsed["7"], st.Requests, st.NotModified, st.ByRoute)
 	}
 }
+
+// TestPrefetchedFilesAreNotReadAgain: a bulk reader that already listed a
+// PR's files as far as GitHub lists them (its 3,000-file limit) passes them
+// on; the reconciler must not list them again, and must still treat the list
+// as incomplete.
+func TestPrefetchedFilesAreNotReadAgain(t *testing.T) {
+	gh := fakegithubtest.Start(t, e2eScenario, fakegithub.Options{})
+	ctx := context.Background()
+	w, err := wire(ctx, gh.ServerConfig(), wireOptions{logOut: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := app.PRRef{Owner: "acme", Repo: "widgets", Number: 1, InstallationID: 7}
+	client, err := w.clients.NewInstallationClient(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pr, _, err := client.PullRequests.Get(ctx, "acme", "widgets", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const files = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
+	for _, tt := range []struct {
+		name      string
+		pf        app.Prefetched
+		wantReads int64
+		want      app.Verdict
+	}{
+		{"cut short by GitHub: used as is", app.Prefetched{PR: pr, Files: []string{"pkg/a.go"}}, 0, app.Blocked},
+		{"no list: read by REST", app.Prefetched{PR: pr}, 1, app.Skip},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			gh.ResetStats()
+			rep, err := w.rec.Reconcile(ctx, ref, app.Trigger{Event: "backfill", DryRun: true, Prefetched: &tt.pf})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := gh.Stats().ByRoute[files]; got != tt.wantReads {
+				t.Errorf("file list read %d times, want %d", got, tt.wantReads)
+			}
+			for _, d := range rep.Decisions {
+				if d.Context == "pull-docs" && d.Verdict != tt.want {
+					t.Errorf("pull-docs: %s (%s), want %s", d.Verdict, d.Reason, tt.want)
+				}
+			}
+		})
+	}
+}
