@@ -337,3 +337,22 @@ func (c *Server) GitHubAppConfig() githubapp.Config {
 	g.App.PrivateKey = c.GitHub.App.PrivateKey
 	return g
 }
+
+// AppCredentials identify a GitHub App and the GitHub it is registered on.
+type AppCredentials struct {
+	WebURL, V3APIURL, V4APIURL string
+	AppID                      int64
+	WebhookSecret              string
+	PrivateKey                 string // PEM
+}
+
+// ForApp is a server config for the app c, every other key at its default.
+func ForApp(c AppCredentials) *Server {
+	s := &Server{}
+	s.GitHub.WebURL, s.GitHub.V3APIURL, s.GitHub.V4APIURL = c.WebURL, c.V3APIURL, c.V4APIURL
+	s.GitHub.App.IntegrationID = c.AppID
+	s.GitHub.App.WebhookSecret = c.WebhookSecret
+	s.GitHub.App.PrivateKey = c.PrivateKey
+	s.SetDefaults()
+	return s
+}

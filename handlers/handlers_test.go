@@ -53,7 +53,7 @@ type env struct {
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{})
-	cfg := gh.ServerConfig()
+	cfg := fakegithubtest.ServerConfig(gh)
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig())
 	if err != nil {
 		t.Fatal(err)

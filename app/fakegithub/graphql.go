@@ -1,6 +1,6 @@
 package fakegithub
 
-// GitHub's GraphQL API at POST /graphql (the v4_api_url ServerConfig
+// GitHub's GraphQL API at POST /graphql (the v4_api_url Credentials
 // writes), for the reads of `fix-status backfill`: the subset of GitHub's
 // schema in graphql_schema.graphql, executed by graph-gophers/graphql-go
 // over the same state the REST API serves.

@@ -132,7 +132,11 @@ func startServer(t testing.TB, scenario string, mod ...func(*Options)) *Server {
 // with an HTTP cache that revalidates every response.
 func clientCreator(t testing.TB, s *Server) githubapp.ClientCreator {
 	t.Helper()
-	cc, err := githubapp.NewDefaultCachingClientCreator(s.ServerConfig().GitHubAppConfig(),
+	c := s.Credentials()
+	var cfg githubapp.Config
+	cfg.WebURL, cfg.V3APIURL, cfg.V4APIURL = c.WebURL, c.V3APIURL, c.V4APIURL
+	cfg.App.IntegrationID, cfg.App.WebhookSecret, cfg.App.PrivateKey = c.AppID, c.WebhookSecret, c.PrivateKey
+	cc, err := githubapp.NewDefaultCachingClientCreator(cfg,
 		githubapp.WithClientCaching(true, func() httpcache.Cache { return httpcache.NewMemoryCache() }),
 		githubapp.WithClientTimeout(10*time.Second))
 	if err != nil {

@@ -13,8 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/fix-status/fix-status/config"
 )
 
 // Options configure a Server.
@@ -165,22 +163,27 @@ func (s *Server) PrivateKeyPEM() []byte { return append([]byte(nil), s.keyPEM...
 // WebhookSecret is the secret webhooks are signed with.
 func (s *Server) WebhookSecret() string { return s.secret }
 
-// ServerConfig is the fix-status server config pointing at this emulator
-// (what --write-app-config writes). Call it after Start.
-func (s *Server) ServerConfig() *config.Server {
+// Credentials are what a GitHub App needs to talk to this emulator: the
+// addresses of its web pages, REST and GraphQL APIs, and the app's id,
+// webhook secret and private key. Call it after Start.
+type Credentials struct {
+	WebURL, V3APIURL, V4APIURL string
+	AppID                      int64
+	WebhookSecret              string
+	PrivateKey                 string
+}
+
+// Credentials returns the app's credentials and the emulator's addresses
+// (what --write-app-config writes as a server config).
+func (s *Server) Credentials() Credentials {
 	base := s.URL()
 	if base == "" {
 		base = "http://127.0.0.1"
 	}
-	c := &config.Server{}
-	c.GitHub.WebURL = base + "/"
-	c.GitHub.V3APIURL = base + "/"
-	c.GitHub.V4APIURL = base + "/graphql"
-	c.GitHub.App.IntegrationID = s.AppID()
-	c.GitHub.App.WebhookSecret = s.secret
-	c.GitHub.App.PrivateKey = string(s.keyPEM)
-	c.SetDefaults()
-	return c
+	return Credentials{
+		WebURL: base + "/", V3APIURL: base + "/", V4APIURL: base + "/graphql",
+		AppID: s.AppID(), WebhookSecret: s.secret, PrivateKey: string(s.keyPEM),
+	}
 }
 
 // baseURL is the API root used in URLs inside responses: the listening

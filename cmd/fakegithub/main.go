@@ -18,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/config"
 	"gopkg.in/yaml.v3"
 )
 
@@ -66,7 +67,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer srv.Close()
 	if *appConfig != "" {
-		data, err := yaml.Marshal(srv.ServerConfig())
+		data, err := yaml.Marshal(config.ForApp(config.AppCredentials(srv.Credentials())))
 		if err != nil {
 			return fmt.Errorf("failed to encode the app config: %w", err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/fix-status/fix-status/app/backfill"
+	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 )
 
 // BenchmarkBackfillScale is the scale benchmark of `fix-status backfill`:
@@ -30,7 +31,7 @@ import (
 func BenchmarkBackfillScale(b *testing.B) {
 	sh := scenarioShape{installations: 5, reposPerInst: 10, prsPerRepo: 200, rateLimit: 1_000_000}
 	gh := startEmulator(b, backfillScenario(sh, time.Now()), 50*time.Millisecond, nil)
-	cfg := gh.ServerConfig()
+	cfg := fakegithubtest.ServerConfig(gh)
 	type figures struct {
 		prs, requests, prRequests, points, prPoints int64
 		wall                                        time.Duration

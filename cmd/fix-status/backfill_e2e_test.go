@@ -17,6 +17,7 @@ import (
 
 	"github.com/fix-status/fix-status/app/backfill"
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 )
 
 // backfillRun is one run of `fix-status backfill` against an emulator.
@@ -32,7 +33,7 @@ type backfillRun struct {
 // so: the pacing has its own test.
 func runBackfillCmd(t *testing.T, ctx context.Context, gh *fakegithub.Server, clk *testClock, args []string, onResult func(*backfill.PRResult)) backfillRun {
 	t.Helper()
-	data, err := yaml.Marshal(gh.ServerConfig())
+	data, err := yaml.Marshal(fakegithubtest.ServerConfig(gh))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -402,7 +403,7 @@ func TestBackfillWaitsForExhaustedBudget(t *testing.T) {
 	clk.offset.Store(int64(-55 * time.Second))
 	gh := startEmulator(t, backfillScenario(sh, time.Now()), 0, clk.Now)
 	ctx := context.Background()
-	w, err := wire(ctx, gh.ServerConfig(), wireOptions{logOut: io.Discard, now: clk.Now})
+	w, err := wire(ctx, fakegithubtest.ServerConfig(gh), wireOptions{logOut: io.Discard, now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -455,7 +456,7 @@ func TestBackfillMaxWrites(t *testing.T) {
 func TestBackfillText(t *testing.T) {
 	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 3, rateLimit: 5000}
 	gh := startEmulator(t, backfillScenario(sh, time.Now()), 0, nil)
-	data, _ := yaml.Marshal(gh.ServerConfig())
+	data, _ := yaml.Marshal(fakegithubtest.ServerConfig(gh))
 	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
 		t.Fatal(err)
@@ -480,7 +481,7 @@ func TestBackfillText(t *testing.T) {
 func TestBackfillProgress(t *testing.T) {
 	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 5, rateLimit: 5000}
 	gh := startEmulator(t, backfillScenario(sh, time.Now()), 0, nil)
-	cfg := gh.ServerConfig()
+	cfg := fakegithubtest.ServerConfig(gh)
 	f := backfillFlags{dryRun: true, reads: "graphql", concurrency: 2, reserve: 500, reserveGraphQL: 500,
 		writesPerMinute: 80, writesPerHour: 500, progressInterval: time.Millisecond}
 	for _, tty := range []bool{true, false} {

@@ -61,7 +61,7 @@ repos:
 // shows on the PR.
 func TestCheckEndToEnd(t *testing.T) {
 	gh := fakegithubtest.Start(t, e2eScenario, fakegithub.Options{})
-	cfg := gh.ServerConfig()
+	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = 0
 	ctx := context.Background()
 	w, err := wire(ctx, cfg, wireOptions{logOut: io.Discard})
@@ -152,7 +152,7 @@ func TestCheckEndToEnd(t *testing.T) {
 func TestPrefetchedFilesAreNotReadAgain(t *testing.T) {
 	gh := fakegithubtest.Start(t, e2eScenario, fakegithub.Options{})
 	ctx := context.Background()
-	w, err := wire(ctx, gh.ServerConfig(), wireOptions{logOut: io.Discard})
+	w, err := wire(ctx, fakegithubtest.ServerConfig(gh), wireOptions{logOut: io.Discard})
 	if err != nil {
 		t.Fatal(err)
 	}

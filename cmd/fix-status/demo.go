@@ -90,7 +90,7 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 	if err := os.WriteFile(prowPath, prow, 0o600); err != nil {
 		return nil, err
 	}
-	cfg := gh.ServerConfig()
+	cfg := config.ForApp(config.AppCredentials(gh.Credentials()))
 	cfg.Prow.JobConfig = []string{prowPath}
 	// A short grace period so the demo shows re-triggers within seconds;
 	// the default is 10 minutes.

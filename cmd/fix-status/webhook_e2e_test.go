@@ -77,7 +77,7 @@ type harness struct {
 func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	t.Helper()
 	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
-	cfg := gh.ServerConfig()
+	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
 	cfg.Repair.SweepInterval.Duration = 0

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/config"
 )
 
 // Start runs an emulator of scenarioYAML on 127.0.0.1 until the test ends.
@@ -66,4 +67,9 @@ func Payload(t testing.TB, path string, adapt map[string]any) []byte {
 		t.Fatal(err)
 	}
 	return out
+}
+
+// ServerConfig is a fix-status server config for the emulator's app.
+func ServerConfig(gh *fakegithub.Server) *config.Server {
+	return config.ForApp(config.AppCredentials(gh.Credentials()))
 }
