@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/config"
 	"github.com/fix-status/fix-status/handlers"
 )
@@ -57,14 +57,14 @@ func newServeCmd() *cobra.Command {
 type serverOptions struct {
 	// listener, when set, is used instead of the config's address and port.
 	listener net.Listener
-	service  app.ServiceOptions
+	service  serve.Options
 	logOut   io.Writer
 }
 
 // server is the running GitHub App.
 type server struct {
 	w     *wired
-	svc   *app.Service
+	svc   *serve.Service
 	sched *trackingScheduler
 	http  *http.Server
 	ln    net.Listener
@@ -83,11 +83,11 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		return nil, err
 	}
 	so := o.service
-	so.Logger = w.logger
+	so.Logger, so.Clients, so.Metrics, so.Now = w.logger, w.clients, w.metrics, w.now
 	if so.SweepInterval == 0 {
 		so.SweepInterval = cfg.Repair.SweepInterval.Duration
 	}
-	svc := app.NewService(w.rec, so)
+	svc := serve.New(w.rec, so)
 	// Handlers only enqueue work, so a small pool keeps up; the queue
 	// absorbs bursts, and a full queue answers 503 (GitHub shows the failed
 	// delivery, which can be redelivered). The request's logger, with the
@@ -191,7 +191,7 @@ func (h trackedHandler) Handle(ctx context.Context, eventType, deliveryID string
 
 // requireSHA256 refuses deliveries without X-Hub-Signature-256: go-github
 // would otherwise accept the older SHA-1 signature alone, and fix-status
-// accepts only the SHA-256 one (DESIGN.md §6, invariant 8).
+// accepts only the SHA-256 one (docs/design.md, invariant 8).
 func requireSHA256(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Hub-Signature-256") == "" {

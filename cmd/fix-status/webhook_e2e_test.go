@@ -33,9 +33,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -94,7 +95,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile,
-		service: app.ServiceOptions{Coalesce: o.coalesce, Workers: o.workers, RetryBackoff: 100 * time.Millisecond}})
+		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, RetryBackoff: 100 * time.Millisecond}})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
@@ -1016,7 +1017,7 @@ func TestE2EInvariant6Errors(t *testing.T) {
 				}
 			}
 			p := h.pull(t, widgetsRepo, n)
-			st := latestStatus(p, app.RulesStatusContext)
+			st := latestStatus(p, plan.RulesStatusContext)
 			if st == nil || st.State != "error" || st.Creator != bot || !strings.HasPrefix(st.Description, c.want) {
 				t.Fatalf("fix-status status: %+v, want a description starting %q", st, c.want)
 			}
@@ -1050,7 +1051,7 @@ func TestE2EInvariant6Errors(t *testing.T) {
 			ds = h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-docs")
 			wantVerdicts(t, ds, map[string]string{"pull-unit": "skip", "pull-docs": "skip"})
 			p = h.pull(t, widgetsRepo, n)
-			if st := latestStatus(p, app.RulesStatusContext); st == nil || st.State != "success" || st.Description != "job rules read fine" {
+			if st := latestStatus(p, plan.RulesStatusContext); st == nil || st.State != "success" || st.Description != "job rules read fine" {
 				t.Errorf("fix-status status after the fix: %+v", st)
 			}
 		})
