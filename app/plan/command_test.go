@@ -72,7 +72,6 @@ func TestCommandPolicy(t *testing.T) {
 	}
 }
 
-
 // TestCommandRevokeKeepsItsWrites: a revoke takes back fix-status's own
 // mistake, whoever asked.
 func TestCommandRevokeKeepsItsWrites(t *testing.T) {
