@@ -59,6 +59,9 @@ type serverOptions struct {
 	listener net.Listener
 	service  serve.Options
 	logOut   io.Writer
+	// onHandlerError, when set, is told every error a webhook handler
+	// returns (they are logged either way).
+	onHandlerError func(error)
 }
 
 // server is the running GitHub App.
@@ -92,8 +95,15 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	// absorbs bursts, and a full queue answers 503 (GitHub shows the failed
 	// delivery, which can be redelivered). The request's logger, with the
 	// event type and delivery id, follows each event into its handler.
+	onError := githubapp.DefaultAsyncErrorCallback
+	if o.onHandlerError != nil {
+		onError = func(ctx context.Context, d githubapp.Dispatch, err error) {
+			githubapp.DefaultAsyncErrorCallback(ctx, d, err)
+			o.onHandlerError(err)
+		}
+	}
 	sched := &trackingScheduler{inner: githubapp.QueueAsyncScheduler(1000, 4,
-		githubapp.WithContextDeriver(githubapp.DefaultContextDeriver))}
+		githubapp.WithContextDeriver(githubapp.DefaultContextDeriver), githubapp.WithAsyncErrorCallback(onError))}
 	dispatcher := requireSHA256(githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
 		githubapp.WithScheduler(sched)))
 	s := &server{w: w, svc: svc, sched: sched}
