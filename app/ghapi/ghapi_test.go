@@ -194,7 +194,6 @@ func TestWrites(t *testing.T) {
 // GitHub's real answers (as the emulator gives them), and on errors of the
 // network and of fix-status itself.
 func TestClassifyGitHubAnswers(t *testing.T) {
-	now := time.Now()
 	for _, tc := range []struct {
 		name   string
 		budget int
@@ -243,7 +242,7 @@ func TestClassifyGitHubAnswers(t *testing.T) {
 			if err == nil {
 				t.Fatal("no error")
 			}
-			got := Classify(err, now)
+			got := Classify(err, time.Now())
 			if got.Kind != tc.kind || (tc.wait != nil && !tc.wait(got.Wait)) {
 				t.Errorf("Classify(%v) = %v %s, want %v", err, got.Kind, got.Wait, tc.kind)
 			}
