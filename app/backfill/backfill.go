@@ -430,7 +430,7 @@ func (rn *Runner) finish(ctx context.Context, r *PRResult) {
 		if r.Report != nil {
 			writes = r.Report.Writes
 		}
-		if err := rn.opts.Journal.Record(JournalEntry{PR: r.Ref.String(), HeadSHA: r.HeadSHA, DryRun: r.DryRun, Writes: writes, At: time.Now().UTC()}); err != nil {
+		if err := rn.opts.Journal.Record(JournalEntry{PR: r.Ref.String(), HeadSHA: r.HeadSHA, DryRun: r.DryRun, Writes: writes, At: rn.opts.Clients.Governor().Now().UTC()}); err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Msg("failed to record a finished PR in the resume file")
 		}
 	}

@@ -54,7 +54,7 @@ func SelectRepos(ctx context.Context, cc githubapp.ClientCreator, repos, orgs []
 			fails = append(fails, Failure{Repo: full, Err: fmt.Errorf("%q is not OWNER/REPO", full)})
 			continue
 		}
-		repo, err := ghapi.FindInstallation(ctx, cc, owner, name)
+		repo, err := ghapi.FindInstallation(ctx, cc, plan.RepoRef{Owner: owner, Repo: name})
 		if err != nil {
 			fails = append(fails, Failure{Repo: full, Err: err})
 			continue

@@ -134,11 +134,11 @@ func TestReads(t *testing.T) {
 	if err != nil || len(repos) != 1 || repos[0] != repo {
 		t.Errorf("InstalledRepos = %+v, %v", repos, err)
 	}
-	found, err := FindInstallation(ctx, cc, "o", "r")
+	found, err := FindInstallation(ctx, cc, plan.RepoRef{Owner: "o", Repo: "r"})
 	if err != nil || found != repo {
 		t.Errorf("FindInstallation = %+v, %v", found, err)
 	}
-	if _, err := FindInstallation(ctx, cc, "o", "missing"); err == nil {
+	if _, err := FindInstallation(ctx, cc, plan.RepoRef{Owner: "o", Repo: "missing"}); err == nil {
 		t.Error("FindInstallation of a repository the app is not installed on: no error")
 	}
 }

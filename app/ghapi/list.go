@@ -84,15 +84,16 @@ func InstallationRepos(ctx context.Context, cc githubapp.ClientCreator, id int64
 	}
 }
 
-// FindInstallation returns the app's installation on a repository.
-func FindInstallation(ctx context.Context, cc githubapp.ClientCreator, owner, repo string) (plan.RepoRef, error) {
+// FindInstallation returns repo with the app's installation on it.
+func FindInstallation(ctx context.Context, cc githubapp.ClientCreator, repo plan.RepoRef) (plan.RepoRef, error) {
 	c, err := cc.NewAppClient()
 	if err != nil {
 		return plan.RepoRef{}, fmt.Errorf("failed to create the app client: %w", err)
 	}
-	inst, _, err := c.Apps.FindRepositoryInstallation(ctx, owner, repo)
+	inst, _, err := c.Apps.FindRepositoryInstallation(ctx, repo.Owner, repo.Repo)
 	if err != nil {
-		return plan.RepoRef{}, fmt.Errorf("the app is not installed on %s/%s: %w", owner, repo, err)
+		return plan.RepoRef{}, fmt.Errorf("the app is not installed on %s: %w", repo.FullRepo(), err)
 	}
-	return plan.RepoRef{InstallationID: inst.GetID(), Owner: owner, Repo: repo}, nil
+	repo.InstallationID = inst.GetID()
+	return repo, nil
 }

@@ -42,7 +42,7 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			repo, err := ghapi.FindInstallation(cmd.Context(), w.clients, m[1], m[2])
+			repo, err := ghapi.FindInstallation(cmd.Context(), w.clients, plan.RepoRef{Owner: m[1], Repo: m[2]})
 			if err != nil {
 				return err
 			}

@@ -70,7 +70,7 @@ func TestCheckEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	repo, err := ghapi.FindInstallation(ctx, w.clients, "acme", "widgets")
+	repo, err := ghapi.FindInstallation(ctx, w.clients, plan.RepoRef{Owner: "acme", Repo: "widgets"})
 	ref := repo.PR(1)
 	if err != nil || ref.InstallationID != 7 {
 		t.Fatalf("installation %d, %v", ref.InstallationID, err)

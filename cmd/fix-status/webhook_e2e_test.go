@@ -515,6 +515,8 @@ func TestE2EFixStatusCommand(t *testing.T) {
 	h.comment(t, 2, "octocat", "please run `/fix-status` later")
 	h.comment(t, 2, "octocat", "/fix-status")
 	h.waitReply(t, 2, "octocat", 1)
+	h.waitOutcome(t, mark, "the check of #2", func(o serve.Outcome) bool { return o.PR.String() == prName(2) })
+	h.settle(t)
 	if n := countChecks(h.outcomes(mark), prName(2)); n != 1 {
 		t.Errorf("want one check of #2, got %d", n)
 	}
