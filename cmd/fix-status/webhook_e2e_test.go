@@ -1060,7 +1060,7 @@ func TestE2EAPIBudget(t *testing.T) {
 		"GET /repos/{owner}/{repo}/commits/{ref}/statuses":              2,
 		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":            2,
 		"GET /repos/{owner}/{repo}/pulls/{pull_number}":                 2 + 1, // each PR, and B's write guard (304)
-		"POST /repos/{owner}/{repo}/statuses/{sha}":                     2, // B: pull-unit and pull-lint skipped
+		"POST /repos/{owner}/{repo}/statuses/{sha}":                     2,     // B: pull-unit and pull-lint skipped
 		"GET /repos/{owner}/{repo}/issues/{issue_number}/comments":      0,
 		"GET /repos/{owner}/{repo}/collaborators/{username}/permission": 0,
 	}
