@@ -31,6 +31,8 @@ type Event struct {
 	HeadSHA string `json:"head_sha,omitempty"`
 	Draft   bool   `json:"draft,omitempty"`
 	Merged  bool   `json:"merged,omitempty"`
+	// Fork puts a new PR's head in the author's fork (pull_request.opened).
+	Fork bool `json:"fork,omitempty"`
 	// Files are the PR's changed files (pull_request.opened, synchronize).
 	// In JSON, "files" is this list for pull requests and the Contents map
 	// for a push.
@@ -306,6 +308,9 @@ func (w *world) pullRequestEvent(base string, r *repo, ev *Event, action string,
 		if ev.Base == "" {
 			ev.Base = r.defaultBranch
 		}
+		if ev.Fork && strings.EqualFold(ev.User, r.owner) {
+			return nil, badEvent("fork: %s cannot fork their own repository", ev.User)
+		}
 		if r.branches[ev.Base] == nil {
 			return nil, badEvent("base: branch %q is not in %s", ev.Base, r.full)
 		}
@@ -316,7 +321,7 @@ func (w *world) pullRequestEvent(base string, r *repo, ev *Event, action string,
 			return nil, badEvent("%v", err)
 		}
 		p := w.openPull(r, pullSpec{number: ev.Number, title: ev.Title, body: ev.Body, user: ev.User, base: ev.Base,
-			head: ev.Head, headSHA: ev.HeadSHA, draft: ev.Draft, files: ev.Files}, now)
+			head: ev.Head, headSHA: ev.HeadSHA, draft: ev.Draft, fork: ev.Fork, files: ev.Files}, now)
 		res.Number, res.SHA = p.number, p.headSHA
 		return map[string]any{"number": p.number, "pull_request": w.pullEventJSON(base, r, p)}, nil
 	}

@@ -124,6 +124,9 @@ type ScenarioPull struct {
 	Head    string `yaml:"head,omitempty" json:"head,omitempty"` // head branch name (default pr-N)
 	HeadSHA string `yaml:"head_sha,omitempty" json:"head_sha,omitempty"`
 	Draft   bool   `yaml:"draft,omitempty" json:"draft,omitempty"`
+	// Fork puts the head in the author's fork (head.repo is
+	// <user>/<name>, a fork), as for most PRs of open-source projects.
+	Fork bool `yaml:"fork,omitempty" json:"fork,omitempty"`
 	// ReviewDecision is what GraphQL's PullRequest.reviewDecision answers:
 	// APPROVED, CHANGES_REQUESTED, REVIEW_REQUIRED, or empty (null).
 	ReviewDecision string `yaml:"review_decision,omitempty" json:"review_decision,omitempty"`
@@ -590,6 +593,9 @@ func (pr *ScenarioPull) validate(p, rp string, r *ScenarioRepo, nums map[int]boo
 	}
 	if pr.Base == "" {
 		return fmt.Errorf("%s.base: missing", p)
+	}
+	if owner, _, _ := strings.Cut(r.Name, "/"); pr.Fork && strings.EqualFold(owner, pr.User) {
+		return fmt.Errorf("%s.fork: %s cannot fork their own repository", p, pr.User)
 	}
 	if _, ok := r.Branches[pr.Base]; !ok {
 		return fmt.Errorf("%s.base: branch %q is not in %s.branches", p, pr.Base, rp)

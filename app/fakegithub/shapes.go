@@ -186,7 +186,7 @@ func (w *world) buildRepoJSON(base string, r *repo) *repoJSON {
 	}
 	return &repoJSON{
 		ID: r.id, NodeID: nodeID("Repository", r.id), Name: r.name, FullName: r.full, Private: r.private,
-		Owner: w.userJSON(base, r.owner), HTMLURL: web, URL: api,
+		Owner: w.userJSON(base, r.owner), HTMLURL: web, URL: api, Fork: r.fork,
 		ArchiveURL: api + "/{archive_format}{/ref}", AssigneesURL: api + "/assignees{/user}",
 		BlobsURL: api + "/git/blobs{/sha}", BranchesURL: api + "/branches{/branch}",
 		CollaboratorsURL: api + "/collaborators{/collaborator}", CommentsURL: api + "/comments{/number}",
@@ -323,6 +323,9 @@ func (w *world) pullJSON(base string, r *repo, p *pull, detail bool) *pullJSON {
 			"commits": {self + "/commits"}, "statuses": {api + "/statuses/" + p.headSHA},
 		},
 		AuthorAssociation: w.authorAssociation(r, p.user), Draft: p.draft,
+	}
+	if hr := p.headRepo; hr != nil {
+		out.Head = pullRefJSON{Label: hr.owner + ":" + p.head, Ref: p.head, SHA: p.headSHA, User: w.userJSON(base, hr.owner), Repo: w.repoRaw(base, hr)}
 	}
 	if p.merged {
 		out.MergedAt = tsp(p.closedAt)
@@ -495,11 +498,13 @@ type pullMinimalJSON struct {
 	Base   pullMinimalRefJSON `json:"base"`
 }
 
-// pullsForSHA lists the open PRs whose head is sha.
+// pullsForSHA lists the open PRs whose head is sha, as check runs, check
+// suites and workflow runs carry them: like GitHub, it leaves out PRs whose
+// head is in a fork.
 func (w *world) pullsForSHA(base string, r *repo, sha string) []pullMinimalJSON {
 	out := []pullMinimalJSON{}
 	for _, p := range r.pulls {
-		if p.headSHA != sha || p.state != "open" {
+		if p.headSHA != sha || p.state != "open" || p.headRepo != nil {
 			continue
 		}
 		m := pullMinimalJSON{ID: p.id, Number: p.number, URL: fmt.Sprintf("%s/repos/%s/pulls/%d", base, r.full, p.number)}

@@ -200,7 +200,7 @@ func (w *world) addScenarioPull(r *repo, sp *ScenarioPull, now time.Time) error 
 		files = append(files, File{Filename: fmt.Sprintf("generated/file-%05d.txt", i+1), Status: "added", Additions: 1})
 	}
 	p := w.openPull(r, pullSpec{number: sp.Number, title: sp.Title, body: sp.Body, user: sp.User, base: sp.Base,
-		head: sp.Head, headSHA: sp.HeadSHA, draft: sp.Draft, files: files}, created)
+		head: sp.Head, headSHA: sp.HeadSHA, draft: sp.Draft, fork: sp.Fork, files: files}, created)
 	p.review = sp.ReviewDecision
 	if sp.State == "closed" {
 		p.state = "closed"
@@ -241,6 +241,7 @@ type pullSpec struct {
 	title, body, user, base, head string
 	headSHA                       string
 	draft                         bool
+	fork                          bool // the head is in the author's fork
 	files                         []File
 }
 
@@ -262,6 +263,9 @@ func (w *world) openPull(r *repo, ps pullSpec, now time.Time) *pull {
 		headSHA: ps.headSHA, draft: ps.draft, state: "open", files: ps.files, createdAt: now, updatedAt: now}
 	if b := r.branches[ps.base]; b != nil {
 		p.baseSHA = b.sha
+	}
+	if ps.fork {
+		p.headRepo = w.forkOf(r, ps.user)
 	}
 	r.pulls = append(r.pulls, p)
 	r.pullByNum[p.number] = p
