@@ -116,6 +116,9 @@ func hRerun(c *reqCtx) resp {
 	if run == nil {
 		return c.notFound()
 	}
+	if run.status != "completed" {
+		return c.errResp(http.StatusForbidden, "This workflow is already running")
+	}
 	if run.attempt >= maxRunAttempts {
 		return c.errResp(http.StatusForbidden, "This workflow run cannot be retried")
 	}

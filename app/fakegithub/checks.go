@@ -81,10 +81,12 @@ type checkRunRequest struct {
 // validate applies GitHub's rules to a create or update request.
 func (c *reqCtx) validateCheckRun(req *checkRunRequest) *resp {
 	fail := func(r resp) *resp { return &r }
-	if req.Status != nil && !checkStatuses[*req.Status] {
+	if req.Status != nil && !checkStatusAllowed(c.w.app.id, *req.Status) {
+		// waiting, requested and pending belong to GitHub Actions.
 		return fail(c.invalid("CheckRun", "status", "invalid", ""))
 	}
-	if req.Conclusion != nil && !checkConclusion[*req.Conclusion] {
+	// Only GitHub marks a check run stale.
+	if req.Conclusion != nil && (!checkConclusion[*req.Conclusion] || *req.Conclusion == "stale") {
 		return fail(c.invalid("CheckRun", "conclusion", "invalid", ""))
 	}
 	if req.Status != nil && *req.Status == "completed" && req.Conclusion == nil {

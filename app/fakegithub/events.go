@@ -551,7 +551,12 @@ func (w *world) statusEvent(base string, r *repo, ev *Event, now time.Time, res 
 		return nil, badEvent("description: longer than %d characters", maxDescription)
 	}
 	creator := ev.Creator
-	if creator == "" {
+	switch {
+	case ev.AppID != 0 && creator != "":
+		return nil, badEvent("creator, app_id: a status has one creator (a login, or an app whose bot reports it)")
+	case ev.AppID != 0:
+		creator = w.appByID(ev.AppID).botLogin()
+	case creator == "":
 		creator = ev.User
 	}
 	if !loginRE.MatchString(creator) {
@@ -589,7 +594,7 @@ func (w *world) statusPayload(base string, r *repo, cm *commit, st *status) map[
 	}
 	rc := &reqCtx{w: w, base: base, repo: r}
 	return map[string]any{
-		"id": st.id, "sha": cm.sha, "name": r.full, "target_url": strp(st.targetURL), "avatar_url": base + "/avatars/u/" + fmt.Sprint(w.userID(st.creator)),
+		"id": st.id, "sha": cm.sha, "name": r.full, "target_url": strp(st.targetURL), "avatar_url": w.userJSON(base, st.creator).AvatarURL,
 		"context": st.context, "description": strp(st.description), "state": st.state, "commit": rc.commitJSON(cm),
 		"branches": branches, "created_at": ts(st.createdAt), "updated_at": ts(st.createdAt), "sender": w.userJSON(base, st.creator),
 	}

@@ -191,8 +191,8 @@ type HoldStatus struct {
 // FaultsStatus is what GET /_fake/faults answers: the queued faults and
 // the holds not yet released.
 type FaultsStatus struct {
-	Faults []Fault       `json:"faults"`
-	Holds  []HoldStatus  `json:"holds"`
+	Faults []Fault      `json:"faults"`
+	Holds  []HoldStatus `json:"holds"`
 }
 
 // Faults lists the queued faults and the unreleased holds.

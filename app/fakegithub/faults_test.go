@@ -260,8 +260,8 @@ func TestAcceptedPermissions(t *testing.T) {
 	const r = "/repos/Codertocat/Hello-World"
 	tests := []struct {
 		name, method, path, token, body string
-		status                           int
-		header                           string
+		status                          int
+		header                          string
 	}{
 		{"classic protection", "GET", r + "/branches/master/protection/required_status_checks", tok, "", 200, "administration=read"},
 		{"classic protection without administration", "GET", "/repos/octo-org/service/branches/main/protection/required_status_checks", org, "", 403, "administration=read"},

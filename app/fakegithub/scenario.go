@@ -691,5 +691,8 @@ func validateCheckRun(p string, c *ScenarioCheckRun) error {
 	if c.AppID < 0 {
 		return fmt.Errorf("%s.app_id: %d is negative", p, c.AppID)
 	}
+	if !checkStatusAllowed(c.AppID, c.Status) {
+		return fmt.Errorf("%s.status: %q is only for GitHub Actions (app %d); other apps use queued, in_progress or completed", p, c.Status, GitHubActionsAppID)
+	}
 	return nil
 }

@@ -57,10 +57,11 @@ type userJSON struct {
 }
 
 func (w *world) userJSON(base, login string) *userJSON {
-	typ := "User"
 	if strings.HasSuffix(login, "[bot]") {
-		typ = "Bot"
-	} else if w.orgs[strings.ToLower(login)] {
+		return w.botUserJSON(base, login)
+	}
+	typ := "User"
+	if w.orgs[strings.ToLower(login)] {
 		typ = "Organization"
 	}
 	u := base + "/users/" + login
@@ -402,14 +403,14 @@ type statusJSON struct {
 }
 
 func (w *world) statusJSON(base string, r *repo, s *status, withCreator bool) statusJSON {
-	avatar := base + "/avatars/u/" + fmt.Sprint(w.userID(s.creator))
+	creator := w.userJSON(base, s.creator)
 	out := statusJSON{
-		URL: base + "/repos/" + r.full + "/statuses/" + s.sha, AvatarURL: &avatar, ID: s.id, NodeID: nodeID("StatusContext", s.id),
+		URL: base + "/repos/" + r.full + "/statuses/" + s.sha, AvatarURL: &creator.AvatarURL, ID: s.id, NodeID: nodeID("StatusContext", s.id),
 		State: s.state, Description: strp(s.description), TargetURL: strp(s.targetURL), Context: s.context,
 		CreatedAt: ts(s.createdAt), UpdatedAt: ts(s.createdAt),
 	}
 	if withCreator {
-		out.Creator = w.userJSON(base, s.creator)
+		out.Creator = creator
 	}
 	return out
 }

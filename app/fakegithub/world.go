@@ -88,6 +88,8 @@ func newWorld(sc *Scenario, now time.Time) (*world, error) {
 		}
 		w.apps[o.ID] = &appInfo{id: o.ID, slug: o.Slug, name: name, owner: o.Slug, perms: map[string]string{"checks": "write", "statuses": "write", "metadata": "read"}, createdAt: now}
 	}
+	// GitHub Actions' owner is the github organization.
+	w.orgs["github"] = true
 	for _, in := range sc.Installations {
 		if in.AccountType == "Organization" {
 			w.orgs[strings.ToLower(in.Account)] = true
