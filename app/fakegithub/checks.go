@@ -176,8 +176,9 @@ func hCreateCheckRun(c *reqCtx) resp {
 		headBranch: c.repo.headBranchOf(cm.sha)}, c.now)
 	cr.creator = c.actor()
 	cr.apply(&req, c.now)
-	c.w.refreshSuite(c.repo, cr.suite, c.now)
+	done := c.w.refreshSuite(c.repo, cr.suite, c.now)
 	c.apiWriteHook("check_run", "created", c.checkRunPayload(cr))
+	c.suiteDoneHook(done, cr.suite)
 	return created(c.w.checkRunJSON(c.base, c.repo, cr))
 }
 
@@ -218,9 +219,10 @@ func hUpdateCheckRun(c *reqCtx) resp {
 	}
 	wasCompleted := cr.status == "completed"
 	cr.apply(&req, c.now)
-	c.w.refreshSuite(c.repo, cr.suite, c.now)
+	done := c.w.refreshSuite(c.repo, cr.suite, c.now)
 	if !wasCompleted && cr.status == "completed" {
 		c.apiWriteHook("check_run", "completed", c.checkRunPayload(cr))
+		c.suiteDoneHook(done, cr.suite)
 	}
 	return ok(c.w.checkRunJSON(c.base, c.repo, cr))
 }

@@ -141,6 +141,10 @@ type EventResult struct {
 	SHA        string `json:"sha,omitempty"`
 	CommentID  int64  `json:"comment_id,omitempty"`
 	CheckRunID int64  `json:"check_run_id,omitempty"`
+	// Followups are the webhooks GitHub sends right after this one, e.g.
+	// check_suite.completed once a check_run.completed ends its suite.
+	Followups []EventResult `json:"followups,omitempty"`
+	then      []*hook
 }
 
 // EventError is an event that cannot be applied (nothing changed).
@@ -180,6 +184,16 @@ type hook struct {
 	action    string
 	payload   map[string]any
 	installed bool
+	// instID and repoID are the installation and repository the delivery
+	// is recorded with (0 = none).
+	instID, repoID int64
+	// A redelivery re-sends body with the original guid.
+	redelivery bool
+	guid       string
+	body       []byte
+	// then are the webhooks GitHub sends right after this one (a
+	// check_suite.completed after the check_run.completed that ended it).
+	then []*hook
 }
 
 func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
@@ -235,7 +249,12 @@ func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
 	if r != nil {
 		r.touch(now)
 	}
-	return res, w.finishHook(base, r, kind, action, ev.User, payload), nil
+	h := w.finishHook(base, r, kind, action, ev.User, payload)
+	h.then = res.then
+	if h.instID == 0 {
+		h.instID = ev.InstallationID
+	}
+	return res, h, nil
 }
 
 // finishHook adds what every payload carries: the repository after the
@@ -246,9 +265,11 @@ func (w *world) finishHook(base string, r *repo, kind, action, sender string, pa
 		if _, ok := payload["repository"]; !ok {
 			payload["repository"] = w.repoRaw(base, r)
 		}
+		h.repoID = r.id
 		if r.inst == nil {
 			h.installed = false
 		} else {
+			h.instID = r.inst.id
 			payload["installation"] = map[string]any{"id": r.inst.id, "node_id": nodeID("Installation", r.inst.id)}
 		}
 		if r.ownerType == "Organization" {
@@ -323,6 +344,7 @@ func (w *world) pullRequestEvent(base string, r *repo, ev *Event, action string,
 		p := w.openPull(r, pullSpec{number: ev.Number, title: ev.Title, body: ev.Body, user: ev.User, base: ev.Base,
 			head: ev.Head, headSHA: ev.HeadSHA, draft: ev.Draft, fork: ev.Fork, files: ev.Files}, now)
 		res.Number, res.SHA = p.number, p.headSHA
+		w.requestSuites(r, r.commits[p.headSHA], p.head, now)
 		return map[string]any{"number": p.number, "pull_request": w.pullEventJSON(base, r, p)}, nil
 	}
 	p := r.pullByNum[ev.Number]
@@ -350,6 +372,7 @@ func (w *world) pullRequestEvent(base string, r *repo, ev *Event, action string,
 		}
 		payload["before"] = p.headSHA
 		w.setPullHead(r, p, ev.HeadSHA, files, now)
+		w.requestSuites(r, r.commits[p.headSHA], p.head, now)
 		payload["after"] = p.headSHA
 	case "edited":
 		changes := map[string]any{}
@@ -505,6 +528,7 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 		r.branches[ev.Branch] = b
 	}
 	b.sha = sha
+	w.requestSuites(r, cm, ev.Branch, now)
 	r.pushedAt = now
 	r.touch(now)
 	res.SHA = sha
@@ -605,6 +629,8 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 		ev.AppID = GitHubActionsAppID
 	}
 	var cr *checkRun
+	// suiteDone: this run ended its suite (GitHub then sends check_suite.completed).
+	suiteDone := false
 	switch action {
 	case "created", "completed":
 	default:
@@ -644,6 +670,7 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 			cr = w.addCheckRun(r, cm, checkRunSpec{name: spec.Name, status: spec.Status, conclusion: spec.Conclusion,
 				appID: spec.AppID, workflow: spec.Workflow, headBranch: r.headBranchOf(cm.sha), actor: ev.User}, now)
 			cr.creator = w.appByID(cr.appID).botLogin()
+			suiteDone = cr.suite.status == "completed"
 		}
 	}
 	if action == "completed" && cr.status != "completed" {
@@ -655,7 +682,10 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 		if cr.startedAt == nil {
 			cr.startedAt = &t
 		}
-		w.refreshSuite(r, cr.suite, now)
+		suiteDone = w.refreshSuite(r, cr.suite, now)
+	}
+	if suiteDone {
+		res.then = append(res.then, w.suiteCompletedHook(base, r, cr.suite, ev.User))
 	}
 	res.SHA, res.CheckRunID = cr.headSHA, cr.id
 	return map[string]any{"check_run": w.checkRunEventJSON(base, r, cr)}, nil

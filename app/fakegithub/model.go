@@ -180,6 +180,9 @@ type checkSuite struct {
 	updatedAt   time.Time
 	rerequested []string // who rerequested it, in order
 	run         *workflowRun
+	// workflowPath is the workflow file of a GitHub Actions suite ("" for
+	// other apps); a suite created by a push has it before it has a run.
+	workflowPath string
 }
 
 // hasRunNamed reports whether the suite has a check run of that name on c.

@@ -57,6 +57,10 @@ func routeTable() []*route {
 		{method: "GET", tmpl: "/orgs/{org}/installation", auth: authJWT, docs: apps + "#get-an-organization-installation-for-the-authenticated-app", h: hOrgInstallation},
 		{method: "GET", tmpl: "/users/{username}/installation", auth: authJWT, docs: apps + "#get-a-user-installation-for-the-authenticated-app", h: hUserInstallation},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/installation", auth: authJWT, docs: apps + "#get-a-repository-installation-for-the-authenticated-app", h: hRepoInstallation},
+		// Outside the subset (github-more.json): the app's webhook deliveries.
+		{method: "GET", tmpl: "/app/hook/deliveries", auth: authJWT, docs: "https://docs.github.com/rest/apps/webhooks#list-deliveries-for-an-app-webhook", h: hListHookDeliveries},
+		{method: "GET", tmpl: "/app/hook/deliveries/{delivery_id}", auth: authJWT, docs: "https://docs.github.com/rest/apps/webhooks#get-a-delivery-for-an-app-webhook", h: hGetHookDelivery},
+		{method: "POST", tmpl: "/app/hook/deliveries/{delivery_id}/attempts", auth: authJWT, write: true, docs: "https://docs.github.com/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook", h: hRedeliverHookDelivery},
 		// GitHub does not charge GET /rate_limit.
 		{method: "GET", tmpl: "/rate_limit", auth: authAny, docs: "https://docs.github.com/rest/rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user", h: hRateLimit},
 

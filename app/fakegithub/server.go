@@ -56,13 +56,16 @@ type Server struct {
 	holds   []*holdState // holds not yet released (faults.go)
 	gql     graphqlState // GraphQL budgets (graphql.go)
 
-	hookMu     sync.Mutex
-	webhookURL string
-	deliveries []Delivery
-	hookClient *http.Client
-	hookSem    chan struct{}
-	async      sync.WaitGroup
-	pending    atomic.Int64
+	hookMu      sync.Mutex
+	webhookURL  string
+	deliveries  []Delivery
+	attempts    []*attempt // GET /app/hook/deliveries (deliveries.go)
+	nextAttempt int64
+	appDown     bool
+	hookClient  *http.Client
+	hookSem     chan struct{}
+	async       sync.WaitGroup
+	pending     atomic.Int64
 
 	srvMu    sync.Mutex
 	httpSrv  *http.Server

@@ -342,14 +342,22 @@ func (w *world) suiteFor(r *repo, c *commit, appID int64, workflow, headBranch, 
 		if s.headSHA != c.sha || s.appID != appID {
 			continue
 		}
-		if (workflow == "" && s.run == nil) || (workflow != "" && s.run != nil && s.run.name == workflow) {
+		if (workflow == "" && s.run == nil && s.workflowPath == "") || (workflow != "" && s.run != nil && s.run.name == workflow) {
 			return s
 		}
 	}
-	s := &checkSuite{id: w.newID(), headSHA: c.sha, headBranch: headBranch, appID: appID, status: "queued", createdAt: now, updatedAt: now}
-	r.suites[s.id] = s
+	path := ""
 	if workflow != "" {
-		path := ".github/workflows/" + strings.ToLower(strings.NewReplacer(" ", "-", "/", "-").Replace(workflow)) + ".yml"
+		path = w.workflowPath(r, c, workflow)
+	}
+	// A workflow's suite may exist already, queued since the push.
+	s := w.pendingSuite(r, c, path)
+	if s == nil || workflow == "" {
+		s = &checkSuite{id: w.newID(), headSHA: c.sha, headBranch: headBranch, appID: appID, status: "queued", createdAt: now, updatedAt: now}
+		r.suites[s.id] = s
+	}
+	if workflow != "" {
+		s.workflowPath = path
 		number := len(r.runs) + 1
 		run := &workflowRun{id: w.newID(), workflowID: int64(len(workflow)*1000) + r.id, name: workflow, path: path, event: "pull_request",
 			headSHA: c.sha, headBranch: headBranch, status: "queued", suite: s, runNumber: number, attempt: 1, actor: actor,
@@ -362,8 +370,10 @@ func (w *world) suiteFor(r *repo, c *commit, appID int64, workflow, headBranch, 
 }
 
 // refreshSuite derives a suite's (and its workflow run's) status from its
-// check runs, as GitHub does.
-func (w *world) refreshSuite(r *repo, s *checkSuite, now time.Time) {
+// check runs, as GitHub does. It reports whether the suite has just
+// completed (GitHub then sends check_suite.completed).
+func (w *world) refreshSuite(r *repo, s *checkSuite, now time.Time) bool {
+	was := s.status
 	c := r.commits[s.headSHA]
 	conclusion := ""
 	var total, completed, queued int
@@ -397,4 +407,5 @@ func (w *world) refreshSuite(r *repo, s *checkSuite, now time.Time) {
 	if s.run != nil {
 		s.run.status, s.run.conclusion, s.run.updatedAt = status, conclusion, now
 	}
+	return was != "completed" && status == "completed"
 }
