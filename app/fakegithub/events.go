@@ -43,6 +43,12 @@ type Event struct {
 	Branch   string            `json:"branch,omitempty"`
 	Contents map[string]string `json:"-"`
 	Removed  []string          `json:"removed,omitempty"`
+	// Renamed maps old paths to new ones (push); the content moves along
+	// unless Contents gives the new path another.
+	Renamed map[string]string `json:"renamed,omitempty"`
+	// AuthorAssociation overrides the commenter's association
+	// (issue_comment.created), e.g. MEMBER for a member of the organization.
+	AuthorAssociation string `json:"author_association,omitempty"`
 	Message  string            `json:"message,omitempty"`
 
 	// Statuses.
@@ -434,7 +440,11 @@ func (w *world) issueCommentEvent(base string, r *repo, ev *Event, action string
 	if len(p.comments) >= maxComments {
 		return nil, badEvent("number: #%d has reached GitHub's %d comments", p.number, maxComments)
 	}
+	if ev.AuthorAssociation != "" && !authorAssociations[ev.AuthorAssociation] {
+		return nil, badEvent("author_association: %q is not one of %s", ev.AuthorAssociation, keys(authorAssociations))
+	}
 	c := w.addComment(r, p, ev.User, 0, ev.Body, now)
+	c.assoc = ev.AuthorAssociation
 	res.Number, res.CommentID = p.number, c.id
 	return map[string]any{"issue": w.issueJSON(base, r, p), "comment": w.commentJSON(base, r, c)}, nil
 }
@@ -466,8 +476,8 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	if ev.Branch == "" {
 		return nil, badEvent("branch: missing")
 	}
-	if len(ev.Contents) == 0 && len(ev.Removed) == 0 {
-		return nil, badEvent("files: a push changes at least one file ({path: content}, null to delete)")
+	if len(ev.Contents) == 0 && len(ev.Removed) == 0 && len(ev.Renamed) == 0 {
+		return nil, badEvent("files: a push changes at least one file ({path: content}, null to delete; or renamed: {old: new})")
 	}
 	b := r.branches[ev.Branch]
 	created := b == nil
@@ -488,6 +498,27 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	}
 	var changes []File
 	var added, modified, removed []string
+	// A rename moves the content; push payloads list it as removed + added.
+	olds := make([]string, 0, len(ev.Renamed))
+	for old := range ev.Renamed {
+		olds = append(olds, old)
+	}
+	sort.Strings(olds)
+	for _, old := range olds {
+		nu := ev.Renamed[old]
+		content, had := tree[old]
+		if !had || nu == "" || nu == old {
+			return nil, badEvent("renamed: %q is not a file of %s, or %q is not a new path", old, ev.Branch, nu)
+		}
+		if c, ok := ev.Contents[nu]; ok {
+			content = c
+		}
+		delete(tree, old)
+		tree[nu] = content
+		c := content
+		removed, added = append(removed, old), append(added, nu)
+		changes = append(changes, File{Filename: nu, Status: "renamed", PreviousFilename: old, Content: &c})
+	}
 	paths := make([]string, 0, len(ev.Contents))
 	for p := range ev.Contents {
 		paths = append(paths, p)
@@ -495,6 +526,9 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	sort.Strings(paths)
 	for _, p := range paths {
 		content := ev.Contents[p]
+		if contains(added, p) {
+			continue // a rename's new content, written above
+		}
 		old, had := tree[p]
 		tree[p] = content
 		c := content

@@ -241,6 +241,7 @@ type comment struct {
 	issue     int
 	user      string
 	viaApp    int64
+	assoc     string // author_association given by the event; "" = derived
 	body      string
 	createdAt time.Time
 	updatedAt time.Time

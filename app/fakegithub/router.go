@@ -78,6 +78,8 @@ func routeTable() []*route {
 		{method: "PATCH", tmpl: "/repos/{owner}/{repo}/check-runs/{check_run_id}", perms: []string{"checks:write"}, write: true, docs: runs + "#update-a-check-run", h: hUpdateCheckRun},
 		// Outside the subset (github-more.json): pulls of a commit, Git trees and blobs.
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/commits/{commit_sha}/pulls", perms: []string{"contents:read,pull_requests:read"}, docs: "https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit", h: hCommitPulls},
+		{method: "GET", tmpl: "/repos/{owner}/{repo}/git/trees/{tree_sha+}", perms: []string{"contents:read"}, docs: "https://docs.github.com/rest/git/trees#get-a-tree", h: hGitTree},
+		{method: "GET", tmpl: "/repos/{owner}/{repo}/git/blobs/{file_sha}", perms: []string{"contents:read"}, docs: "https://docs.github.com/rest/git/blobs#get-a-blob", h: hGitBlob},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/commits/{ref+}/check-suites", perms: []string{"checks:read"}, docs: suites + "#list-check-suites-for-a-git-reference", h: hListCheckSuites},
 		{method: "POST", tmpl: "/repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest", perms: []string{"checks:write"}, write: true, docs: suites + "#rerequest-a-check-suite", h: hRerequestSuite},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/actions/runs", perms: []string{"actions:read"}, docs: wfruns + "#list-workflow-runs-for-a-repository", h: hListRuns},

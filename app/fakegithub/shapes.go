@@ -290,15 +290,7 @@ type pullDetailJSON struct {
 	ChangedFiles        int       `json:"changed_files"`
 }
 
-func (w *world) authorAssociation(r *repo, login string) string {
-	if strings.EqualFold(login, r.owner) {
-		return "OWNER"
-	}
-	if _, ok := r.collaborators[strings.ToLower(login)]; ok {
-		return "COLLABORATOR"
-	}
-	return "CONTRIBUTOR"
-}
+func (w *world) authorAssociation(r *repo, login string) string { return r.associationOf(login) }
 
 func (w *world) pullJSON(base string, r *repo, p *pull, detail bool) *pullJSON {
 	api := base + "/repos/" + r.full
@@ -678,6 +670,9 @@ func (w *world) commentJSON(base string, r *repo, c *comment) *commentJSON {
 		HTMLURL: fmt.Sprintf("%s/%s/pull/%d#issuecomment-%d", base, r.full, c.issue, c.id), Body: c.body,
 		User: w.userJSON(base, c.user), CreatedAt: ts(c.createdAt), UpdatedAt: ts(c.updatedAt),
 		IssueURL: fmt.Sprintf("%s/issues/%d", api, c.issue), AuthorAssociation: w.authorAssociation(r, c.user),
+	}
+	if c.assoc != "" {
+		out.AuthorAssociation = c.assoc
 	}
 	if c.viaApp != 0 {
 		out.PerformedViaGitHubApp = w.integrationJSON(base, w.appByID(c.viaApp))
