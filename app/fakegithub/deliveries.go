@@ -166,8 +166,11 @@ func hListHookDeliveries(c *reqCtx) resp {
 	var list []*attempt
 	for i := len(s.attempts) - 1; i >= 0; i-- {
 		a := s.attempts[i]
-		ok := a.statusCode >= 200 && a.statusCode < 400
-		if (after >= 0 && a.id > after) || (filter == "success" && !ok) || (filter == "failure" && ok) {
+		// As GitHub classifies them: success 200-399, failure 400-599 (an
+		// attempt without an answer is neither).
+		success := a.statusCode >= 200 && a.statusCode < 400
+		failure := a.statusCode >= 400 && a.statusCode < 600
+		if (after >= 0 && a.id > after) || (filter == "success" && !success) || (filter == "failure" && !failure) {
 			continue
 		}
 		list = append(list, a)
