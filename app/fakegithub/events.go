@@ -49,7 +49,7 @@ type Event struct {
 	// AuthorAssociation overrides the commenter's association
 	// (issue_comment.created), e.g. MEMBER for a member of the organization.
 	AuthorAssociation string `json:"author_association,omitempty"`
-	Message  string            `json:"message,omitempty"`
+	Message           string `json:"message,omitempty"`
 
 	// Statuses.
 	SHA         string `json:"sha,omitempty"`
