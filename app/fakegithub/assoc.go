@@ -1,6 +1,9 @@
 package fakegithub
 
-import "strings"
+import (
+	"sort"
+	"strings"
+)
 
 // authorAssociations are the values GitHub gives author_association.
 var authorAssociations = set("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "NONE")
@@ -37,4 +40,14 @@ func (r *repo) associationOf(login string) string {
 		assoc = "FIRST_TIME_CONTRIBUTOR"
 	}
 	return assoc
+}
+
+// sortedKeys lists a map's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

@@ -499,12 +499,7 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	var changes []File
 	var added, modified, removed []string
 	// A rename moves the content; push payloads list it as removed + added.
-	olds := make([]string, 0, len(ev.Renamed))
-	for old := range ev.Renamed {
-		olds = append(olds, old)
-	}
-	sort.Strings(olds)
-	for _, old := range olds {
+	for _, old := range sortedKeys(ev.Renamed) {
 		nu := ev.Renamed[old]
 		content, had := tree[old]
 		if !had || nu == "" || nu == old {
@@ -519,12 +514,7 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 		removed, added = append(removed, old), append(added, nu)
 		changes = append(changes, File{Filename: nu, Status: "renamed", PreviousFilename: old, Content: &c})
 	}
-	paths := make([]string, 0, len(ev.Contents))
-	for p := range ev.Contents {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range sortedKeys(ev.Contents) {
 		content := ev.Contents[p]
 		if contains(added, p) {
 			continue // a rename's new content, written above

@@ -45,16 +45,12 @@ func (s *Server) Hold(route string) *Held {
 	return &Held{s: s, h: s.addFault(Fault{Route: route, Hold: true})}
 }
 
+type faultAlias Fault
+
 // faultJSON is Fault with its delay as a Go duration string ("2s").
 type faultJSON struct {
-	Route      string `json:"route"`
-	Status     int    `json:"status,omitempty"`
-	Count      int    `json:"count,omitempty"`
-	Secondary  bool   `json:"secondary,omitempty"`
-	RetryAfter int    `json:"retry_after,omitempty"`
-	Message    string `json:"message,omitempty"`
-	Delay      string `json:"delay,omitempty"`
-	Hold       bool   `json:"hold,omitempty"`
+	faultAlias
+	Delay string `json:"delay,omitempty"`
 }
 
 // UnmarshalJSON reads "delay" as a duration ("2s", "150ms").
@@ -63,8 +59,7 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 	if err := strictJSON(data, &aux); err != nil {
 		return err
 	}
-	*f = Fault{Route: aux.Route, Status: aux.Status, Count: aux.Count, Secondary: aux.Secondary,
-		RetryAfter: aux.RetryAfter, Message: aux.Message, Hold: aux.Hold}
+	*f = Fault(aux.faultAlias)
 	if aux.Delay != "" {
 		d, err := time.ParseDuration(aux.Delay)
 		if err != nil || d < 0 {
@@ -77,8 +72,7 @@ func (f *Fault) UnmarshalJSON(data []byte) error {
 
 // MarshalJSON writes the delay as a duration string.
 func (f Fault) MarshalJSON() ([]byte, error) {
-	aux := faultJSON{Route: f.Route, Status: f.Status, Count: f.Count, Secondary: f.Secondary,
-		RetryAfter: f.RetryAfter, Message: f.Message, Hold: f.Hold}
+	aux := faultJSON{faultAlias: faultAlias(f)}
 	if f.Delay > 0 {
 		aux.Delay = f.Delay.String()
 	}

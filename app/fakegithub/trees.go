@@ -129,23 +129,13 @@ func (r *repo) commitsByRelevance() []*commit {
 			out = append(out, c)
 		}
 	}
-	names := make([]string, 0, len(r.branches))
-	for n := range r.branches {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range sortedKeys(r.branches) {
 		add(r.branches[n].sha)
 	}
 	for _, p := range r.pulls {
 		add(p.headSHA)
 	}
-	shas := make([]string, 0, len(r.commits))
-	for sha := range r.commits {
-		shas = append(shas, sha)
-	}
-	sort.Strings(shas)
-	for _, sha := range shas {
+	for _, sha := range sortedKeys(r.commits) {
 		add(sha)
 	}
 	return out
