@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// GitHub keeps an app's webhook deliveries for 3 days (GITHUB.md); the
+// GitHub keeps an app's webhook deliveries for 3 days (docs/github.md); the
 // emulator also keeps at most maxAttempts, so that its memory stays bounded.
 const (
 	deliveryRetention = 72 * time.Hour

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// GitHub's documented secondary limits (GITHUB.md), enforced per
+// GitHub's documented secondary limits (docs/github.md), enforced per
 // installation when the scenario sets secondary_limits.
 const (
 	contentPerMinute = 80
