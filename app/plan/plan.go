@@ -92,7 +92,13 @@ func Plan(s *Snapshot, opts PlanOptions) []Decision {
 	p := planner{s: s, o: opts}
 	var out []Decision
 	for _, rc := range mergeRequired(s.Required) {
-		d := p.decide(rc)
+		var d Decision
+		if rc.pinConflict != "" {
+			job, _ := p.rule(rc.RequiredCheck)
+			d = Decision{Verdict: Blocked, Reason: "the required check is " + rc.pinConflict, Job: job}
+		} else {
+			d = p.decide(rc.RequiredCheck)
+		}
 		d.Context = rc.Context
 		out = append(out, d)
 	}
@@ -120,24 +126,39 @@ func NeedsRetriggers(s *Snapshot, ds []Decision) bool {
 	return false
 }
 
+// required is one required context after merging its sources.
+type required struct {
+	RequiredCheck
+	// pinConflict, when set, names two sources that pin the context to
+	// different apps: no result can satisfy both, and fix-status must not
+	// pick one.
+	pinConflict string
+}
+
 // mergeRequired unions classic protection and rulesets, case-insensitively,
-// keeping a pin when either source has one, in a stable order.
-func mergeRequired(req []RequiredCheck) []RequiredCheck {
+// keeping every pin (GitHub applies every rule: a context pinned by one
+// source and not by the other is pinned), in a stable order.
+func mergeRequired(req []RequiredCheck) []required {
 	idx := map[string]int{}
-	var out []RequiredCheck
+	var out []required
 	for _, r := range req {
 		k := strings.ToLower(r.Context)
-		if i, ok := idx[k]; ok {
-			if out[i].AppID == 0 {
-				out[i].AppID = r.AppID
-			}
-			if !strings.Contains(out[i].From, r.From) {
-				out[i].From += "+" + r.From
-			}
+		i, ok := idx[k]
+		if !ok {
+			idx[k] = len(out)
+			out = append(out, required{RequiredCheck: r})
 			continue
 		}
-		idx[k] = len(out)
-		out = append(out, r)
+		o := &out[i]
+		switch {
+		case o.AppID == 0:
+			o.AppID = r.AppID
+		case r.AppID != 0 && r.AppID != o.AppID && o.pinConflict == "":
+			o.pinConflict = fmt.Sprintf("pinned to app %d by %s and to app %d by %s", o.AppID, o.From, r.AppID, r.From)
+		}
+		if !strings.Contains(o.From, r.From) {
+			o.From += "+" + r.From
+		}
 	}
 	return out
 }
@@ -337,6 +358,11 @@ func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 	}
 	// The job would not run. Only now do the invariants that guard a skip
 	// apply.
+	if !s.FilesComplete {
+		// Even a branch filter's verdict: a file past the limit may be a
+		// rule file the PR changes (invariant 1 could not be checked).
+		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the changed-file list is incomplete (%d files listed)", reason, len(s.Files)), false}
+	}
 	if rc.AppID != 0 && rc.AppID != p.o.AppID {
 		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the check is pinned to app %d", reason, rc.AppID), false}
 	}

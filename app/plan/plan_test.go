@@ -188,6 +188,20 @@ func TestPlan(t *testing.T) {
 		{name: "invariant 2: incomplete file list is never skipped",
 			edit: func(s *Snapshot) { s.FilesComplete = false },
 			want: Blocked, reason: "cannot tell if it runs: the changed-file list is incomplete (1 files listed)"},
+		{name: "invariant 2: an incomplete list blocks a branch filter's skip too",
+			edit: func(s *Snapshot) { s.FilesComplete = false; s.Jobs[0].Branches = neverBranch{} },
+			want: Blocked, reason: "would not run (branch main does not match branches ^release$), but the changed-file list is incomplete (1 files listed)"},
+		{name: "invariant 3: pins that disagree block, naming both",
+			edit: func(s *Snapshot) {
+				s.Required = []RequiredCheck{{Context: "docs", AppID: 15368, From: "protection"}, {Context: "DOCS", AppID: 4242, From: "ruleset"}}
+				s.CheckRuns = []CheckRun{{Name: "docs", Status: "completed", Conclusion: "success", AppID: 15368}}
+			},
+			want: Blocked, reason: "the required check is pinned to app 15368 by protection and to app 4242 by ruleset"},
+		{name: "invariant 3: a pin from one source holds when the other has none",
+			edit: func(s *Snapshot) {
+				s.Required = []RequiredCheck{{Context: "docs", From: "protection"}, {Context: "docs", AppID: 15368, From: "ruleset"}}
+			},
+			want: Blocked, reason: "would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to app 15368"},
 		{name: "invariant 3: pinned to another app",
 			edit: func(s *Snapshot) { s.Required[0].AppID = 15368 },
 			want: Blocked, reason: "would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to app 15368"},

@@ -86,7 +86,11 @@ type Service struct {
 
 	mu      sync.Mutex
 	pending map[plan.PRRef]*pendingPR
-	closed  bool
+	// inflight are the PRs a worker is reconciling: a re-check that comes
+	// due meanwhile waits for it (one reconcile per PR at a time) and then
+	// runs once, as its follow-up.
+	inflight map[plan.PRRef]bool
+	closed   bool
 	ready   chan plan.PRRef
 	wg      sync.WaitGroup
 	stop    chan struct{}
@@ -103,6 +107,8 @@ type pendingPR struct {
 	at      time.Time
 	timer   *time.Timer
 	fired   bool
+	// deferred: it came due while the PR was in flight.
+	deferred bool
 }
 
 // New creates a Service; Start runs it.
@@ -130,7 +136,8 @@ func New(rec *reconcile.Reconciler, opts Options) *Service {
 	}
 	return &Service{
 		rec: rec, opts: opts,
-		pending: map[plan.PRRef]*pendingPR{},
+		pending:  map[plan.PRRef]*pendingPR{},
+		inflight: map[plan.PRRef]bool{},
 		ready:   make(chan plan.PRRef, opts.MaxPending),
 		stop:    make(chan struct{}),
 		lastCmd: map[plan.PRRef]time.Time{},
@@ -229,24 +236,54 @@ func (s *Service) fire(ref plan.PRRef, p *pendingPR) {
 		return
 	}
 	p.fired = true
+	if s.inflight[ref] {
+		p.deferred = true
+		return
+	}
 	s.ready <- ref // cannot block: ready holds MaxPending and pending is bounded by it
 }
 
 func (s *Service) run(ctx context.Context, ref plan.PRRef) {
 	s.mu.Lock()
 	p := s.pending[ref]
-	delete(s.pending, ref)
-	if p != nil {
-		// Counted before the lock is released, so Idle never sees a
-		// re-check that is neither pending nor running.
-		s.running.Add(1)
-	}
-	s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
-	s.mu.Unlock()
-	if p == nil {
+	if p == nil || s.inflight[ref] {
+		if p != nil {
+			// Shutdown queued it while it was in flight: the worker of
+			// the reconcile in flight runs it next.
+			p.deferred = true
+		}
+		s.mu.Unlock()
 		return
 	}
+	delete(s.pending, ref)
+	// Counted before the lock is released, so Idle never sees a re-check
+	// that is neither pending nor running.
+	s.running.Add(1)
+	s.inflight[ref] = true
+	s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
+	s.mu.Unlock()
 	defer s.running.Add(-1)
+	for p != nil {
+		s.reconcile(ctx, ref, p)
+		p = s.followUp(ref)
+	}
+}
+
+// followUp returns the re-check of ref that came due while it was in
+// flight, or ends its time in flight.
+func (s *Service) followUp(ref plan.PRRef) *pendingPR {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if p := s.pending[ref]; p != nil && p.deferred {
+		delete(s.pending, ref)
+		s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
+		return p
+	}
+	delete(s.inflight, ref)
+	return nil
+}
+
+func (s *Service) reconcile(ctx context.Context, ref plan.PRRef, p *pendingPR) {
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	rep, err := s.rec.Reconcile(ctx, ref, p.trig)

@@ -194,3 +194,45 @@ func TestCommand(t *testing.T) {
 		t.Errorf("outcomes: %+v", o)
 	}
 }
+
+// TestOneReconcilePerPR: a re-check that comes due while the PR is being
+// reconciled waits for it, then runs once as its follow-up; two workers
+// never reconcile one PR at once.
+func TestOneReconcilePerPR(t *testing.T) {
+	gh, svc, outs := newService(t, Options{Workers: 4})
+	held := gh.Hold("GET /repos/{owner}/{repo}/pulls/{pull_number}")
+	svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "first"}, 0)
+	<-held.Arrived()
+	// Due at once, three times, while the first is held mid-read.
+	for i := 0; i < 3; i++ {
+		svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "second"}, 0)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !svc.deferred(widgets.PR(1)) {
+		if time.Now().After(deadline) {
+			t.Fatal("the re-check due during the reconcile was not deferred")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	held.Release()
+	outs.wait(t, 2)
+	if err := svc.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got := outs.list()
+	if len(got) != 2 || got[0].Trigger != "first" || got[1].Trigger != "second" {
+		t.Fatalf("outcomes: %+v", got)
+	}
+	if n := gh.Stats().Writes.Total; n != 1 {
+		t.Errorf("writes %d: the follow-up wrote again", n)
+	}
+}
+
+// deferred reports whether ref's re-check waits for its reconcile in
+// flight.
+func (s *Service) deferred(ref plan.PRRef) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending[ref]
+	return p != nil && p.deferred
+}
