@@ -53,7 +53,7 @@ var logLevels = map[string]zerolog.Level{
 	"error": zerolog.ErrorLevel,
 }
 
-// Server is the server config (CONTRACTS.md §4). Every leaf key has an
+// Server is the server config (docs/config.md). Every leaf key has an
 // environment override (see ServerKeys).
 type Server struct {
 	Server  ServerListen `yaml:"server"`
@@ -282,7 +282,7 @@ type decoder struct {
 
 func (d *decoder) section(n *yaml.Node, path string) {
 	n = resolveAlias(n)
-	if n.Tag == "!!null" {
+	if n.ShortTag() == "!!null" {
 		return
 	}
 	if n.Kind != yaml.MappingNode {
@@ -312,7 +312,7 @@ func (d *decoder) section(n *yaml.Node, path string) {
 
 func (d *decoder) leaf(k *Key, n *yaml.Node) {
 	n = resolveAlias(n)
-	if n.Tag == "!!null" {
+	if n.ShortTag() == "!!null" {
 		return
 	}
 	field := k.field(d.c)

@@ -70,7 +70,7 @@ repair:
 	}
 }
 
-// TestServerKeys pins the key set to CONTRACTS.md §4 and the environment
+// TestServerKeys pins the key set of the server config and the environment
 // variable names operators use.
 func TestServerKeys(t *testing.T) {
 	want := map[string]string{
