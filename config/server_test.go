@@ -244,6 +244,27 @@ func TestExplicitZero(t *testing.T) {
 	}
 }
 
+// TestEnvOverridesFile: the environment wins over the file, key by key, and
+// a list from the environment replaces the file's.
+func TestEnvOverridesFile(t *testing.T) {
+	c, err := ParseServer([]byte(minimal + "server: {port: 9090}\nprow: {job_config: [/a, /b]}\nrepair: {workers: 2, queue_size: 5}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{"FIX_STATUS_SERVER_PORT": "9191", "FIX_STATUS_PROW_JOB_CONFIG": "/c", "FIX_STATUS_REPAIR_WORKERS": "8"}
+	if err := c.SetValuesFromEnv(envMap(env)); err != nil {
+		t.Fatal(err)
+	}
+	c.SetDefaults()
+	if c.Server.Port != 9191 || !slices.Equal(c.Prow.JobConfig, []string{"/c"}) || c.Repair.Workers != 8 || c.Repair.QueueSize != 5 {
+		t.Errorf("port %d, job_config %v, workers %d, queue_size %d", c.Server.Port, c.Prow.JobConfig, c.Repair.Workers, c.Repair.QueueSize)
+	}
+	c.Repair.Workers = 0
+	if err := c.Validate(); err == nil || err.Error() != "repair.workers: 0 is less than 1 (env FIX_STATUS_REPAIR_WORKERS)" {
+		t.Errorf("a problem with a value from the environment names the variable: %v", err)
+	}
+}
+
 func TestPrivateKeyPrecedence(t *testing.T) {
 	keyFile := writeFile(t, "key.pem", testKey)
 	otherKey := strings.Replace(testKey, "MIIB", "MIIC", 1)
