@@ -6,8 +6,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
-
-	"github.com/fix-status/fix-status/app/ghapi"
 )
 
 // PullRequest re-checks a PR when its head, base or readiness changes.
@@ -39,7 +37,7 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	if e.GetNumber() <= 0 {
 		return fmt.Errorf("%s event without a pull request number: malformed payload ignored", eventType)
 	}
-	h.svc.PREvent(repo.PR(e.GetNumber()), "pull_request."+e.GetAction(), ghapi.PRInfo(e.GetPullRequest()))
+	h.svc.PREvent(repo.PR(e.GetNumber()), "pull_request."+e.GetAction())
 	return nil
 }
 

@@ -68,7 +68,8 @@ type gqlPR struct {
 			HasNextPage bool
 		}
 		Nodes []struct {
-			Path string
+			Path       string
+			ChangeType string
 		}
 	} `graphql:"files(first: 100)"`
 	Commits struct {
@@ -192,14 +193,18 @@ func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref plan.PRR
 		pr.Author = n.Author.Login
 	}
 	pf := &reconcile.Prefetched{PR: pr}
-	if f := n.Files; f != nil {
+	if f := n.Files; f != nil && !f.PageInfo.HasNextPage && len(f.Nodes) >= f.TotalCount && len(f.Nodes) >= n.ChangedFiles {
+		files := &plan.Files{Complete: true}
 		for _, fl := range f.Nodes {
-			pf.Files = append(pf.Files, fl.Path)
+			if fl.ChangeType == "RENAMED" {
+				// GraphQL does not give a renamed file's previous path,
+				// which may be a rule file: the REST list does.
+				files = nil
+				break
+			}
+			files.Names = append(files.Names, fl.Path)
 		}
-		pf.FilesComplete = !f.PageInfo.HasNextPage && len(f.Nodes) >= f.TotalCount && len(f.Nodes) >= n.ChangedFiles
-		if !pf.FilesComplete {
-			pf.Files = nil // the reconciler lists them all by REST
-		}
+		pf.Files = files
 	}
 	// The head's results, unless the head commit is missing from the
 	// answer or has more suites or runs than a page: then the check runs
@@ -220,7 +225,7 @@ func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref plan.PRR
 			return nil, err
 		}
 	}
-	if !pf.FilesComplete {
+	if pf.Files == nil {
 		rn.fallbacks.files.Add(1)
 	}
 	it := &Item{Ref: ref, HeadSHA: n.HeadRefOid, Prefetched: pf, Draft: n.IsDraft, UpdatedAt: n.UpdatedAt.Time,

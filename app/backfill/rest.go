@@ -71,10 +71,11 @@ func (rn *Runner) restItem(ctx context.Context, c *github.Client, ref plan.PRRef
 	sha := pr.HeadSHA
 	pf := &reconcile.Prefetched{PR: pr}
 	_, err := gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "read "+ref.String(), func(int) error {
-		var err error
-		if pf.Files, pf.FilesComplete, err = ghapi.ReadFiles(ctx, c, ref, pr.ChangedFiles); err != nil {
+		files, err := ghapi.ReadFiles(ctx, c, ref, pr.ChangedFiles)
+		if err != nil {
 			return err
 		}
+		pf.Files = &files
 		if pf.Statuses, err = ghapi.ReadStatuses(ctx, c, ref, sha); err != nil {
 			return err
 		}

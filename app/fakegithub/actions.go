@@ -72,7 +72,7 @@ func (c *reqCtx) workflowRunJSON(run *workflowRun, withPulls bool) *workflowRunJ
 		JobsURL: api + "/jobs", LogsURL: api + "/logs", CheckSuiteURL: fmt.Sprintf("%s/repos/%s/check-suites/%d", c.base, r.full, run.suite.id),
 		ArtifactsURL: api + "/artifacts", CancelURL: api + "/cancel", RerunURL: api + "/rerun", PreviousAttemptURL: prev,
 		WorkflowURL: fmt.Sprintf("%s/repos/%s/actions/workflows/%d", c.base, r.full, run.workflowID),
-		HeadCommit:  simpleCommit(r.commits[run.headSHA]), Repository: c.w.repoRaw(c.base, r), HeadRepository: c.w.repoRaw(c.base, r),
+		HeadCommit:  simpleCommit(r.commits[run.headSHA]), Repository: c.w.repoRaw(c.base, r), HeadRepository: c.w.repoRaw(c.base, headRepoOfRun(r, run)),
 	}
 	if withPulls {
 		out.PullRequests = c.w.pullsForSHA(c.base, r, run.headSHA)
@@ -115,6 +115,9 @@ func hRerun(c *reqCtx) resp {
 	run := c.repo.runByID[c.idParam("run_id")]
 	if run == nil {
 		return c.notFound()
+	}
+	if run.status != "completed" {
+		return c.errResp(http.StatusForbidden, "This workflow is already running")
 	}
 	if run.attempt >= maxRunAttempts {
 		return c.errResp(http.StatusForbidden, "This workflow run cannot be retried")

@@ -28,6 +28,9 @@ type Stats struct {
 	ByStatus map[string]int64 `json:"by_status"`
 	// Webhooks counts deliveries made and those that failed.
 	Webhooks WebhookStats `json:"webhooks"`
+	// SecondaryLimited counts the answers given as GitHub's secondary rate
+	// limit (enforced limits and injected faults alike).
+	SecondaryLimited int64 `json:"secondary_limited"`
 }
 
 // WriteStats counts writes.
@@ -54,6 +57,8 @@ type statsData struct {
 	failed        int64
 	graphqlPoints int64
 	graphqlUsed   map[int64]int64
+	// secondaryLimited counts secondary-limit answers.
+	secondaryLimited int64
 }
 
 func newStats() statsData {
@@ -84,7 +89,7 @@ func (s *Server) Stats() Stats {
 	out := Stats{Requests: st.requests, NotModified: st.notModified, ByRoute: map[string]int64{},
 		RateLimitUsed: map[string]int64{}, ByStatus: map[string]int64{},
 		Writes:   WriteStats{Total: st.writes, ByRoute: map[string]int64{}},
-		Webhooks: WebhookStats{Delivered: st.delivered, Failed: st.failed}}
+		Webhooks: WebhookStats{Delivered: st.delivered, Failed: st.failed}, SecondaryLimited: st.secondaryLimited}
 	out.GraphQLPoints, out.GraphQLPointsUsed = st.graphqlPoints, map[string]int64{}
 	for k, v := range st.graphqlUsed {
 		out.GraphQLPointsUsed[strconv.FormatInt(k, 10)] = v
@@ -228,6 +233,7 @@ type StatePull struct {
 	HeadSHA   string          `json:"head_sha"`
 	BaseSHA   string          `json:"base_sha"`
 	Draft     bool            `json:"draft"`
+	Fork      bool            `json:"fork"`
 	State     string          `json:"state"`
 	Merged    bool            `json:"merged"`
 	Files     []File          `json:"files"`
@@ -361,7 +367,7 @@ func (w *world) stateRepo(r *repo) StateRepo {
 	for _, p := range r.pulls {
 		c := r.commits[p.headSHA]
 		sp := StatePull{Number: p.number, Title: p.title, Body: p.body, User: p.user, Base: p.base, Head: p.head,
-			HeadSHA: p.headSHA, BaseSHA: p.baseSHA, Draft: p.draft, State: p.state, Merged: p.merged,
+			HeadSHA: p.headSHA, BaseSHA: p.baseSHA, Draft: p.draft, Fork: p.headRepo != nil, State: p.state, Merged: p.merged,
 			Files: append([]File{}, p.files...), Statuses: w.stateStatuses(c), CheckRuns: w.stateCheckRuns(c), Comments: []StateComment{}}
 		for _, cm := range p.comments {
 			sc := StateComment{ID: cm.id, User: cm.user, Body: cm.body, CreatedAt: cm.createdAt, Reactions: []StateReaction{}}

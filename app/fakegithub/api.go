@@ -186,12 +186,16 @@ func (c *reqCtx) paginate(n, max int) (int, int) {
 	return lo, hi
 }
 
-// serveAPI is the pipeline every GitHub API request goes through: latency,
-// routing, stats, faults, authentication, rate limit, permissions, the
-// handler, then ETag/304 and the headers GitHub sends.
+// serveAPI is the pipeline every GitHub API request goes through: routing,
+// stats, authentication, secondary limits, latency and faults, rate limit,
+// permissions, the handler, then ETag/304 and the headers GitHub sends.
 func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
-	s.sleep(r.Context())
 	c := &reqCtx{s: s, r: r, query: r.URL.Query(), base: s.baseURL(r), now: s.now(), header: http.Header{}}
+	// fail answers before the handler runs, after the latency every answer has.
+	fail := func(out resp, b *budget) {
+		s.sleep(r.Context())
+		s.write(hw, c, out, b)
+	}
 	// Answers before authentication show the caller's unauthenticated budget
 	// (not charged), as GitHub's do.
 	anon := func() *budget {
@@ -201,42 +205,48 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 	if rt == nil {
 		s.count("", 0)
 		c.route = &route{docs: docsRoot}
-		s.write(hw, c, c.notFound(), anon())
+		fail(c.notFound(), anon())
 		return
 	}
 	c.route, c.params = rt, params
 	s.count(rt.key, 0)
 
-	if f := s.takeFault(rt.key); f != nil {
-		s.write(hw, c, s.faultResp(c, f), anon())
-		return
-	}
-	id, fail := s.authenticate(c)
-	if fail != nil {
-		s.write(hw, c, *fail, anon())
+	id, bad := s.authenticate(c)
+	if bad != nil {
+		fail(*bad, anon())
 		return
 	}
 	c.id = id
-	if fail := c.checkAuthKind(); fail != nil {
-		s.write(hw, c, *fail, c.budgetFor())
+	b := c.budgetFor()
+	if bad := c.checkAuthKind(); bad != nil {
+		fail(*bad, b)
 		return
 	}
-	b := c.budgetFor()
+	if s.opts.Scenario.SecondaryLimits && c.id.kind == idInstallation && rt.charged {
+		if bad := s.enterSecondary(c); bad != nil {
+			fail(*bad, b)
+			return
+		}
+		defer s.leaveSecondary(c)
+	}
+	s.sleep(r.Context())
+	if f := s.takeFault(rt.key); f != nil {
+		s.awaitFault(r.Context(), f)
+		// The answer is computed now, from the state after the wait.
+		c.now = s.now()
+		if f.Status != 0 {
+			s.write(hw, c, s.faultResp(c, f), b)
+			return
+		}
+	}
 	conditional := r.Method == http.MethodGet && r.Header.Get("If-None-Match") != ""
 	if b != nil && rt.charged && !conditional && s.exhausted(b, c.now) {
 		s.write(hw, c, s.rateLimited(c), b)
 		return
 	}
-	if s.opts.Scenario.SecondaryLimits && c.id.kind == idInstallation && rt.charged {
-		if fail := s.enterSecondary(c); fail != nil {
-			s.write(hw, c, *fail, b)
-			return
-		}
-		defer s.leaveSecondary(c)
-	}
 	if r.Method != http.MethodGet {
-		if fail := c.readBody(hw); fail != nil {
-			s.write(hw, c, *fail, b)
+		if bad := c.readBody(hw); bad != nil {
+			s.write(hw, c, *bad, b)
 			return
 		}
 	}
@@ -314,6 +324,10 @@ func (c *reqCtx) readBody(hw http.ResponseWriter) *resp {
 // dispatch resolves the repository, checks access and permission, and runs
 // the handler. It runs under the world lock.
 func (c *reqCtx) dispatch() resp {
+	if len(c.route.perms) > 0 {
+		// GitHub names what the endpoint needs on every answer.
+		c.header.Set("X-Accepted-GitHub-Permissions", acceptedPermissions(c.route.perms))
+	}
 	if owner, ok := c.params["owner"]; ok {
 		rp := c.w.repo(owner + "/" + c.params["repo"])
 		if rp == nil || !c.canSee(rp) {

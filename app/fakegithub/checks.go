@@ -81,10 +81,12 @@ type checkRunRequest struct {
 // validate applies GitHub's rules to a create or update request.
 func (c *reqCtx) validateCheckRun(req *checkRunRequest) *resp {
 	fail := func(r resp) *resp { return &r }
-	if req.Status != nil && !checkStatuses[*req.Status] {
+	if req.Status != nil && !checkStatusAllowed(c.w.app.id, *req.Status) {
+		// waiting, requested and pending belong to GitHub Actions.
 		return fail(c.invalid("CheckRun", "status", "invalid", ""))
 	}
-	if req.Conclusion != nil && !checkConclusion[*req.Conclusion] {
+	// Only GitHub marks a check run stale.
+	if req.Conclusion != nil && (!checkConclusion[*req.Conclusion] || *req.Conclusion == "stale") {
 		return fail(c.invalid("CheckRun", "conclusion", "invalid", ""))
 	}
 	if req.Status != nil && *req.Status == "completed" && req.Conclusion == nil {
@@ -174,8 +176,9 @@ func hCreateCheckRun(c *reqCtx) resp {
 		headBranch: c.repo.headBranchOf(cm.sha)}, c.now)
 	cr.creator = c.actor()
 	cr.apply(&req, c.now)
-	c.w.refreshSuite(c.repo, cr.suite, c.now)
+	done := c.w.refreshSuite(c.repo, cr.suite, c.now)
 	c.apiWriteHook("check_run", "created", c.checkRunPayload(cr))
+	c.suiteDoneHook(done, cr.suite)
 	return created(c.w.checkRunJSON(c.base, c.repo, cr))
 }
 
@@ -216,9 +219,10 @@ func hUpdateCheckRun(c *reqCtx) resp {
 	}
 	wasCompleted := cr.status == "completed"
 	cr.apply(&req, c.now)
-	c.w.refreshSuite(c.repo, cr.suite, c.now)
+	done := c.w.refreshSuite(c.repo, cr.suite, c.now)
 	if !wasCompleted && cr.status == "completed" {
 		c.apiWriteHook("check_run", "completed", c.checkRunPayload(cr))
+		c.suiteDoneHook(done, cr.suite)
 	}
 	return ok(c.w.checkRunJSON(c.base, c.repo, cr))
 }

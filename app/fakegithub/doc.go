@@ -17,10 +17,21 @@
 //     with If-None-Match → 304, which is not charged; x-ratelimit-* headers and
 //     a per-installation hourly budget (exhausted → 403 that go-github turns into
 //     *github.RateLimitError); faults and secondary limits on demand
-//     (Server.Fault, POST /_fake/faults) and a fixed latency.
+//     (Server.Fault, POST /_fake/faults), a fixed latency, and delay and
+//     hold faults that keep a request in flight until a test releases it
+//     (Server.Hold, POST /_fake/faults/release); its answer is computed
+//     after the wait. Every answer, faults included, carries the caller's
+//     rate-limit headers and, for an endpoint that needs a permission,
+//     X-Accepted-GitHub-Permissions.
 //   - GitHub's secondary limits when the scenario sets secondary_limits (80
-//     content-creating requests a minute, 500 an hour, 100 concurrent, per
-//     installation): 403 with retry-after (*github.AbuseRateLimitError).
+//     content-creating requests a minute, 500 an hour, 900 points a minute
+//     per REST endpoint, 2,000 for GraphQL, 100 concurrent counted with the
+//     latency, per installation): 403 with retry-after
+//     (*github.AbuseRateLimitError).
+//   - Fork PRs, check suites per workflow on pushes and new PR heads,
+//     check_suite.completed after the run that ends a suite, Git trees and
+//     blobs, and the app's webhook deliveries (GET /app/hook/deliveries,
+//     redelivery), as README.md describes.
 //   - Writes made with an installation token are recorded as the app's bot
 //     (login "<slug>[bot]"); writes through events as the named user. With
 //     Options.WebhooksForAPIWrites the app's own writes also cause webhooks
@@ -43,24 +54,31 @@
 //
 //	pull_request.opened            number (default: next), title, body, user, base (default branch),
 //	                               head (branch name, default pr-N), head_sha (default generated),
-//	                               draft, files: [{filename, status, previous_filename, additions,
-//	                               deletions, content}]
+//	                               draft, fork (the head is in the user's fork), files: [{filename,
+//	                               status, previous_filename (renamed), additions, deletions, content}]
 //	pull_request.synchronize       number, head_sha (new head; default generated), files (the PR's
 //	                               full new list; default unchanged) → payload before/after
-//	pull_request.edited            number, base (new base branch) and/or title, body → payload changes
+//	pull_request.edited            number, base (new base branch: new base.ref and base.sha) and/or
+//	                               title, body → payload changes (changes.base.ref.from, .sha.from)
 //	pull_request.ready_for_review  number        (also converted_to_draft)
 //	pull_request.closed            number, merged
 //	pull_request.reopened          number
-//	issue_comment.created          number, user, body → result comment_id
-//	push                           branch (created if new), files: {path: content, path: null
-//	                               deletes}, message → new branch head (result sha), payload
-//	                               commits[].added/modified/removed
-//	status                         sha, context (default "default"), state, description,
-//	                               target_url, creator (default user)
+//	issue_comment.created          number, user, body, author_association (default: derived: OWNER,
+//	                               COLLABORATOR, CONTRIBUTOR with a merged PR, FIRST_TIME_CONTRIBUTOR
+//	                               with only open ones, else NONE) → result comment_id
+//	push                           branch (any branch of any repository, created if new), files:
+//	                               {path: content, path: null deletes}, renamed: {old: new},
+//	                               message → new branch head (result sha), payload before/after,
+//	                               commits[] and head_commit with added/modified/removed (a rename
+//	                               is removed + added); queued Actions suites per workflow
+//	status                         sha, context (default "default"), state, description (at most
+//	                               140 characters), target_url, creator (a login, default user) or
+//	                               app_id (reported by that app's bot)
 //	check_run.created              sha, name, status (default queued), conclusion, app_id (default
 //	                               GitHub Actions, 15368), workflow (groups runs into an Actions run)
 //	check_run.completed            sha, name, app_id, conclusion (completes the newest unfinished run
-//	                               of that name and app, or creates a completed one), or check_run_id
+//	                               of that name and app, or creates a completed one), or check_run_id;
+//	                               followed by check_suite.completed when it ends its suite
 //	check_suite.completed          sha, app_id, workflow, conclusion (completes the suite's runs)
 //	branch_protection_rule.created|edited|deleted
 //	                               branch, protection: {required_status_checks: {strict, contexts,
@@ -74,6 +92,7 @@
 //
 // The answer of POST /_fake/events is the EventResult: {"event", "action",
 // "delivery", "delivered", "status_code", "skipped", "number", "sha",
-// "comment_id", "check_run_id"}; 422 for an invalid event (nothing changed),
-// 502 when the delivery failed (the state has changed).
+// "comment_id", "check_run_id", "followups": [EventResult of the webhooks
+// sent right after, e.g. check_suite.completed]}; 422 for an invalid event
+// (nothing changed), 502 when a delivery failed (the state has changed).
 package fakegithub

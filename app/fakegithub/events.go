@@ -31,6 +31,8 @@ type Event struct {
 	HeadSHA string `json:"head_sha,omitempty"`
 	Draft   bool   `json:"draft,omitempty"`
 	Merged  bool   `json:"merged,omitempty"`
+	// Fork puts a new PR's head in the author's fork (pull_request.opened).
+	Fork bool `json:"fork,omitempty"`
 	// Files are the PR's changed files (pull_request.opened, synchronize).
 	// In JSON, "files" is this list for pull requests and the Contents map
 	// for a push.
@@ -41,7 +43,13 @@ type Event struct {
 	Branch   string            `json:"branch,omitempty"`
 	Contents map[string]string `json:"-"`
 	Removed  []string          `json:"removed,omitempty"`
-	Message  string            `json:"message,omitempty"`
+	// Renamed maps old paths to new ones (push); the content moves along
+	// unless Contents gives the new path another.
+	Renamed map[string]string `json:"renamed,omitempty"`
+	// AuthorAssociation overrides the commenter's association
+	// (issue_comment.created), e.g. MEMBER for a member of the organization.
+	AuthorAssociation string `json:"author_association,omitempty"`
+	Message           string `json:"message,omitempty"`
 
 	// Statuses.
 	SHA         string `json:"sha,omitempty"`
@@ -139,6 +147,10 @@ type EventResult struct {
 	SHA        string `json:"sha,omitempty"`
 	CommentID  int64  `json:"comment_id,omitempty"`
 	CheckRunID int64  `json:"check_run_id,omitempty"`
+	// Followups are the webhooks GitHub sends right after this one, e.g.
+	// check_suite.completed once a check_run.completed ends its suite.
+	Followups []EventResult `json:"followups,omitempty"`
+	then      []*hook
 }
 
 // EventError is an event that cannot be applied (nothing changed).
@@ -178,6 +190,16 @@ type hook struct {
 	action    string
 	payload   map[string]any
 	installed bool
+	// instID and repoID are the installation and repository the delivery
+	// is recorded with (0 = none).
+	instID, repoID int64
+	// A redelivery re-sends body with the original guid.
+	redelivery bool
+	guid       string
+	body       []byte
+	// then are the webhooks GitHub sends right after this one (a
+	// check_suite.completed after the check_run.completed that ended it).
+	then []*hook
 }
 
 func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
@@ -233,7 +255,12 @@ func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
 	if r != nil {
 		r.touch(now)
 	}
-	return res, w.finishHook(base, r, kind, action, ev.User, payload), nil
+	h := w.finishHook(base, r, kind, action, ev.User, payload)
+	h.then = res.then
+	if h.instID == 0 {
+		h.instID = ev.InstallationID
+	}
+	return res, h, nil
 }
 
 // finishHook adds what every payload carries: the repository after the
@@ -244,9 +271,11 @@ func (w *world) finishHook(base string, r *repo, kind, action, sender string, pa
 		if _, ok := payload["repository"]; !ok {
 			payload["repository"] = w.repoRaw(base, r)
 		}
+		h.repoID = r.id
 		if r.inst == nil {
 			h.installed = false
 		} else {
+			h.instID = r.inst.id
 			payload["installation"] = map[string]any{"id": r.inst.id, "node_id": nodeID("Installation", r.inst.id)}
 		}
 		if r.ownerType == "Organization" {
@@ -306,6 +335,9 @@ func (w *world) pullRequestEvent(base string, r *repo, ev *Event, action string,
 		if ev.Base == "" {
 			ev.Base = r.defaultBranch
 		}
+		if ev.Fork && strings.EqualFold(ev.User, r.owner) {
+			return nil, badEvent("fork: %s cannot fork their own repository", ev.User)
+		}
 		if r.branches[ev.Base] == nil {
 			return nil, badEvent("base: branch %q is not in %s", ev.Base, r.full)
 		}
@@ -316,8 +348,9 @@ func (w *world) pullRequestEvent(base string, r *repo, ev *Event, action string,
 			return nil, badEvent("%v", err)
 		}
 		p := w.openPull(r, pullSpec{number: ev.Number, title: ev.Title, body: ev.Body, user: ev.User, base: ev.Base,
-			head: ev.Head, headSHA: ev.HeadSHA, draft: ev.Draft, files: ev.Files}, now)
+			head: ev.Head, headSHA: ev.HeadSHA, draft: ev.Draft, fork: ev.Fork, files: ev.Files}, now)
 		res.Number, res.SHA = p.number, p.headSHA
+		w.requestSuites(r, r.commits[p.headSHA], p.head, now)
 		return map[string]any{"number": p.number, "pull_request": w.pullEventJSON(base, r, p)}, nil
 	}
 	p := r.pullByNum[ev.Number]
@@ -345,6 +378,7 @@ func (w *world) pullRequestEvent(base string, r *repo, ev *Event, action string,
 		}
 		payload["before"] = p.headSHA
 		w.setPullHead(r, p, ev.HeadSHA, files, now)
+		w.requestSuites(r, r.commits[p.headSHA], p.head, now)
 		payload["after"] = p.headSHA
 	case "edited":
 		changes := map[string]any{}
@@ -406,7 +440,11 @@ func (w *world) issueCommentEvent(base string, r *repo, ev *Event, action string
 	if len(p.comments) >= maxComments {
 		return nil, badEvent("number: #%d has reached GitHub's %d comments", p.number, maxComments)
 	}
+	if ev.AuthorAssociation != "" && !authorAssociations[ev.AuthorAssociation] {
+		return nil, badEvent("author_association: %q is not one of %s", ev.AuthorAssociation, keys(authorAssociations))
+	}
 	c := w.addComment(r, p, ev.User, 0, ev.Body, now)
+	c.assoc = ev.AuthorAssociation
 	res.Number, res.CommentID = p.number, c.id
 	return map[string]any{"issue": w.issueJSON(base, r, p), "comment": w.commentJSON(base, r, c)}, nil
 }
@@ -438,8 +476,8 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	if ev.Branch == "" {
 		return nil, badEvent("branch: missing")
 	}
-	if len(ev.Contents) == 0 && len(ev.Removed) == 0 {
-		return nil, badEvent("files: a push changes at least one file ({path: content}, null to delete)")
+	if len(ev.Contents) == 0 && len(ev.Removed) == 0 && len(ev.Renamed) == 0 {
+		return nil, badEvent("files: a push changes at least one file ({path: content}, null to delete; or renamed: {old: new})")
 	}
 	b := r.branches[ev.Branch]
 	created := b == nil
@@ -460,13 +498,27 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	}
 	var changes []File
 	var added, modified, removed []string
-	paths := make([]string, 0, len(ev.Contents))
-	for p := range ev.Contents {
-		paths = append(paths, p)
+	// A rename moves the content; push payloads list it as removed + added.
+	for _, old := range sortedKeys(ev.Renamed) {
+		nu := ev.Renamed[old]
+		content, had := tree[old]
+		if !had || nu == "" || nu == old {
+			return nil, badEvent("renamed: %q is not a file of %s, or %q is not a new path", old, ev.Branch, nu)
+		}
+		if c, ok := ev.Contents[nu]; ok {
+			content = c
+		}
+		delete(tree, old)
+		tree[nu] = content
+		c := content
+		removed, added = append(removed, old), append(added, nu)
+		changes = append(changes, File{Filename: nu, Status: "renamed", PreviousFilename: old, Content: &c})
 	}
-	sort.Strings(paths)
-	for _, p := range paths {
+	for _, p := range sortedKeys(ev.Contents) {
 		content := ev.Contents[p]
+		if contains(added, p) {
+			continue // a rename's new content, written above
+		}
 		old, had := tree[p]
 		tree[p] = content
 		c := content
@@ -500,6 +552,7 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 		r.branches[ev.Branch] = b
 	}
 	b.sha = sha
+	w.requestSuites(r, cm, ev.Branch, now)
 	r.pushedAt = now
 	r.touch(now)
 	res.SHA = sha
@@ -546,7 +599,12 @@ func (w *world) statusEvent(base string, r *repo, ev *Event, now time.Time, res 
 		return nil, badEvent("description: longer than %d characters", maxDescription)
 	}
 	creator := ev.Creator
-	if creator == "" {
+	switch {
+	case ev.AppID != 0 && creator != "":
+		return nil, badEvent("creator, app_id: a status has one creator (a login, or an app whose bot reports it)")
+	case ev.AppID != 0:
+		creator = w.appByID(ev.AppID).botLogin()
+	case creator == "":
 		creator = ev.User
 	}
 	if !loginRE.MatchString(creator) {
@@ -584,7 +642,7 @@ func (w *world) statusPayload(base string, r *repo, cm *commit, st *status) map[
 	}
 	rc := &reqCtx{w: w, base: base, repo: r}
 	return map[string]any{
-		"id": st.id, "sha": cm.sha, "name": r.full, "target_url": strp(st.targetURL), "avatar_url": base + "/avatars/u/" + fmt.Sprint(w.userID(st.creator)),
+		"id": st.id, "sha": cm.sha, "name": r.full, "target_url": strp(st.targetURL), "avatar_url": w.userJSON(base, st.creator).AvatarURL,
 		"context": st.context, "description": strp(st.description), "state": st.state, "commit": rc.commitJSON(cm),
 		"branches": branches, "created_at": ts(st.createdAt), "updated_at": ts(st.createdAt), "sender": w.userJSON(base, st.creator),
 	}
@@ -595,6 +653,8 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 		ev.AppID = GitHubActionsAppID
 	}
 	var cr *checkRun
+	// suiteDone: this run ended its suite (GitHub then sends check_suite.completed).
+	suiteDone := false
 	switch action {
 	case "created", "completed":
 	default:
@@ -634,6 +694,7 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 			cr = w.addCheckRun(r, cm, checkRunSpec{name: spec.Name, status: spec.Status, conclusion: spec.Conclusion,
 				appID: spec.AppID, workflow: spec.Workflow, headBranch: r.headBranchOf(cm.sha), actor: ev.User}, now)
 			cr.creator = w.appByID(cr.appID).botLogin()
+			suiteDone = cr.suite.status == "completed"
 		}
 	}
 	if action == "completed" && cr.status != "completed" {
@@ -645,7 +706,10 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 		if cr.startedAt == nil {
 			cr.startedAt = &t
 		}
-		w.refreshSuite(r, cr.suite, now)
+		suiteDone = w.refreshSuite(r, cr.suite, now)
+	}
+	if suiteDone {
+		res.then = append(res.then, w.suiteCompletedHook(base, r, cr.suite, ev.User))
 	}
 	res.SHA, res.CheckRunID = cr.headSHA, cr.id
 	return map[string]any{"check_run": w.checkRunEventJSON(base, r, cr)}, nil

@@ -81,29 +81,48 @@ type gqlResponseJSON struct {
 
 // serveGraphQL is POST /graphql.
 func (s *Server) serveGraphQL(hw http.ResponseWriter, r *http.Request) {
-	s.sleep(r.Context())
 	c := &reqCtx{s: s, r: r, query: r.URL.Query(), base: s.baseURL(r), now: s.now(), header: http.Header{}, route: graphqlRoute}
 	s.count(graphqlRouteKey, 0)
-	if f := s.takeFault(graphqlRouteKey); f != nil {
-		s.write(hw, c, s.faultResp(c, f), nil)
-		return
+	fail := func(out resp) {
+		s.sleep(r.Context())
+		s.write(hw, c, out, nil)
 	}
-	id, fail := s.authenticate(c)
-	if fail != nil {
-		s.write(hw, c, *fail, nil)
+	id, bad := s.authenticate(c)
+	if bad != nil {
+		fail(*bad)
 		return
 	}
 	c.id = id
 	switch id.kind {
 	case idAnonymous:
-		s.write(hw, c, c.errResp(http.StatusUnauthorized, "This endpoint requires you to be authenticated."), nil)
+		fail(c.errResp(http.StatusUnauthorized, "This endpoint requires you to be authenticated."))
 		return
 	case idApp:
-		s.write(hw, c, c.errResp(http.StatusForbidden, "Resource not accessible by integration"), nil)
+		fail(c.errResp(http.StatusForbidden, "Resource not accessible by integration"))
 		return
 	}
-	if fail := c.readBody(hw); fail != nil {
-		s.write(hw, c, *fail, nil)
+	inst := id.tok.inst
+	b := s.graphqlBudget(inst.id)
+	// Every answer from here on shows the installation's GraphQL budget.
+	s.rateHeaders(c.header, b, c.now, "graphql")
+	if s.opts.Scenario.SecondaryLimits {
+		if bad := s.enterSecondary(c); bad != nil {
+			fail(*bad)
+			return
+		}
+		defer s.leaveSecondary(c)
+	}
+	s.sleep(r.Context())
+	if f := s.takeFault(graphqlRouteKey); f != nil {
+		s.awaitFault(r.Context(), f)
+		c.now = s.now()
+		if f.Status != 0 {
+			s.write(hw, c, s.faultResp(c, f), nil)
+			return
+		}
+	}
+	if bad := c.readBody(hw); bad != nil {
+		s.write(hw, c, *bad, nil)
 		return
 	}
 	var req gqlRequestBody
@@ -111,8 +130,6 @@ func (s *Server) serveGraphQL(hw http.ResponseWriter, r *http.Request) {
 		s.write(hw, c, c.errResp(http.StatusBadRequest, "Problems parsing JSON"), nil)
 		return
 	}
-	inst := id.tok.inst
-	b := s.graphqlBudget(inst.id)
 	if req.Query == "" {
 		s.writeGraphQL(hw, c, b, gqlResponseJSON{Errors: []gqlErrorJSON{{Message: "A query attribute must be specified and must be a string."}}})
 		return

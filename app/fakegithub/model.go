@@ -38,6 +38,7 @@ type installation struct {
 	// secondary-limit bookkeeping, guarded by Server.statsMu
 	content  []time.Time // content-creating requests of the last hour
 	inFlight int
+	points   map[string]*pointWindow // secondary-limit points per route key
 }
 
 type token struct {
@@ -48,11 +49,9 @@ type token struct {
 	repos   map[int64]bool // nil = every repository of the installation
 }
 
-// allows reports whether the token has a permission such as "checks:read".
-func (t *token) allows(perm string) bool {
-	name, level, _ := strings.Cut(perm, ":")
-	return permAllows(t.perms[name], level)
-}
+// allows reports whether the token has a permission such as "checks:read"
+// (or every one of a set, "contents:read,pull_requests:read").
+func (t *token) allows(perm string) bool { return allowsAll(t.perms, perm) }
 
 // reaches reports whether the token may see a repository: one of its
 // installation's, and one it was narrowed to if it was.
@@ -80,6 +79,8 @@ type repo struct {
 	checkRuns     map[int64]*checkRun
 	comments      map[int64]*comment
 	nextIssue     int
+	fork          bool             // an author's fork (forks.go); never in world.repos
+	forks         map[string]*repo // lower-case author → fork of this repository
 	createdAt     time.Time
 	updatedAt     time.Time
 	pushedAt      time.Time
@@ -179,6 +180,9 @@ type checkSuite struct {
 	updatedAt   time.Time
 	rerequested []string // who rerequested it, in order
 	run         *workflowRun
+	// workflowPath is the workflow file of a GitHub Actions suite ("" for
+	// other apps); a suite created by a push has it before it has a run.
+	workflowPath string
 }
 
 // hasRunNamed reports whether the suite has a check run of that name on c.
@@ -221,6 +225,7 @@ type pull struct {
 	headSHA   string
 	baseSHA   string
 	draft     bool
+	headRepo  *repo  // the author's fork for a fork PR; nil = the base repository
 	review    string // GraphQL reviewDecision; "" = null
 	state     string
 	merged    bool
@@ -236,6 +241,7 @@ type comment struct {
 	issue     int
 	user      string
 	viaApp    int64
+	assoc     string // author_association given by the event; "" = derived
 	body      string
 	createdAt time.Time
 	updatedAt time.Time

@@ -122,32 +122,26 @@ type Fault struct {
 	RetryAfter int `json:"retry_after,omitempty"`
 	// Message overrides the error message.
 	Message string `json:"message,omitempty"`
+	// Delay keeps matching requests waiting that long (JSON: "2s"). Their
+	// answer is computed after the delay, from the state at that moment:
+	// the fault's Status if set, else the normal answer.
+	Delay time.Duration `json:"-"`
+	// Hold keeps matching requests waiting until released (Held.Release,
+	// POST /_fake/faults/release) or, with a Delay, until it is over.
+	Hold bool `json:"hold,omitempty"`
+	hold *holdState
 }
 
-// Fault queues a fault (what POST /_fake/faults does).
-func (s *Server) Fault(f Fault) {
-	if f.Count <= 0 {
-		f.Count = 1
-	}
-	if f.Status == 0 {
-		f.Status = http.StatusBadGateway
-		if f.Secondary {
-			f.Status = http.StatusForbidden
-		}
-	}
-	if f.Secondary && f.RetryAfter <= 0 {
-		f.RetryAfter = 60
-	}
-	s.statsMu.Lock()
-	s.faults = append(s.faults, &f)
-	s.statsMu.Unlock()
-}
+// Fault queues a fault (what POST /_fake/faults does). Without Status, a
+// fault that neither delays nor holds answers 502.
+func (s *Server) Fault(f Fault) { s.addFault(f) }
 
-// ClearFaults drops every queued fault.
+// ClearFaults drops every queued fault and releases every hold.
 func (s *Server) ClearFaults() {
 	s.statsMu.Lock()
 	s.faults = nil
 	s.statsMu.Unlock()
+	s.releaseHolds("")
 }
 
 func (s *Server) takeFault(key string) *Fault {
@@ -169,6 +163,9 @@ func (s *Server) takeFault(key string) *Fault {
 
 func (s *Server) faultResp(c *reqCtx, f *Fault) resp {
 	if f.Secondary {
+		s.statsMu.Lock()
+		s.stats.secondaryLimited++
+		s.statsMu.Unlock()
 		msg := f.Message
 		if msg == "" {
 			msg = "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID " + requestID() + "."
@@ -184,65 +181,4 @@ func (s *Server) faultResp(c *reqCtx, f *Fault) resp {
 		}
 	}
 	return resp{status: f.Status, body: errorJSON{Message: msg, DocumentationURL: c.route.docs}}
-}
-
-// GitHub's documented secondary limits (docs/github.md), enforced per
-// installation when the scenario sets secondary_limits.
-const (
-	contentPerMinute = 80
-	contentPerHour   = 500
-	maxConcurrent    = 100
-)
-
-// enterSecondary admits a request under the secondary limits, or answers
-// like GitHub's secondary rate limit. A nil answer must be paired with
-// leaveSecondary.
-func (s *Server) enterSecondary(c *reqCtx) *resp {
-	in := c.id.tok.inst
-	s.statsMu.Lock()
-	defer s.statsMu.Unlock()
-	in.inFlight++
-	retry := time.Duration(0)
-	if in.inFlight > maxConcurrent {
-		retry = time.Second
-	} else if c.route.write && c.r.Method == http.MethodPost {
-		kept := in.content[:0]
-		for _, t := range in.content {
-			if c.now.Sub(t) < time.Hour {
-				kept = append(kept, t)
-			}
-		}
-		in.content = kept
-		n := len(kept)
-		lastMinute := 0
-		for _, t := range kept {
-			if c.now.Sub(t) < time.Minute {
-				lastMinute++
-			}
-		}
-		switch {
-		case n >= contentPerHour:
-			retry = kept[n-contentPerHour].Add(time.Hour).Sub(c.now)
-		case lastMinute >= contentPerMinute:
-			retry = kept[n-contentPerMinute].Add(time.Minute).Sub(c.now)
-		default:
-			in.content = append(in.content, c.now)
-		}
-	}
-	if retry == 0 {
-		return nil
-	}
-	in.inFlight--
-	secs := int((retry + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	r := s.faultResp(c, &Fault{Secondary: true, Status: http.StatusForbidden, RetryAfter: secs})
-	return &r
-}
-
-func (s *Server) leaveSecondary(c *reqCtx) {
-	s.statsMu.Lock()
-	c.id.tok.inst.inFlight--
-	s.statsMu.Unlock()
 }

@@ -15,11 +15,15 @@ func hGetRepo(c *reqCtx) resp {
 }
 
 // resolveRef finds the commit a ref names: a SHA (or a prefix of at least 7
-// characters), a branch, or the head branch of an open PR.
+// characters), a branch, HEAD (the default branch), or the head branch of an
+// open PR.
 func (c *reqCtx) resolveRef(ref string) *commit {
 	r := c.repo
 	if cm := r.commits[ref]; cm != nil {
 		return cm
+	}
+	if ref == "HEAD" {
+		ref = r.defaultBranch
 	}
 	name := strings.TrimPrefix(strings.TrimPrefix(ref, "refs/"), "heads/")
 	if b := r.branches[name]; b != nil {
@@ -101,6 +105,8 @@ type contentJSON struct {
 	Links       map[string]string `json:"_links"`
 }
 
+// contentEntry is one entry of the contents API; for a directory, content
+// is the directory's tree id.
 func (c *reqCtx) contentEntry(ref, p, typ, content string, withContent bool) contentJSON {
 	r := c.repo
 	sha := blobSHA(content)
@@ -114,7 +120,7 @@ func (c *reqCtx) contentEntry(ref, p, typ, content string, withContent bool) con
 		e.DownloadURL = &dl
 	} else {
 		e.Size = 0
-		e.SHA = fakeSHA("tree", r.full, ref, p)
+		e.SHA = content
 		gitURL = fmt.Sprintf("%s/repos/%s/git/trees/%s", c.base, r.full, e.SHA)
 		html = fmt.Sprintf("%s/%s/tree/%s/%s", c.base, r.full, ref, p)
 		e.Links = map[string]string{"self": self, "git": gitURL, "html": html}
@@ -179,11 +185,14 @@ func hContents(c *reqCtx) resp {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// GitHub lists the first 1,000 entries and says nothing of the rest.
+	names = names[:min(len(names), maxDirEntries)]
+	root := newGitTree(tree)
 	out := make([]contentJSON, 0, len(names))
 	for _, n := range names {
 		kind := children[n]
 		if kind == "dir" {
-			out = append(out, c.contentEntry(ref, n, "dir", "", false))
+			out = append(out, c.contentEntry(ref, n, "dir", root.find(n).sha(), false))
 		} else {
 			out = append(out, c.contentEntry(ref, n, "file", strings.TrimPrefix(kind, "file:"), false))
 		}

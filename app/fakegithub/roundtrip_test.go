@@ -727,8 +727,9 @@ func TestWebhooksForAPIWrites(t *testing.T) {
 		got = append(got, r.event+"."+p.Action+" by "+p.Sender.Login)
 	}
 	sort.Strings(got)
+	// Completing the app's only check run on the head ends its suite too.
 	want := []string{"check_run.completed by fix-status[bot]", "check_run.created by fix-status[bot]",
-		"issue_comment.created by fix-status[bot]", "status. by fix-status[bot]"}
+		"check_suite.completed by fix-status[bot]", "issue_comment.created by fix-status[bot]", "status. by fix-status[bot]"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("webhooks of API writes (-want +got):\n%s", diff)
 	}

@@ -57,6 +57,10 @@ func routeTable() []*route {
 		{method: "GET", tmpl: "/orgs/{org}/installation", auth: authJWT, docs: apps + "#get-an-organization-installation-for-the-authenticated-app", h: hOrgInstallation},
 		{method: "GET", tmpl: "/users/{username}/installation", auth: authJWT, docs: apps + "#get-a-user-installation-for-the-authenticated-app", h: hUserInstallation},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/installation", auth: authJWT, docs: apps + "#get-a-repository-installation-for-the-authenticated-app", h: hRepoInstallation},
+		// Outside the subset (github-more.json): the app's webhook deliveries.
+		{method: "GET", tmpl: "/app/hook/deliveries", auth: authJWT, docs: "https://docs.github.com/rest/apps/webhooks#list-deliveries-for-an-app-webhook", h: hListHookDeliveries},
+		{method: "GET", tmpl: "/app/hook/deliveries/{delivery_id}", auth: authJWT, docs: "https://docs.github.com/rest/apps/webhooks#get-a-delivery-for-an-app-webhook", h: hGetHookDelivery},
+		{method: "POST", tmpl: "/app/hook/deliveries/{delivery_id}/attempts", auth: authJWT, write: true, docs: "https://docs.github.com/rest/apps/webhooks#redeliver-a-delivery-for-an-app-webhook", h: hRedeliverHookDelivery},
 		// GitHub does not charge GET /rate_limit.
 		{method: "GET", tmpl: "/rate_limit", auth: authAny, docs: "https://docs.github.com/rest/rate-limit/rate-limit#get-rate-limit-status-for-the-authenticated-user", h: hRateLimit},
 
@@ -72,6 +76,10 @@ func routeTable() []*route {
 		// Outside the subset: get and update a check run.
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/check-runs/{check_run_id}", perms: []string{"checks:read"}, docs: runs + "#get-a-check-run", h: hGetCheckRun},
 		{method: "PATCH", tmpl: "/repos/{owner}/{repo}/check-runs/{check_run_id}", perms: []string{"checks:write"}, write: true, docs: runs + "#update-a-check-run", h: hUpdateCheckRun},
+		// Outside the subset (github-more.json): pulls of a commit, Git trees and blobs.
+		{method: "GET", tmpl: "/repos/{owner}/{repo}/commits/{commit_sha}/pulls", perms: []string{"contents:read,pull_requests:read"}, docs: "https://docs.github.com/rest/commits/commits#list-pull-requests-associated-with-a-commit", h: hCommitPulls},
+		{method: "GET", tmpl: "/repos/{owner}/{repo}/git/trees/{tree_sha+}", perms: []string{"contents:read"}, docs: "https://docs.github.com/rest/git/trees#get-a-tree", h: hGitTree},
+		{method: "GET", tmpl: "/repos/{owner}/{repo}/git/blobs/{file_sha}", perms: []string{"contents:read"}, docs: "https://docs.github.com/rest/git/blobs#get-a-blob", h: hGitBlob},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/commits/{ref+}/check-suites", perms: []string{"checks:read"}, docs: suites + "#list-check-suites-for-a-git-reference", h: hListCheckSuites},
 		{method: "POST", tmpl: "/repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest", perms: []string{"checks:write"}, write: true, docs: suites + "#rerequest-a-check-suite", h: hRerequestSuite},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/actions/runs", perms: []string{"actions:read"}, docs: wfruns + "#list-workflow-runs-for-a-repository", h: hListRuns},

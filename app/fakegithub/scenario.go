@@ -124,6 +124,9 @@ type ScenarioPull struct {
 	Head    string `yaml:"head,omitempty" json:"head,omitempty"` // head branch name (default pr-N)
 	HeadSHA string `yaml:"head_sha,omitempty" json:"head_sha,omitempty"`
 	Draft   bool   `yaml:"draft,omitempty" json:"draft,omitempty"`
+	// Fork puts the head in the author's fork (head.repo is
+	// <user>/<name>, a fork), as for most PRs of open-source projects.
+	Fork bool `yaml:"fork,omitempty" json:"fork,omitempty"`
 	// ReviewDecision is what GraphQL's PullRequest.reviewDecision answers:
 	// APPROVED, CHANGES_REQUESTED, REVIEW_REQUIRED, or empty (null).
 	ReviewDecision string `yaml:"review_decision,omitempty" json:"review_decision,omitempty"`
@@ -591,6 +594,9 @@ func (pr *ScenarioPull) validate(p, rp string, r *ScenarioRepo, nums map[int]boo
 	if pr.Base == "" {
 		return fmt.Errorf("%s.base: missing", p)
 	}
+	if owner, _, _ := strings.Cut(r.Name, "/"); pr.Fork && strings.EqualFold(owner, pr.User) {
+		return fmt.Errorf("%s.fork: %s cannot fork their own repository", p, pr.User)
+	}
 	if _, ok := r.Branches[pr.Base]; !ok {
 		return fmt.Errorf("%s.base: branch %q is not in %s.branches", p, pr.Base, rp)
 	}
@@ -684,6 +690,9 @@ func validateCheckRun(p string, c *ScenarioCheckRun) error {
 	}
 	if c.AppID < 0 {
 		return fmt.Errorf("%s.app_id: %d is negative", p, c.AppID)
+	}
+	if !checkStatusAllowed(c.AppID, c.Status) {
+		return fmt.Errorf("%s.status: %q is only for GitHub Actions (app %d); other apps use queued, in_progress or completed", p, c.Status, GitHubActionsAppID)
 	}
 	return nil
 }

@@ -53,15 +53,19 @@ type Server struct {
 	statsMu sync.Mutex // guards stats, faults
 	stats   statsData
 	faults  []*Fault
+	holds   []*holdState // holds not yet released (faults.go)
 	gql     graphqlState // GraphQL budgets (graphql.go)
 
-	hookMu     sync.Mutex
-	webhookURL string
-	deliveries []Delivery
-	hookClient *http.Client
-	hookSem    chan struct{}
-	async      sync.WaitGroup
-	pending    atomic.Int64
+	hookMu      sync.Mutex
+	webhookURL  string
+	deliveries  []Delivery
+	attempts    []*attempt // GET /app/hook/deliveries (deliveries.go)
+	nextAttempt int64
+	appDown     bool
+	hookClient  *http.Client
+	hookSem     chan struct{}
+	async       sync.WaitGroup
+	pending     atomic.Int64
 
 	srvMu    sync.Mutex
 	httpSrv  *http.Server
@@ -131,6 +135,8 @@ func (s *Server) Close() error {
 	if s.httpSrv == nil {
 		return nil
 	}
+	// Held requests would keep Shutdown waiting.
+	s.releaseHolds("")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	err := s.httpSrv.Shutdown(ctx)
@@ -224,6 +230,9 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /_fake/stats", s.handleResetStats)
 	mux.HandleFunc("POST /_fake/faults", s.handleFaults)
 	mux.HandleFunc("DELETE /_fake/faults", s.handleClearFaults)
+	mux.HandleFunc("GET /_fake/faults", s.handleListFaults)
+	mux.HandleFunc("POST /_fake/faults/release", s.handleReleaseFaults)
+	mux.HandleFunc("POST /_fake/faults/wait", s.handleWaitFaults)
 	mux.HandleFunc("POST /_fake/events", s.handleEvents)
 	mux.HandleFunc("GET /_fake/deliveries", s.handleDeliveries)
 	api := http.HandlerFunc(s.serveAPI)

@@ -57,10 +57,11 @@ type userJSON struct {
 }
 
 func (w *world) userJSON(base, login string) *userJSON {
-	typ := "User"
 	if strings.HasSuffix(login, "[bot]") {
-		typ = "Bot"
-	} else if w.orgs[strings.ToLower(login)] {
+		return w.botUserJSON(base, login)
+	}
+	typ := "User"
+	if w.orgs[strings.ToLower(login)] {
 		typ = "Organization"
 	}
 	u := base + "/users/" + login
@@ -186,7 +187,7 @@ func (w *world) buildRepoJSON(base string, r *repo) *repoJSON {
 	}
 	return &repoJSON{
 		ID: r.id, NodeID: nodeID("Repository", r.id), Name: r.name, FullName: r.full, Private: r.private,
-		Owner: w.userJSON(base, r.owner), HTMLURL: web, URL: api,
+		Owner: w.userJSON(base, r.owner), HTMLURL: web, URL: api, Fork: r.fork,
 		ArchiveURL: api + "/{archive_format}{/ref}", AssigneesURL: api + "/assignees{/user}",
 		BlobsURL: api + "/git/blobs{/sha}", BranchesURL: api + "/branches{/branch}",
 		CollaboratorsURL: api + "/collaborators{/collaborator}", CommentsURL: api + "/comments{/number}",
@@ -289,15 +290,7 @@ type pullDetailJSON struct {
 	ChangedFiles        int       `json:"changed_files"`
 }
 
-func (w *world) authorAssociation(r *repo, login string) string {
-	if strings.EqualFold(login, r.owner) {
-		return "OWNER"
-	}
-	if _, ok := r.collaborators[strings.ToLower(login)]; ok {
-		return "COLLABORATOR"
-	}
-	return "CONTRIBUTOR"
-}
+func (w *world) authorAssociation(r *repo, login string) string { return r.associationOf(login) }
 
 func (w *world) pullJSON(base string, r *repo, p *pull, detail bool) *pullJSON {
 	api := base + "/repos/" + r.full
@@ -323,6 +316,9 @@ func (w *world) pullJSON(base string, r *repo, p *pull, detail bool) *pullJSON {
 			"commits": {self + "/commits"}, "statuses": {api + "/statuses/" + p.headSHA},
 		},
 		AuthorAssociation: w.authorAssociation(r, p.user), Draft: p.draft,
+	}
+	if hr := p.headRepo; hr != nil {
+		out.Head = pullRefJSON{Label: hr.owner + ":" + p.head, Ref: p.head, SHA: p.headSHA, User: w.userJSON(base, hr.owner), Repo: w.repoRaw(base, hr)}
 	}
 	if p.merged {
 		out.MergedAt = tsp(p.closedAt)
@@ -399,14 +395,14 @@ type statusJSON struct {
 }
 
 func (w *world) statusJSON(base string, r *repo, s *status, withCreator bool) statusJSON {
-	avatar := base + "/avatars/u/" + fmt.Sprint(w.userID(s.creator))
+	creator := w.userJSON(base, s.creator)
 	out := statusJSON{
-		URL: base + "/repos/" + r.full + "/statuses/" + s.sha, AvatarURL: &avatar, ID: s.id, NodeID: nodeID("StatusContext", s.id),
+		URL: base + "/repos/" + r.full + "/statuses/" + s.sha, AvatarURL: &creator.AvatarURL, ID: s.id, NodeID: nodeID("StatusContext", s.id),
 		State: s.state, Description: strp(s.description), TargetURL: strp(s.targetURL), Context: s.context,
 		CreatedAt: ts(s.createdAt), UpdatedAt: ts(s.createdAt),
 	}
 	if withCreator {
-		out.Creator = w.userJSON(base, s.creator)
+		out.Creator = creator
 	}
 	return out
 }
@@ -495,11 +491,13 @@ type pullMinimalJSON struct {
 	Base   pullMinimalRefJSON `json:"base"`
 }
 
-// pullsForSHA lists the open PRs whose head is sha.
+// pullsForSHA lists the open PRs whose head is sha, as check runs, check
+// suites and workflow runs carry them: like GitHub, it leaves out PRs whose
+// head is in a fork.
 func (w *world) pullsForSHA(base string, r *repo, sha string) []pullMinimalJSON {
 	out := []pullMinimalJSON{}
 	for _, p := range r.pulls {
-		if p.headSHA != sha || p.state != "open" {
+		if p.headSHA != sha || p.state != "open" || p.headRepo != nil {
 			continue
 		}
 		m := pullMinimalJSON{ID: p.id, Number: p.number, URL: fmt.Sprintf("%s/repos/%s/pulls/%d", base, r.full, p.number)}
@@ -672,6 +670,9 @@ func (w *world) commentJSON(base string, r *repo, c *comment) *commentJSON {
 		HTMLURL: fmt.Sprintf("%s/%s/pull/%d#issuecomment-%d", base, r.full, c.issue, c.id), Body: c.body,
 		User: w.userJSON(base, c.user), CreatedAt: ts(c.createdAt), UpdatedAt: ts(c.updatedAt),
 		IssueURL: fmt.Sprintf("%s/issues/%d", api, c.issue), AuthorAssociation: w.authorAssociation(r, c.user),
+	}
+	if c.assoc != "" {
+		out.AuthorAssociation = c.assoc
 	}
 	if c.viaApp != 0 {
 		out.PerformedViaGitHubApp = w.integrationJSON(base, w.appByID(c.viaApp))

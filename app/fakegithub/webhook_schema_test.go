@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -52,10 +53,13 @@ func TestWebhookPayloadsMatchSchemas(t *testing.T) {
 	s := startServer(t, testScenario, func(o *Options) { o.WebhooksForAPIWrites = true })
 	receiver(t, s, "s3cret")
 	doc := loadSubset(t)
+	sent := 0
 	for _, ev := range webhookEvents() {
-		if _, err := s.Apply(context.Background(), ev); err != nil {
+		res, err := s.Apply(context.Background(), ev)
+		if err != nil {
 			t.Fatalf("%s: %v", ev.Type, err)
 		}
+		sent += 1 + len(res.Followups)
 	}
 	// And the webhooks of the app's own writes.
 	tok := installationToken(t, s, 7)
@@ -70,8 +74,9 @@ func TestWebhookPayloadsMatchSchemas(t *testing.T) {
 		}
 	}
 	s.WaitWebhooks()
-	if n := len(s.Deliveries()); n != len(webhookEvents())+3 {
-		t.Fatalf("%d deliveries; want %d", n, len(webhookEvents())+3)
+	// The check run the app completes ends its suite: check_suite.completed.
+	if n := len(s.Deliveries()); n != sent+4 {
+		t.Fatalf("%d deliveries; want %d", n, sent+4)
 	}
 	seen := map[string]bool{}
 	for _, d := range s.Deliveries() {
@@ -91,6 +96,11 @@ func TestWebhookPayloadsMatchSchemas(t *testing.T) {
 		}
 		err := ref.Value.VisitJSON(payload, openapi3.MultiErrors())
 		for _, e := range flatten(err) {
+			// The schema's list of app events predates repository_ruleset,
+			// which fix-status subscribes to (its suites carry its app).
+			if strings.HasPrefix(e, "check_suite.app.events.") && appEvent(d.Payload, e) == "repository_ruleset" {
+				continue
+			}
 			t.Errorf("%s: %s", name, e)
 		}
 	}
@@ -211,4 +221,20 @@ func missingKeys(want, got map[string]any, prefix string, depth int) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// appEvent is the check_suite.app.events entry a validation error names.
+func appEvent(payload []byte, e string) string {
+	var p struct {
+		CheckSuite struct {
+			App struct{ Events []string } `json:"app"`
+		} `json:"check_suite"`
+	}
+	_ = json.Unmarshal(payload, &p)
+	field := strings.TrimSuffix(strings.Fields(e)[0], ":")
+	i, err := strconv.Atoi(strings.TrimPrefix(field, "check_suite.app.events."))
+	if err != nil || i < 0 || i >= len(p.CheckSuite.App.Events) {
+		return ""
+	}
+	return p.CheckSuite.App.Events[i]
 }

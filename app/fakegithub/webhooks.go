@@ -17,10 +17,14 @@ import (
 	"time"
 )
 
-// Delivery is one webhook the emulator sent (GET /_fake/deliveries lists the
-// most recent ones).
+// Delivery is one webhook delivery attempt the emulator made (GET
+// /_fake/deliveries lists the most recent ones). ID is the X-GitHub-Delivery
+// guid, the same for a redelivery; AttemptID is the attempt's numeric id in
+// GET /app/hook/deliveries.
 type Delivery struct {
 	ID         string          `json:"id"`
+	AttemptID  int64           `json:"attempt_id"`
+	Redelivery bool            `json:"redelivery"`
 	Event      string          `json:"event"`
 	Action     string          `json:"action,omitempty"`
 	URL        string          `json:"url"`
@@ -73,40 +77,57 @@ func (s *Server) subscribed(event string) bool {
 	return false
 }
 
-// deliver sends a webhook, outside the world lock, and records it.
+// deliver sends a webhook, outside the world lock, records the attempt,
+// then sends the webhooks that follow it (h.then).
 func (s *Server) deliver(ctx context.Context, res *EventResult, h *hook) error {
+	err := s.deliverOne(ctx, res, h)
+	for _, next := range h.then {
+		fr := EventResult{Event: next.event, Action: next.action}
+		if ferr := s.deliverOne(ctx, &fr, next); ferr != nil && err == nil {
+			err = ferr
+		}
+		res.Followups = append(res.Followups, fr)
+	}
+	return err
+}
+
+func (s *Server) deliverOne(ctx context.Context, res *EventResult, h *hook) error {
 	s.hookMu.Lock()
-	url := s.webhookURL
+	url, down := s.webhookURL, s.appDown
 	s.hookMu.Unlock()
 	switch {
+	case url == "":
+		res.Skipped = errNoWebhookURL.Error()
+		return nil
+	case h.redelivery:
+		// A redelivery re-sends what was sent, whatever changed since.
 	case !h.installed:
 		res.Skipped = "the repository is not in an installation of the app"
 		return nil
 	case !s.subscribed(h.event):
 		res.Skipped = "the app does not subscribe to " + h.event + " events"
 		return nil
-	case url == "":
-		res.Skipped = errNoWebhookURL.Error()
-		return nil
 	}
-	body, err := json.Marshal(h.payload)
-	if err != nil {
-		return fmt.Errorf("failed to encode the %s payload: %w", h.event, err)
+	body := h.body
+	if body == nil {
+		var err error
+		if body, err = json.Marshal(h.payload); err != nil {
+			return fmt.Errorf("failed to encode the %s payload: %w", h.event, err)
+		}
 	}
-	d := Delivery{ID: newGUID(), Event: h.event, Action: res.Action, URL: url, At: s.now(), Payload: body}
-	res.Delivery = d.ID
-	err = s.post(ctx, url, h.event, d.ID, body, &d)
-	if err != nil {
-		d.Error = err.Error()
+	guid := h.guid
+	if guid == "" {
+		guid = newGUID()
 	}
-	res.StatusCode = d.StatusCode
+	a := &attempt{guid: guid, event: h.event, action: h.action, at: s.now(), redelivery: h.redelivery,
+		instID: h.instID, repoID: h.repoID, url: url, body: body}
+	res.Delivery = guid
+	start := time.Now()
+	err := s.post(ctx, url, down, a)
+	a.duration = time.Since(start)
+	res.StatusCode = a.statusCode
 	res.Delivered = err == nil
-	s.hookMu.Lock()
-	s.deliveries = append(s.deliveries, d)
-	if len(s.deliveries) > maxDeliveries {
-		s.deliveries = append([]Delivery(nil), s.deliveries[len(s.deliveries)-maxDeliveries:]...)
-	}
-	s.hookMu.Unlock()
+	s.record(a, err)
 	s.statsMu.Lock()
 	if err == nil {
 		s.stats.delivered++
@@ -117,32 +138,52 @@ func (s *Server) deliver(ctx context.Context, res *EventResult, h *hook) error {
 	return err
 }
 
-func (s *Server) post(ctx context.Context, url, event, id string, body []byte, d *Delivery) error {
+// post makes one delivery attempt and fills in what GitHub records of it:
+// the request and response headers, the response body, the status code and
+// GitHub's status text ("OK", "Invalid HTTP Response: 503", "failed to
+// connect to host"). While the app is down, the attempt fails as a refused
+// connection does.
+func (s *Server) post(ctx context.Context, url string, down bool, a *attempt) error {
 	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(a.body))
 	if err != nil {
-		return fmt.Errorf("failed to deliver %s %s: %w", event, id, err)
+		a.status = "invalid URL"
+		return fmt.Errorf("failed to deliver %s %s: %w", a.event, a.guid, err)
 	}
+	req.Header.Set("Accept", "*/*")
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "GitHub-Hookshot/fakegithub")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", id)
+	req.Header.Set("X-GitHub-Event", a.event)
+	req.Header.Set("X-GitHub-Delivery", a.guid)
 	req.Header.Set("X-GitHub-Hook-ID", "1")
 	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(s.AppID(), 10))
 	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
-	req.Header.Set("X-Hub-Signature-256", SignPayload(s.secret, body))
-	req.Header.Set("X-Hub-Signature", signSHA1(s.secret, body))
+	// Signed afresh on every attempt, with the secret of the moment.
+	req.Header.Set("X-Hub-Signature-256", SignPayload(s.secret, a.body))
+	req.Header.Set("X-Hub-Signature", signSHA1(s.secret, a.body))
+	a.reqHeaders = req.Header.Clone()
+	if down {
+		a.status = "failed to connect to host"
+		return fmt.Errorf("failed to deliver %s %s: the app is down (connection refused)", a.event, a.guid)
+	}
 	res, err := s.hookClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("failed to deliver %s %s: %w", event, id, err)
+		a.status = "failed to connect to host"
+		if errors.Is(err, context.DeadlineExceeded) {
+			a.status = "timed out"
+		}
+		return fmt.Errorf("failed to deliver %s %s: %w", a.event, a.guid, err)
 	}
 	defer res.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(res.Body, maxResponseKept))
 	_, _ = io.Copy(io.Discard, io.LimitReader(res.Body, 1<<20))
-	d.StatusCode = res.StatusCode
+	a.statusCode, a.resHeaders, a.resBody = res.StatusCode, res.Header.Clone(), string(data)
 	if res.StatusCode < 200 || res.StatusCode > 299 {
-		return fmt.Errorf("failed to deliver %s %s: the webhook answered %s", event, id, res.Status)
+		a.status = "Invalid HTTP Response: " + strconv.Itoa(res.StatusCode)
+		return fmt.Errorf("failed to deliver %s %s: the webhook answered %s", a.event, a.guid, res.Status)
 	}
+	a.status = "OK"
 	return nil
 }
 

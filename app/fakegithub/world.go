@@ -88,6 +88,8 @@ func newWorld(sc *Scenario, now time.Time) (*world, error) {
 		}
 		w.apps[o.ID] = &appInfo{id: o.ID, slug: o.Slug, name: name, owner: o.Slug, perms: map[string]string{"checks": "write", "statuses": "write", "metadata": "read"}, createdAt: now}
 	}
+	// GitHub Actions' owner is the github organization.
+	w.orgs["github"] = true
 	for _, in := range sc.Installations {
 		if in.AccountType == "Organization" {
 			w.orgs[strings.ToLower(in.Account)] = true
@@ -200,7 +202,7 @@ func (w *world) addScenarioPull(r *repo, sp *ScenarioPull, now time.Time) error 
 		files = append(files, File{Filename: fmt.Sprintf("generated/file-%05d.txt", i+1), Status: "added", Additions: 1})
 	}
 	p := w.openPull(r, pullSpec{number: sp.Number, title: sp.Title, body: sp.Body, user: sp.User, base: sp.Base,
-		head: sp.Head, headSHA: sp.HeadSHA, draft: sp.Draft, files: files}, created)
+		head: sp.Head, headSHA: sp.HeadSHA, draft: sp.Draft, fork: sp.Fork, files: files}, created)
 	p.review = sp.ReviewDecision
 	if sp.State == "closed" {
 		p.state = "closed"
@@ -241,6 +243,7 @@ type pullSpec struct {
 	title, body, user, base, head string
 	headSHA                       string
 	draft                         bool
+	fork                          bool // the head is in the author's fork
 	files                         []File
 }
 
@@ -262,6 +265,9 @@ func (w *world) openPull(r *repo, ps pullSpec, now time.Time) *pull {
 		headSHA: ps.headSHA, draft: ps.draft, state: "open", files: ps.files, createdAt: now, updatedAt: now}
 	if b := r.branches[ps.base]; b != nil {
 		p.baseSHA = b.sha
+	}
+	if ps.fork {
+		p.headRepo = w.forkOf(r, ps.user)
 	}
 	r.pulls = append(r.pulls, p)
 	r.pullByNum[p.number] = p
@@ -336,14 +342,22 @@ func (w *world) suiteFor(r *repo, c *commit, appID int64, workflow, headBranch, 
 		if s.headSHA != c.sha || s.appID != appID {
 			continue
 		}
-		if (workflow == "" && s.run == nil) || (workflow != "" && s.run != nil && s.run.name == workflow) {
+		if (workflow == "" && s.run == nil && s.workflowPath == "") || (workflow != "" && s.run != nil && s.run.name == workflow) {
 			return s
 		}
 	}
-	s := &checkSuite{id: w.newID(), headSHA: c.sha, headBranch: headBranch, appID: appID, status: "queued", createdAt: now, updatedAt: now}
-	r.suites[s.id] = s
+	path := ""
 	if workflow != "" {
-		path := ".github/workflows/" + strings.ToLower(strings.NewReplacer(" ", "-", "/", "-").Replace(workflow)) + ".yml"
+		path = w.workflowPath(r, c, workflow)
+	}
+	// A workflow's suite may exist already, queued since the push.
+	s := w.pendingSuite(r, c, path)
+	if s == nil || workflow == "" {
+		s = &checkSuite{id: w.newID(), headSHA: c.sha, headBranch: headBranch, appID: appID, status: "queued", createdAt: now, updatedAt: now}
+		r.suites[s.id] = s
+	}
+	if workflow != "" {
+		s.workflowPath = path
 		number := len(r.runs) + 1
 		run := &workflowRun{id: w.newID(), workflowID: int64(len(workflow)*1000) + r.id, name: workflow, path: path, event: "pull_request",
 			headSHA: c.sha, headBranch: headBranch, status: "queued", suite: s, runNumber: number, attempt: 1, actor: actor,
@@ -356,8 +370,10 @@ func (w *world) suiteFor(r *repo, c *commit, appID int64, workflow, headBranch, 
 }
 
 // refreshSuite derives a suite's (and its workflow run's) status from its
-// check runs, as GitHub does.
-func (w *world) refreshSuite(r *repo, s *checkSuite, now time.Time) {
+// check runs, as GitHub does. It reports whether the suite has just
+// completed (GitHub then sends check_suite.completed).
+func (w *world) refreshSuite(r *repo, s *checkSuite, now time.Time) bool {
+	was := s.status
 	c := r.commits[s.headSHA]
 	conclusion := ""
 	var total, completed, queued int
@@ -391,4 +407,5 @@ func (w *world) refreshSuite(r *repo, s *checkSuite, now time.Time) {
 	if s.run != nil {
 		s.run.status, s.run.conclusion, s.run.updatedAt = status, conclusion, now
 	}
+	return was != "completed" && status == "completed"
 }

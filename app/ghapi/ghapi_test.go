@@ -91,9 +91,9 @@ func TestReads(t *testing.T) {
 	if err != nil || pr.HeadSHA != "1111111111111111111111111111111111111111" || pr.BaseRef != "main" || pr.State != "open" || pr.Author != "author" || pr.ChangedFiles != 3101 {
 		t.Fatalf("ReadPR = %+v, %v", pr, err)
 	}
-	files, complete, err := ReadFiles(ctx, c, repo.PR(1), pr.ChangedFiles)
-	if err != nil || len(files) != MaxPRFiles || complete {
-		t.Errorf("ReadFiles: %d files, complete %v, %v; want GitHub's 3,000 and incomplete", len(files), complete, err)
+	files, err := ReadFiles(ctx, c, repo.PR(1), pr.ChangedFiles)
+	if err != nil || len(files.Names) != MaxPRFiles || files.Complete {
+		t.Errorf("ReadFiles: %d files, complete %v, %v; want GitHub's 3,000 and incomplete", len(files.Names), files.Complete, err)
 	}
 	sts, err := ReadStatuses(ctx, c, repo.PR(1), pr.HeadSHA)
 	if err != nil || len(sts) != 1 || sts[0].State != "success" || sts[0].Creator != "prow" {

@@ -42,28 +42,30 @@ func PRInfo(pr *github.PullRequest) plan.PRInfo {
 	}
 }
 
-// ReadFiles lists the PR's changed file names (renamed files by their new
-// name, deleted files included) and whether the list is complete.
-func ReadFiles(ctx context.Context, c *github.Client, ref plan.PRRef, changedFiles int) ([]string, bool, error) {
-	var names []string
+// ReadFiles lists the PR's changed files and whether the list is complete.
+func ReadFiles(ctx context.Context, c *github.Client, ref plan.PRRef, changedFiles int) (plan.Files, error) {
+	var out plan.Files
 	opt := &github.ListOptions{PerPage: PerPage}
 	for {
 		files, resp, err := c.PullRequests.ListFiles(ctx, ref.Owner, ref.Repo, ref.Number, opt)
 		if err != nil {
-			return nil, false, fmt.Errorf("failed to list files of %s: %w", ref, err)
+			return plan.Files{}, fmt.Errorf("failed to list files of %s: %w", ref, err)
 		}
 		for _, f := range files {
-			names = append(names, f.GetFilename())
+			out.Names = append(out.Names, f.GetFilename())
+			if prev := f.GetPreviousFilename(); prev != "" {
+				out.Renamed = append(out.Renamed, prev)
+			}
 		}
-		if resp.NextPage == 0 || len(names) >= MaxPRFiles {
+		if resp.NextPage == 0 || len(out.Names) >= MaxPRFiles {
 			break
 		}
 		opt.Page = resp.NextPage
 	}
 	// GitHub stops at 3,000 files without saying so; the PR's own count
 	// tells whether anything is missing.
-	complete := len(names) < MaxPRFiles && (changedFiles == 0 || len(names) >= changedFiles)
-	return names, complete, nil
+	out.Complete = len(out.Names) < MaxPRFiles && (changedFiles == 0 || len(out.Names) >= changedFiles)
+	return out, nil
 }
 
 // ReadStatuses returns the latest status per context (case-insensitive) on

@@ -52,6 +52,19 @@ type PRInfo struct {
 	ChangedFiles int
 }
 
+// Files is a pull request's changed-file list, as read for one head SHA.
+type Files struct {
+	// Names are the changed files in GitHub's order: renamed files by their
+	// new name, deleted files included (what CI filters look at).
+	Names []string
+	// Renamed are the previous names of renamed files: a PR that renames a
+	// rule file away changes the rules as much as one that edits it.
+	Renamed []string
+	// Complete is false when the list was cut short (GitHub's PR files API
+	// stops at 3,000 files without saying so).
+	Complete bool
+}
+
 // RequiredCheck is one required context of the base branch.
 type RequiredCheck struct {
 	Context string
@@ -105,7 +118,7 @@ type Snapshot struct {
 	Files         []string
 	FilesComplete bool
 	// RuleFilesChanged lists the changed files that define jobs (workflows,
-	// Prow configs, the repo config).
+	// Prow configs, the repo config), by their new or previous name.
 	RuleFilesChanged []string
 
 	Required  []RequiredCheck

@@ -10,24 +10,56 @@ import (
 	"github.com/fix-status/fix-status/app/plan"
 )
 
+// errChanged stops the writes of a plan: the PR changed under it (the write
+// guard saw a new head or base), so what is left is planned again.
+var errChanged = errors.New("the pull request changed while its writes were being made")
+
 type applier struct {
 	w       *ghapi.Writer
 	sha     string
 	dryRun  bool
 	metrics *metrics.Metrics
+	// gate is asked before each write; it paces writes, and when pacing
+	// made it wait, reads the PR again. It returns errChanged when the PR
+	// changed.
+	gate func(context.Context) error
+}
+
+type step struct {
+	desc string
+	err  error
+	done bool
 }
 
 // apply makes the writes of every decision. A failed write does not stop
 // the others; the errors are returned together, with what was done per
-// decision (or would be, in a dry run).
+// decision (or would be, in a dry run). A changed PR (errChanged) stops
+// the writes not yet made.
 func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int, error) {
-	type step struct {
-		desc string
-		err  error
-	}
 	steps := make([][]*step, len(ds))
 	var errs []error
 	writes := 0
+	changed := false
+	do := func(st *step, write func() error) {
+		if changed {
+			return
+		}
+		if err := a.gate(ctx); err != nil {
+			if errors.Is(err, errChanged) {
+				changed = true
+			} else {
+				st.err = err
+				errs = append(errs, err)
+			}
+			return
+		}
+		st.done = true
+		if st.err = write(); st.err != nil {
+			errs = append(errs, st.err)
+		} else {
+			writes++
+		}
+	}
 	// Re-run commands go out as one comment, after the other writes (a
 	// revoke's pending status must come before CI starts again).
 	var comments []plan.Write
@@ -41,25 +73,19 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 				comments = append(comments, w)
 				commentSteps = append(commentSteps, st)
 			case !a.dryRun:
-				st.err = a.write(ctx, w)
-				if st.err != nil {
-					errs = append(errs, st.err)
-				} else {
-					writes++
-				}
+				do(st, func() error { return a.write(ctx, w) })
 			}
 		}
 	}
 	if len(comments) > 0 && !a.dryRun {
-		err := a.w.Comment(ctx, plan.RetriggerComment(comments, a.sha))
-		a.metrics.Write(string(plan.WriteComment), err)
-		if err != nil {
-			errs = append(errs, err)
-		} else {
-			writes++
-		}
+		shared := &step{}
+		do(shared, func() error {
+			err := a.w.Comment(ctx, plan.RetriggerComment(comments, a.sha))
+			a.metrics.Write(string(plan.WriteComment), err)
+			return err
+		})
 		for _, st := range commentSteps {
-			st.err = err
+			st.err, st.done = shared.err, shared.done
 		}
 	}
 	actions := make([]string, len(ds))
@@ -71,6 +97,8 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 				parts = append(parts, "would "+st.desc)
 			case st.err != nil:
 				parts = append(parts, "failed to "+st.desc)
+			case !st.done:
+				parts = append(parts, "not done (the PR changed): "+st.desc)
 			default:
 				parts = append(parts, st.desc)
 			}
@@ -79,6 +107,9 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 		if actions[i] == "" {
 			actions[i] = "none"
 		}
+	}
+	if changed {
+		errs = append(errs, errChanged)
 	}
 	return actions, writes, errors.Join(errs...)
 }
@@ -95,6 +126,9 @@ func (a *applier) reportRulesError(ctx context.Context, s *plan.Snapshot, login 
 	w := plan.RulesStatus(s, login)
 	if w == nil || a.dryRun {
 		return nil
+	}
+	if err := a.gate(ctx); err != nil {
+		return err
 	}
 	return a.write(ctx, *w)
 }

@@ -6,6 +6,7 @@ package reconcile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -39,7 +40,30 @@ type Options struct {
 	// across PRs before they are read again (default 1 minute). Webhooks
 	// that change them invalidate the cache at once.
 	BranchTTL time.Duration
+	// Locks lets one reconcile of a PR run at a time (default: within this
+	// process; several replicas share a lock in Redis).
+	Locks Locker
+	// Pacer paces writes under GitHub's secondary limits (nil: not paced).
+	Pacer WritePacer
 }
+
+// Locker gives one reconcile of a PR at a time.
+type Locker interface {
+	// Lock waits until ref is free (or ctx ends) and holds it until unlock.
+	Lock(ctx context.Context, ref plan.PRRef) (unlock func(), err error)
+}
+
+// WritePacer paces content-creating writes of an installation.
+type WritePacer interface {
+	// Wait blocks until one more write may go out, and reports whether it
+	// had to wait (then what was read may be old: the write guard reads
+	// the PR again).
+	Wait(ctx context.Context, installationID int64) (waited bool, err error)
+}
+
+// MaxRounds bounds how often one reconcile starts again because the PR
+// changed under it (a push while it was read or written).
+const MaxRounds = 3
 
 // Reconciler repairs pull requests: snapshot → plan → apply.
 type Reconciler struct {
@@ -78,6 +102,9 @@ func New(opts Options) *Reconciler {
 	if opts.Sources == nil {
 		opts.Sources = sources.NewLoader(nil)
 	}
+	if opts.Locks == nil {
+		opts.Locks = NewLocalLocks()
+	}
 	return &Reconciler{opts: opts, branches: map[branchKey]*branchEntry{}}
 }
 
@@ -96,9 +123,6 @@ type Trigger struct {
 	// Event names the cause, e.g. "pull_request.synchronize", "comment",
 	// "sweep", "backfill", "check".
 	Event string
-	// PR is what a webhook payload said of the pull request, when there
-	// is one; it saves one read.
-	PR *plan.PRInfo
 	// DryRun plans without writing.
 	DryRun bool
 	// Prefetched, when set, is the PR's data read in bulk (backfill reads
@@ -112,11 +136,10 @@ type Trigger struct {
 // Prefetched is one PR's data read elsewhere than by the reconciler.
 type Prefetched struct {
 	PR plan.PRInfo
-	// Files is the changed-file list as read (nil: read it by REST), and
-	// FilesComplete whether it holds every file: false for a PR past
-	// GitHub's 3,000-file limit, which reading again would not change.
-	Files         []string
-	FilesComplete bool
+	// Files is the changed-file list as read with PR (nil: read it by
+	// REST). A list cut short by GitHub's 3,000-file limit is used as is:
+	// reading again would not lengthen it.
+	Files *plan.Files
 	// Statuses are the latest per context and CheckRuns the latest per name
 	// and app on the head SHA, as ghapi.ReadStatuses and ReadCheckRuns give
 	// them.
@@ -145,7 +168,11 @@ func (r *Reconciler) client(installationID int64) (*github.Client, error) {
 	return c, nil
 }
 
-// Reconcile reads, plans and (unless dry run) repairs one PR.
+// Reconcile reads, plans and (unless dry run) repairs one PR. It holds the
+// PR's lock throughout, so two events for one PR never reconcile it at
+// once. Before its first write, and again whenever pacing delayed a write,
+// it reads the PR again (a free 304 when unchanged): when the head or the
+// base moved, it writes nothing more and starts again from fresh reads.
 func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger) (*plan.Report, error) {
 	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Str("trigger", trig.Event).Logger()
 	ctx = logger.WithContext(ctx)
@@ -153,6 +180,34 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger
 	if err != nil {
 		return nil, err
 	}
+	unlock, err := r.opts.Locks.Lock(ctx, ref)
+	if err != nil {
+		return nil, fmt.Errorf("failed to lock %s: %w", ref, err)
+	}
+	defer unlock()
+	writes := 0
+	for round := 1; ; round++ {
+		rep, err := r.round(ctx, client, ref, trig)
+		if rep != nil {
+			writes += rep.Writes
+			rep.Writes = writes
+		}
+		if !errors.Is(err, errChanged) {
+			return rep, err
+		}
+		if round == MaxRounds {
+			return rep, fmt.Errorf("%s changed under each of %d checks in a row; left for the next event", ref, MaxRounds)
+		}
+		logger.Info().Int("round", round).Msg("the pull request changed while it was checked; checking it again")
+		// Bulk-read data is older than what the guard just saw.
+		trig.Prefetched = nil
+	}
+}
+
+// round is one snapshot → plan → apply. It returns errChanged when the
+// write guard saw the PR change.
+func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.PRRef, trig Trigger) (*plan.Report, error) {
+	logger := zerolog.Ctx(ctx)
 	snap, meta, err := r.snapshot(ctx, client, ref, trig)
 	if err != nil {
 		return nil, err
@@ -188,6 +243,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger
 	}
 	ap := applier{w: ghapi.NewWriter(client, ref, snap.HeadSHA), sha: snap.HeadSHA,
 		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics}
+	guarded := false
+	ap.gate = func(ctx context.Context) error {
+		waited := false
+		if r.opts.Pacer != nil {
+			var err error
+			if waited, err = r.opts.Pacer.Wait(ctx, ref.InstallationID); err != nil {
+				return err
+			}
+		}
+		if guarded && !waited {
+			return nil
+		}
+		guarded = true
+		return r.guard(ctx, client, snap)
+	}
 	rep.Actions, rep.Writes, err = ap.apply(ctx, ds)
 	if snap.RulesErr != nil {
 		// The PR shows it cut to 140 characters; the log keeps all of it
@@ -205,6 +275,21 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger
 		ev.Str("context", d.Context).Str("verdict", string(d.Verdict)).Str("reason", d.Reason).Str("action", rep.Actions[i]).Msg("decision")
 	}
 	return rep, err
+}
+
+// guard reads the PR again right before writing: the writes go to the head
+// and base the plan was computed from, or not at all (errChanged).
+func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapshot) error {
+	pr, err := ghapi.ReadPR(ctx, c, s.PR)
+	if err != nil {
+		return err
+	}
+	if pr.HeadSHA != s.HeadSHA || pr.BaseRef != s.BaseBranch || pr.BaseSHA != s.BaseSHA || pr.State != s.State {
+		zerolog.Ctx(ctx).Info().Str("head_sha", s.HeadSHA).Str("now_head_sha", pr.HeadSHA).Str("base", s.BaseBranch).Str("now_base", pr.BaseRef).
+			Msg("write guard: the pull request changed since it was read; nothing written")
+		return errChanged
+	}
+	return nil
 }
 
 func (r *Reconciler) planOptions(reportAs string) plan.PlanOptions {
@@ -230,14 +315,15 @@ type snapshotMeta struct {
 // checks and the rules.
 func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PRRef, trig Trigger) (*plan.Snapshot, snapshotMeta, error) {
 	meta := snapshotMeta{reportAs: config.ReportAsStatus}
+	// The PR itself first: a webhook payload is a snapshot of when it was
+	// sent (deliveries come late, out of order, and again), never the
+	// truth. A bulk read made with the files is as good, as the write
+	// guard checks it before anything is written.
 	pf := trig.Prefetched
 	var pr plan.PRInfo
-	switch {
-	case pf != nil:
+	if pf != nil {
 		pr = pf.PR
-	case trig.PR != nil && trig.PR.HeadSHA != "":
-		pr = *trig.PR
-	default:
+	} else {
 		var err error
 		if pr, err = ghapi.ReadPR(ctx, c, ref); err != nil {
 			return nil, meta, err
@@ -250,12 +336,14 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	if s.State != "open" {
 		return s, meta, nil
 	}
+	var files plan.Files
 	var err error
-	if pf != nil && (pf.Files != nil || pf.FilesComplete) {
-		s.Files, s.FilesComplete = pf.Files, pf.FilesComplete
-	} else if s.Files, s.FilesComplete, err = ghapi.ReadFiles(ctx, c, ref, pr.ChangedFiles); err != nil {
+	if pf != nil && pf.Files != nil {
+		files = *pf.Files
+	} else if files, err = ghapi.ReadFiles(ctx, c, ref, pr.ChangedFiles); err != nil {
 		return nil, meta, err
 	}
+	s.Files, s.FilesComplete = files.Names, files.Complete
 	if pf != nil {
 		s.Statuses, s.CheckRuns = pf.Statuses, pf.CheckRuns
 	} else {
@@ -286,7 +374,7 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	}
 	s.Jobs = be.rules.Jobs
 	meta.reportAs = be.rules.Config.ReportAs
-	if s.RuleFilesChanged = be.rules.RuleFilesChanged(s.Files); len(s.RuleFilesChanged) > 0 {
+	if s.RuleFilesChanged = be.rules.RuleFilesChanged(append(files.Names, files.Renamed...)); len(s.RuleFilesChanged) > 0 {
 		// Invariant 1: the PR changes the rules that judge it; read its
 		// own version too, and skip only where both agree.
 		head, _, err := r.opts.Sources.Load(ctx, c, ref.RepoRef, s.HeadSHA)

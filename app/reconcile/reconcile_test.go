@@ -133,7 +133,7 @@ func TestPrefetchedFilesAreNotReadAgain(t *testing.T) {
 		wantReads int64
 		want      plan.Verdict
 	}{
-		{"cut short by GitHub: used as is", Prefetched{PR: pr, Files: []string{"pkg/a.go"}}, 0, plan.Blocked},
+		{"cut short by GitHub: used as is", Prefetched{PR: pr, Files: &plan.Files{Names: []string{"pkg/a.go"}}}, 0, plan.Blocked},
 		{"no list: read by REST", Prefetched{PR: pr}, 1, plan.Skip},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,37 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-
-	"github.com/fix-status/fix-status/app/plan"
-	"github.com/fix-status/fix-status/app/reconcile"
 )
-
-func TestMergeTriggers(t *testing.T) {
-	pr := func(sha string, updated time.Time) *plan.PRInfo {
-		return &plan.PRInfo{HeadSHA: sha, UpdatedAt: updated}
-	}
-	t0 := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)
-	old, newer := pr("aaa", t0), pr("bbb", t0.Add(time.Minute))
-	type trig = reconcile.Trigger
-	tests := []struct {
-		name     string
-		old, new trig
-		wantPR   *plan.PRInfo
-	}{
-		{"a payload beats none", trig{}, trig{PR: newer}, newer},
-		{"an event without payload keeps the queued one", trig{PR: old}, trig{Event: "status"}, old},
-		{"the newer payload wins when it comes last", trig{PR: old}, trig{PR: newer}, newer},
-		{"an older payload delivered late loses", trig{PR: newer}, trig{PR: old}, newer},
-		{"two heads of the same age: read the PR", trig{PR: old}, trig{PR: pr("ccc", t0)}, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := mergeTriggers(tt.old, tt.new); got.PR != tt.wantPR {
-				t.Errorf("kept %+v, want %+v", got.PR, tt.wantPR)
-			}
-		})
-	}
-}
 
 func TestRetryAfter(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC)

@@ -184,7 +184,7 @@ func (s *Service) schedule(ref plan.PRRef, trig reconcile.Trigger, attempt int, 
 	}
 	at := s.opts.Now().Add(delay)
 	if p, ok := s.pending[ref]; ok && !p.fired {
-		p.trig = mergeTriggers(p.trig, trig)
+		p.trig = trig
 		p.attempt = min(p.attempt, attempt)
 		if at.Before(p.at) && p.timer.Stop() {
 			p.at = at
@@ -200,24 +200,6 @@ func (s *Service) schedule(ref plan.PRRef, trig reconcile.Trigger, attempt int, 
 	p.timer = time.AfterFunc(delay, func() { s.fire(ref, p) })
 	s.pending[ref] = p
 	s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
-}
-
-// mergeTriggers coalesces two triggers of one PR. A webhook's PR payload
-// saves a read, but deliveries arrive out of order: keep the newer payload,
-// and read the PR afresh when two disagree and their age cannot tell.
-func mergeTriggers(old, new reconcile.Trigger) reconcile.Trigger {
-	out := new
-	switch {
-	case new.PR == nil:
-		out.PR = old.PR
-	case old.PR == nil || old.PR.HeadSHA == new.PR.HeadSHA:
-	case new.PR.UpdatedAt.After(old.PR.UpdatedAt):
-	case old.PR.UpdatedAt.After(new.PR.UpdatedAt):
-		out.PR = old.PR
-	default:
-		out.PR = nil
-	}
-	return out
 }
 
 // retryAfter says whether, and when, a failed reconcile is tried again: as
@@ -381,10 +363,11 @@ func (s *Service) Idle() bool {
 // Coalesce is the window in which events for one PR become one re-check.
 func (s *Service) Coalesce() time.Duration { return s.opts.Coalesce }
 
-// PREvent re-checks one PR after a webhook about it; pr is what the payload
-// said of it.
-func (s *Service) PREvent(ref plan.PRRef, event string, pr plan.PRInfo) {
-	s.Schedule(ref, reconcile.Trigger{Event: event, PR: &pr}, s.opts.Coalesce)
+// PREvent re-checks one PR after a webhook about it. The payload says
+// nothing more: a delivery may be late, replayed or out of order, and the
+// reconcile reads the PR itself.
+func (s *Service) PREvent(ref plan.PRRef, event string) {
+	s.Schedule(ref, reconcile.Trigger{Event: event}, s.opts.Coalesce)
 }
 
 // ScheduleSHA re-checks the open PRs whose head is sha: prs, the ones a

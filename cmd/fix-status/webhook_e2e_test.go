@@ -1033,9 +1033,10 @@ func TestE2EPushRechecksOnlyRulesBranches(t *testing.T) {
 }
 
 // TestE2EAPIBudget measures a check's cost in GitHub's rate limit from the
-// emulator's counters. A first check of a PR costs its changed-file pages,
-// the head's statuses and check runs (plus the PR when no payload gave it)
-// and its writes; the branch's protection, rules and rule files are read
+// emulator's counters. A first check of a PR costs the PR itself (a payload
+// is only a hint), its changed-file pages, the head's statuses and check
+// runs, and its writes, which the write guard precedes with a read of the
+// PR answered 304; the branch's protection, rules and rule files are read
 // once for all its PRs. Checking an unchanged PR again costs nothing: every
 // read is a conditional request answered 304.
 func TestE2EAPIBudget(t *testing.T) {
@@ -1058,8 +1059,8 @@ func TestE2EAPIBudget(t *testing.T) {
 		"GET /repos/{owner}/{repo}/pulls/{pull_number}/files":           2 + 1,
 		"GET /repos/{owner}/{repo}/commits/{ref}/statuses":              2,
 		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":            2,
-		"GET /repos/{owner}/{repo}/pulls/{pull_number}":                 0, // the payloads gave the PRs
-		"POST /repos/{owner}/{repo}/statuses/{sha}":                     2, // B: pull-unit and pull-lint skipped
+		"GET /repos/{owner}/{repo}/pulls/{pull_number}":                 2 + 1, // each PR, and B's write guard (304)
+		"POST /repos/{owner}/{repo}/statuses/{sha}":                     2,     // B: pull-unit and pull-lint skipped
 		"GET /repos/{owner}/{repo}/issues/{issue_number}/comments":      0,
 		"GET /repos/{owner}/{repo}/collaborators/{username}/permission": 0,
 	}
@@ -1069,16 +1070,18 @@ func TestE2EAPIBudget(t *testing.T) {
 		// .github/fix-status.yml, the prow directory and prow/jobs.yaml.
 		"GET /repos/{owner}/{repo}/contents/{path}": 3,
 	}
-	var budget int64
+	var requests int64
 	for route, want := range merge(perPR, perBranch) {
-		budget += want
+		requests += want
 		if got := st.ByRoute[route]; got != want {
 			t.Errorf("%s: %d requests, want %d", route, got, want)
 		}
 	}
-	// The installation token is made with the app's JWT: not charged.
-	if tokens := st.ByRoute["POST /app/installations/{installation_id}/access_tokens"]; st.RateLimitUsed["7"] != budget || st.Requests-tokens != budget {
-		t.Errorf("first checks of two PRs: %d requests, %d charged; want %d: %v", st.Requests-tokens, st.RateLimitUsed["7"], budget, st.ByRoute)
+	// The installation token is made with the app's JWT, and the guard's
+	// 304: not charged.
+	if tokens := st.ByRoute["POST /app/installations/{installation_id}/access_tokens"]; st.RateLimitUsed["7"] != requests-1 || st.Requests-tokens != requests || st.NotModified != 1 {
+		t.Errorf("first checks of two PRs: %d requests, %d charged, %d not modified; want %d, %d and 1: %v",
+			st.Requests-tokens, st.RateLimitUsed["7"], st.NotModified, requests, requests-1, st.ByRoute)
 	}
 
 	// Again, by redeliveries of the webhooks: A is unchanged, every read is
@@ -1101,9 +1104,9 @@ func TestE2EAPIBudget(t *testing.T) {
 		charged     int64
 		notModified int64
 	}{
-		{"A", a, 0, 4}, // two file pages, statuses, check runs
-		{"Change docs/b.md", b, 1, 2},
-		{"Change docs/b.md", b, 0, 3},
+		{"A", a, 0, 5}, // the PR, two file pages, statuses, check runs
+		{"Change docs/b.md", b, 1, 3},
+		{"Change docs/b.md", b, 0, 4},
 	} {
 		h.gh.ResetStats()
 		mark = h.mark()
@@ -1115,8 +1118,8 @@ func TestE2EAPIBudget(t *testing.T) {
 		}
 	}
 
-	// Without a payload (the branch's protection changed), each PR is read
-	// once more, and the open PRs are listed once for the branch.
+	// After the branch's protection changed, each PR is read again and the
+	// open PRs are listed once for the branch.
 	h.gh.ResetStats()
 	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: widgetsRepo, Branch: "main",

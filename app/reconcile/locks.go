@@ -1,0 +1,56 @@
+package reconcile
+
+import (
+	"context"
+	"sync"
+
+	"github.com/fix-status/fix-status/app/plan"
+)
+
+// LocalLocks are per-PR locks within one process.
+type LocalLocks struct {
+	mu    sync.Mutex
+	locks map[plan.PRRef]*prLock
+}
+
+type prLock struct {
+	ch      chan struct{} // holds a token while the PR is free
+	waiters int
+}
+
+// NewLocalLocks returns in-process per-PR locks.
+func NewLocalLocks() *LocalLocks { return &LocalLocks{locks: map[plan.PRRef]*prLock{}} }
+
+// Lock implements Locker.
+func (l *LocalLocks) Lock(ctx context.Context, ref plan.PRRef) (func(), error) {
+	l.mu.Lock()
+	pl, ok := l.locks[ref]
+	if !ok {
+		pl = &prLock{ch: make(chan struct{}, 1)}
+		pl.ch <- struct{}{}
+		l.locks[ref] = pl
+	}
+	pl.waiters++
+	l.mu.Unlock()
+	select {
+	case <-pl.ch:
+	case <-ctx.Done():
+		l.release(ref, pl, false)
+		return nil, ctx.Err()
+	}
+	var once sync.Once
+	return func() { once.Do(func() { l.release(ref, pl, true) }) }, nil
+}
+
+// release gives the token back (when held) and forgets a lock nobody
+// waits for, so the map holds only PRs being reconciled.
+func (l *LocalLocks) release(ref plan.PRRef, pl *prLock, held bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if held {
+		pl.ch <- struct{}{}
+	}
+	if pl.waiters--; pl.waiters == 0 {
+		delete(l.locks, ref)
+	}
+}
