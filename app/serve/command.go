@@ -48,16 +48,18 @@ func (s *Service) Command(ctx context.Context, req CommandRequest) error {
 	s.mu.Unlock()
 	rep, rerr := s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "comment",
 		Command: &plan.Command{Commenter: req.Commenter, Association: req.Association}})
+	if rerr != nil {
+		logger.Warn().Err(rerr).Msg("/fix-status could not check the PR")
+	}
+	// Told before the reply is posted: who sees the reply may look for
+	// the outcome.
+	if s.opts.OnReport != nil {
+		s.opts.OnReport(Outcome{PR: ref, Trigger: "comment", Report: rep, Err: rerr})
+	}
 	err = w.Comment(ctx, plan.CommandReply(req.Commenter, rep, rerr))
 	s.opts.Metrics.Write(string(plan.WriteComment), err)
 	if err != nil {
 		return err
-	}
-	if rerr != nil {
-		logger.Warn().Err(rerr).Msg("/fix-status could not check the PR")
-	}
-	if s.opts.OnReport != nil {
-		s.opts.OnReport(Outcome{PR: ref, Trigger: "comment", Report: rep, Err: rerr})
 	}
 	if rep != nil {
 		s.recheckLater(ref, rep)
