@@ -3,8 +3,8 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"testing"
 	"runtime"
+	"testing"
 )
 
 func TestLocalLocks(t *testing.T) {

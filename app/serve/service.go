@@ -91,9 +91,9 @@ type Service struct {
 	// runs once, as its follow-up.
 	inflight map[plan.PRRef]bool
 	closed   bool
-	ready   chan plan.PRRef
-	wg      sync.WaitGroup
-	stop    chan struct{}
+	ready    chan plan.PRRef
+	wg       sync.WaitGroup
+	stop     chan struct{}
 
 	cmdMu   sync.Mutex
 	lastCmd map[plan.PRRef]time.Time
@@ -138,9 +138,9 @@ func New(rec *reconcile.Reconciler, opts Options) *Service {
 		rec: rec, opts: opts,
 		pending:  map[plan.PRRef]*pendingPR{},
 		inflight: map[plan.PRRef]bool{},
-		ready:   make(chan plan.PRRef, opts.MaxPending),
-		stop:    make(chan struct{}),
-		lastCmd: map[plan.PRRef]time.Time{},
+		ready:    make(chan plan.PRRef, opts.MaxPending),
+		stop:     make(chan struct{}),
+		lastCmd:  map[plan.PRRef]time.Time{},
 	}
 }
 
