@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -10,15 +11,18 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
 	"github.com/fix-status/fix-status/app/serve"
@@ -102,9 +106,9 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 			o.onHandlerError(err)
 		}
 	}
-	sched := &trackingScheduler{inner: githubapp.QueueAsyncScheduler(1000, 4,
+	sched := &trackingScheduler{seen: newDeliveryLog(), inner: githubapp.QueueAsyncScheduler(1000, 4,
 		githubapp.WithContextDeriver(githubapp.DefaultContextDeriver), githubapp.WithAsyncErrorCallback(onError))}
-	dispatcher := requireSHA256(githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
+	dispatcher := webhookGuard(githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
 		githubapp.WithScheduler(sched)))
 	s := &server{w: w, svc: svc, sched: sched}
 	mux := http.NewServeMux()
@@ -161,22 +165,66 @@ func (s *server) run(ctx context.Context) error {
 	return err
 }
 
-// trackingScheduler counts the events accepted and not yet handled, so a
-// shutdown can wait for them: go-githubapp's queue cannot be drained.
+// trackingScheduler ignores deliveries seen before and counts the events
+// accepted and not yet handled, so a shutdown can wait for them:
+// go-githubapp's queue cannot be drained.
 type trackingScheduler struct {
 	inner githubapp.Scheduler
+	seen  *deliveryLog
 	wg    sync.WaitGroup
 }
 
+// Schedule is called after the signature was checked: only then can a
+// delivery id be trusted.
 func (t *trackingScheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
+	if !t.seen.claim(d.DeliveryID) {
+		zerolog.Ctx(ctx).Info().Msg("delivery seen before; ignored")
+		return nil
+	}
 	t.wg.Add(1)
 	d.Handler = trackedHandler{EventHandler: d.Handler, done: t.wg.Done}
 	if err := t.inner.Schedule(ctx, d); err != nil {
 		t.wg.Done()
+		// Not accepted: GitHub's (or the recovery's) to send again.
+		t.seen.release(d.DeliveryID)
 		return err
 	}
 	return nil
 }
+
+// deliveryLog remembers the delivery ids accepted lately: a redelivered or
+// replayed delivery keeps its X-GitHub-Delivery. Bounded in count and in
+// time: GitHub keeps deliveries for 3 days (7 on GitHub Enterprise Server).
+type deliveryLog struct {
+	mu  sync.Mutex
+	ids *expirable.LRU[string, struct{}]
+}
+
+const (
+	deliveryLogSize = 200000
+	deliveryLogTTL  = 8 * 24 * time.Hour
+)
+
+func newDeliveryLog() *deliveryLog {
+	return &deliveryLog{ids: expirable.NewLRU[string, struct{}](deliveryLogSize, nil, deliveryLogTTL)}
+}
+
+// claim records id and reports whether it is new (a delivery without an id
+// is always new).
+func (l *deliveryLog) claim(id string) bool {
+	if id == "" {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.ids.Contains(id) {
+		return false
+	}
+	l.ids.Add(id, struct{}{})
+	return true
+}
+
+func (l *deliveryLog) release(id string) { l.ids.Remove(id) }
 
 func (t *trackingScheduler) wait(ctx context.Context) error {
 	done := make(chan struct{})
@@ -199,15 +247,36 @@ func (h trackedHandler) Handle(ctx context.Context, eventType, deliveryID string
 	return h.EventHandler.Handle(ctx, eventType, deliveryID, payload)
 }
 
-// requireSHA256 refuses deliveries without X-Hub-Signature-256: go-github
-// would otherwise accept the older SHA-1 signature alone, and fix-status
-// accepts only the SHA-256 one (docs/design.md, invariant 8).
-func requireSHA256(next http.Handler) http.Handler {
+// MaxPayload is GitHub's limit for a webhook payload: it sends nothing
+// bigger, so a bigger body is not GitHub's.
+const MaxPayload = 25 << 20
+
+// webhookGuard answers what must not reach the dispatcher: a body over 25 MB
+// (413, read no further than the limit, before any signature work), and a
+// delivery not signed with X-Hub-Signature-256's "sha256=" form (go-github
+// would otherwise accept an older SHA-1 signature, in either header).
+func webhookGuard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Header.Get("X-Hub-Signature-256") == "" {
-			http.Error(w, "missing X-Hub-Signature-256", http.StatusBadRequest)
+		if r.ContentLength > MaxPayload {
+			http.Error(w, fmt.Sprintf("payload over %d bytes", MaxPayload), http.StatusRequestEntityTooLarge)
 			return
 		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, MaxPayload+1))
+		if err != nil {
+			http.Error(w, "failed to read the payload", http.StatusBadRequest)
+			return
+		}
+		if len(body) > MaxPayload {
+			http.Error(w, fmt.Sprintf("payload over %d bytes", MaxPayload), http.StatusRequestEntityTooLarge)
+			return
+		}
+		sig, ok := strings.CutPrefix(r.Header.Get("X-Hub-Signature-256"), "sha256=")
+		if !ok || len(sig) != 64 {
+			http.Error(w, `X-Hub-Signature-256 must be "sha256=" and 64 hex digits`, http.StatusBadRequest)
+			return
+		}
+		r.Header.Del("X-Hub-Signature")
+		r.Body = io.NopCloser(bytes.NewReader(body))
 		next.ServeHTTP(w, r)
 	})
 }
