@@ -14,7 +14,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
-	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/rules/prow"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -27,7 +27,7 @@ type Options struct {
 	AppID   int64
 	AppSlug string
 	// CentralProw is the server config's Prow job config (may be nil).
-	CentralProw *rules.ProwConfig
+	CentralProw *prow.Config
 	Now         func() time.Time
 	Metrics     *Metrics
 	// BranchTTL is how long a branch's required checks and rules are reused

@@ -10,6 +10,9 @@ import (
 	"strings"
 
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/rules/actions"
+	"github.com/fix-status/fix-status/app/rules/explicit"
+	"github.com/fix-status/fix-status/app/rules/prow"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -59,7 +62,7 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) 
 	rs := &RuleSet{Config: cfg, ruleFiles: []string{config.RepoConfigPath}}
 	var errs []error
 	if len(cfg.Sources.Prow) > 0 {
-		pc, err := rules.LoadProwFS(fsys, cfg.Sources.Prow...)
+		pc, err := prow.LoadFS(fsys, cfg.Sources.Prow...)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
@@ -71,7 +74,7 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) 
 		}
 	}
 	if cfg.Sources.Actions {
-		jobs, err := rules.LoadWorkflowsFS(fsys, WorkflowsDir)
+		jobs, err := actions.LoadWorkflowsFS(fsys, WorkflowsDir)
 		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		} else {
@@ -79,11 +82,11 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) 
 		}
 		rs.ruleFiles = append(rs.ruleFiles, WorkflowsDir+"/")
 	}
-	explicit, err := rules.ExplicitJobs(config.RepoConfigPath, cfg)
+	configJobs, err := explicit.Jobs(config.RepoConfigPath, cfg)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	rs.Jobs = append(rs.Jobs, explicit...)
+	rs.Jobs = append(rs.Jobs, configJobs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -104,14 +107,14 @@ type LocalSources struct {
 func LoadLocalJobs(src LocalSources) ([]*rules.Job, error) {
 	var jobs []*rules.Job
 	if len(src.ProwConfig) > 0 {
-		pc, err := rules.LoadProw(src.ProwConfig...)
+		pc, err := prow.Load(src.ProwConfig...)
 		if err != nil {
 			return nil, err
 		}
 		jobs = append(jobs, pc.Jobs(src.Repo)...)
 	}
 	if src.Workflows != "" {
-		wf, err := rules.LoadWorkflows(src.Workflows)
+		wf, err := actions.LoadWorkflows(src.Workflows)
 		if err != nil {
 			return nil, err
 		}

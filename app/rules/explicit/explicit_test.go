@@ -1,13 +1,15 @@
-package rules
+package explicit
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/fix-status/fix-status/app/rules"
+
 	"github.com/fix-status/fix-status/config"
 )
 
-func TestExplicitJobs(t *testing.T) {
+func TestJobs(t *testing.T) {
 	cfg, err := config.ParseRepo([]byte(`version: 1
 contexts:
   - context: ci/docs
@@ -26,28 +28,28 @@ contexts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := ExplicitJobs(".github/fix-status.yml", cfg)
+	jobs, err := Jobs(".github/fix-status.yml", cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
 		branch  string
 		files   []string
-		want    []Verdict
+		want    []rules.Verdict
 		reasons map[int]string
 	}{
-		{"main", []string{"src/docs/a.md"}, []Verdict{VerdictSkip, VerdictSkip, VerdictSkip, VerdictRun, VerdictManual},
+		{"main", []string{"src/docs/a.md"}, []rules.Verdict{rules.VerdictSkip, rules.VerdictSkip, rules.VerdictSkip, rules.VerdictRun, rules.VerdictManual},
 			map[int]string{0: "no changed file matches run_if_changed ^docs/", 1: `every changed file matches skip_if_only_changed \.md$`}},
-		{"main", []string{"docs/a.go", "src/x.go"}, []Verdict{VerdictRun, VerdictRun, VerdictRun, VerdictRun, VerdictManual},
+		{"main", []string{"docs/a.go", "src/x.go"}, []rules.Verdict{rules.VerdictRun, rules.VerdictRun, rules.VerdictRun, rules.VerdictRun, rules.VerdictManual},
 			map[int]string{4: "no always_run and no file filter"}},
 		// branches are Prow's unanchored regexes: "main" matches "maintenance-2".
-		{"maintenance-2", []string{"a.go"}, []Verdict{VerdictSkip, VerdictRun, VerdictSkip, VerdictRun, VerdictManual}, nil},
-		{"release-1.2", []string{"a.go"}, []Verdict{VerdictSkip, VerdictNotOnBranch, VerdictSkip, VerdictNotOnBranch, VerdictManual},
+		{"maintenance-2", []string{"a.go"}, []rules.Verdict{rules.VerdictSkip, rules.VerdictRun, rules.VerdictSkip, rules.VerdictRun, rules.VerdictManual}, nil},
+		{"release-1.2", []string{"a.go"}, []rules.Verdict{rules.VerdictSkip, rules.VerdictNotOnBranch, rules.VerdictSkip, rules.VerdictNotOnBranch, rules.VerdictManual},
 			map[int]string{3: "branch release-1.2 matches skip_branches ^release-"}},
-		{"main", nil, []Verdict{VerdictSkip, VerdictSkip, VerdictSkip, VerdictRun, VerdictManual}, nil},
+		{"main", nil, []rules.Verdict{rules.VerdictSkip, rules.VerdictSkip, rules.VerdictSkip, rules.VerdictRun, rules.VerdictManual}, nil},
 	}
 	for _, tt := range tests {
-		res := Evaluate(jobs, Change{Branch: tt.branch, Files: tt.files, Complete: true})
+		res := rules.Evaluate(jobs, rules.Change{Branch: tt.branch, Files: tt.files, Complete: true})
 		for i, r := range res {
 			if r.Verdict != tt.want[i] {
 				t.Errorf("%s %v: %s: got %s (%s), want %s", tt.branch, tt.files, r.Job.Context, r.Verdict, r.Reason, tt.want[i])
@@ -57,12 +59,12 @@ contexts:
 			}
 		}
 	}
-	if jobs[1].Rerun.Comment != "/test e2e" || jobs[0].Origin.Line != 3 || jobs[0].Source != SourceConfig {
+	if jobs[1].Rerun.Comment != "/test e2e" || jobs[0].Origin.Line != 3 || jobs[0].Source != rules.SourceConfig {
 		t.Errorf("job fields: %+v", jobs[0])
 	}
 }
 
-func TestExplicitJobsErrors(t *testing.T) {
+func TestJobsErrors(t *testing.T) {
 	cfg, err := config.ParseRepo([]byte(`version: 1
 contexts:
   - context: a
@@ -75,7 +77,7 @@ contexts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = ExplicitJobs(".github/fix-status.yml", cfg)
+	_, err = Jobs(".github/fix-status.yml", cfg)
 	if err == nil {
 		t.Fatal("no error")
 	}

@@ -1,4 +1,4 @@
-package rules
+package actions
 
 import (
 	"errors"
@@ -10,29 +10,31 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/fix-status/fix-status/app/rules"
+
 	"github.com/google/go-cmp/cmp"
 )
 
-// ghaJobView is what a test compares of a Job.
-type ghaJobView struct {
+// jobView is what a test compares of a Job.
+type jobView struct {
 	Name, Context string
-	Trigger       Trigger
+	Trigger       rules.Trigger
 	MaxFiles      int
 	Unknown       string
 	Manual        string
-	Origin        Origin
-	Rerun         Rerun
+	Origin        rules.Origin
+	Rerun         rules.Rerun
 	Files         bool // has a file filter
 	Branches      bool // has a branch filter
 }
 
-func ghaView(jobs []*Job) []ghaJobView {
-	out := make([]ghaJobView, 0, len(jobs))
+func view(jobs []*rules.Job) []jobView {
+	out := make([]jobView, 0, len(jobs))
 	for _, j := range jobs {
-		if j.Source != SourceActions {
+		if j.Source != rules.SourceActions {
 			panic("source " + j.Source)
 		}
-		out = append(out, ghaJobView{
+		out = append(out, jobView{
 			Name: j.Name, Context: j.Context, Trigger: j.Trigger, MaxFiles: j.MaxFiles,
 			Unknown: j.Unknown, Manual: j.ManualReason, Origin: j.Origin, Rerun: j.Rerun,
 			Files: j.Files != nil, Branches: j.Branches != nil,
@@ -41,7 +43,7 @@ func ghaView(jobs []*Job) []ghaJobView {
 	return out
 }
 
-func ghaContexts(jobs []*Job) []string {
+func contexts(jobs []*rules.Job) []string {
 	out := make([]string, 0, len(jobs))
 	for _, j := range jobs {
 		s := j.Context
@@ -53,26 +55,26 @@ func ghaContexts(jobs []*Job) []string {
 	return out
 }
 
-// ghaVerdicts evaluates jobs for one change and returns "context: verdict:
+// verdicts evaluates jobs for one change and returns "context: verdict:
 // reason" lines.
-func ghaVerdicts(jobs []*Job, change Change) []string {
+func verdicts(jobs []*rules.Job, change rules.Change) []string {
 	var out []string
-	for _, r := range Evaluate(jobs, change) {
+	for _, r := range rules.Evaluate(jobs, change) {
 		out = append(out, fmt.Sprintf("%s: %s: %s", r.Job.Context, r.Verdict, r.Reason))
 	}
 	return out
 }
 
-func ghaMustParse(t *testing.T, yml string, files map[string]string) []*Job {
+func mustParse(t *testing.T, yml string, files map[string]string) []*rules.Job {
 	t.Helper()
-	jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte(yml), ghaReader(files))
+	jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte(yml), reader(files))
 	if err != nil {
 		t.Fatalf("ParseWorkflow: %v", err)
 	}
 	return jobs
 }
 
-func ghaReader(files map[string]string) func(string) ([]byte, error) {
+func reader(files map[string]string) func(string) ([]byte, error) {
 	return func(name string) ([]byte, error) {
 		s, ok := files[name]
 		if !ok {
@@ -88,16 +90,16 @@ func TestLoadWorkflows(t *testing.T) {
 		t.Fatal(err)
 	}
 	const dir = "testdata/workflows/"
-	ci := Rerun{Method: RerunActions, Workflow: "ci.yml"}
-	cond := func(name, context string, line int) ghaJobView {
-		return ghaJobView{Name: name, Context: context, Trigger: TriggerConditional, MaxFiles: 300,
-			Origin: Origin{Path: dir + "ci.yml", Line: line}, Rerun: ci, Files: true, Branches: true}
+	ci := rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"}
+	cond := func(name, context string, line int) jobView {
+		return jobView{Name: name, Context: context, Trigger: rules.TriggerConditional, MaxFiles: 300,
+			Origin: rules.Origin{Path: dir + "ci.yml", Line: line}, Rerun: ci, Files: true, Branches: true}
 	}
-	called := func(v ghaJobView, line int) ghaJobView {
-		v.Origin = Origin{Path: dir + "reusable.yml", Line: line}
+	called := func(v jobView, line int) jobView {
+		v.Origin = rules.Origin{Path: dir + "reusable.yml", Line: line}
 		return v
 	}
-	want := []ghaJobView{
+	want := []jobView{
 		cond("ci.yml/lint", "Lint", 13),
 		cond("ci.yml/build", "build (ubuntu-latest, 1.22)", 19),
 		cond("ci.yml/build", "build (ubuntu-latest, 1.23, true)", 19),
@@ -109,23 +111,23 @@ func TestLoadWorkflows(t *testing.T) {
 		called(cond("ci.yml/integration/reusable.yml/e2e", "integration / e2e (api)", 0), 14),
 		called(cond("ci.yml/integration/reusable.yml/e2e", "integration / e2e (ui)", 0), 14),
 		called(cond("ci.yml/integration/reusable.yml/custom", "integration / Run ${{ inputs.target }}", 0), 21),
-		{Name: "docs.yml/spell", Context: "Spell check", Trigger: TriggerAlways,
-			Origin: Origin{Path: dir + "docs.yml", Line: 3}, Rerun: Rerun{Method: RerunActions, Workflow: "docs.yml"}},
-		{Name: "labeled.yml/benchmark", Context: "benchmark", Trigger: TriggerManual,
+		{Name: "docs.yml/spell", Context: "Spell check", Trigger: rules.TriggerAlways,
+			Origin: rules.Origin{Path: dir + "docs.yml", Line: 3}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "docs.yml"}},
+		{Name: "labeled.yml/benchmark", Context: "benchmark", Trigger: rules.TriggerManual,
 			Manual: "runs only on pull_request types [labeled, unlabeled]",
-			Origin: Origin{Path: dir + "labeled.yml", Line: 5}, Rerun: Rerun{Method: RerunActions, Workflow: "labeled.yml"}},
-		{Name: "release.yaml/license", Context: "License check", Trigger: TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
-			Origin: Origin{Path: dir + "release.yaml", Line: 8}, Rerun: Rerun{Method: RerunActions, Workflow: "release.yaml"}},
-		{Name: "release.yaml/external", Context: "external / *", Trigger: TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
+			Origin: rules.Origin{Path: dir + "labeled.yml", Line: 5}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "labeled.yml"}},
+		{Name: "release.yaml/license", Context: "License check", Trigger: rules.TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
+			Origin: rules.Origin{Path: dir + "release.yaml", Line: 8}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "release.yaml"}},
+		{Name: "release.yaml/external", Context: "external / *", Trigger: rules.TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
 			Unknown: "calls reusable workflow octo-org/shared/.github/workflows/scan.yml@v1",
-			Origin:  Origin{Path: dir + "release.yaml", Line: 13}, Rerun: Rerun{Method: RerunActions, Workflow: "release.yaml"}},
+			Origin:  rules.Origin{Path: dir + "release.yaml", Line: 13}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "release.yaml"}},
 	}
 	want[10].Unknown = "check name depends on an expression"
-	if diff := cmp.Diff(want, ghaView(jobs)); diff != "" {
+	if diff := cmp.Diff(want, view(jobs)); diff != "" {
 		t.Errorf("LoadWorkflows (-want +got):\n%s", diff)
 	}
 
-	got := ghaVerdicts(jobs, Change{Branch: "main", Files: []string{"src/docs/a.md", "README.md"}, Complete: true})
+	got := verdicts(jobs, rules.Change{Branch: "main", Files: []string{"src/docs/a.md", "README.md"}, Complete: true})
 	wantVerdicts := []string{
 		"Lint: skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"build (ubuntu-latest, 1.22): skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
@@ -147,7 +149,7 @@ func TestLoadWorkflows(t *testing.T) {
 		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
 
-	got = ghaVerdicts(jobs[:1], Change{Branch: "dev", Files: []string{"src/a.go"}, Complete: true})
+	got = verdicts(jobs[:1], rules.Change{Branch: "dev", Files: []string{"src/a.go"}, Complete: true})
 	if diff := cmp.Diff([]string{"Lint: not_on_branch: branch dev does not match branches [main, release/**]"}, got); diff != "" {
 		t.Errorf("verdicts on dev (-want +got):\n%s", diff)
 	}
@@ -187,9 +189,9 @@ func TestLoadWorkflowsFS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []ghaJobView{{Name: "ci.yml/call/build.yml/unit", Context: "call / unit", Trigger: TriggerAlways,
-		Origin: Origin{Path: ".github/workflows/build.yml", Line: 3}, Rerun: Rerun{Method: RerunActions, Workflow: "ci.yml"}}}
-	if diff := cmp.Diff(want, ghaView(jobs)); diff != "" {
+	want := []jobView{{Name: "ci.yml/call/build.yml/unit", Context: "call / unit", Trigger: rules.TriggerAlways,
+		Origin: rules.Origin{Path: ".github/workflows/build.yml", Line: 3}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"}}}
+	if diff := cmp.Diff(want, view(jobs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 
@@ -209,39 +211,39 @@ func TestParseWorkflowOn(t *testing.T) {
 	tests := []struct {
 		name    string
 		on      string
-		trigger Trigger // "" = no jobs
+		trigger rules.Trigger // "" = no jobs
 		manual  string
 		unknown string
 	}{
-		{name: "string", on: "on: pull_request", trigger: TriggerAlways},
-		{name: "target string", on: "on: pull_request_target", trigger: TriggerAlways},
+		{name: "string", on: "on: pull_request", trigger: rules.TriggerAlways},
+		{name: "target string", on: "on: pull_request_target", trigger: rules.TriggerAlways},
 		{name: "other string", on: "on: push"},
-		{name: "list", on: "on: [push, pull_request]", trigger: TriggerAlways},
-		{name: "block list", on: "on:\n  - push\n  - pull_request_target", trigger: TriggerAlways},
+		{name: "list", on: "on: [push, pull_request]", trigger: rules.TriggerAlways},
+		{name: "block list", on: "on:\n  - push\n  - pull_request_target", trigger: rules.TriggerAlways},
 		{name: "list without pull requests", on: "on: [push, workflow_dispatch]"},
-		{name: "map with null", on: "on:\n  pull_request:\n  push:", trigger: TriggerAlways},
-		{name: "map with empty mapping", on: "on:\n  pull_request: {}", trigger: TriggerAlways},
+		{name: "map with null", on: "on:\n  pull_request:\n  push:", trigger: rules.TriggerAlways},
+		{name: "map with empty mapping", on: "on:\n  pull_request: {}", trigger: rules.TriggerAlways},
 		{name: "map without pull requests", on: "on:\n  push:\n    paths: [src/**]\n  workflow_call:"},
-		{name: "map with paths", on: "on:\n  pull_request:\n    paths: [src/**]", trigger: TriggerConditional},
-		{name: "single string filter", on: "on:\n  pull_request:\n    paths: src/**", trigger: TriggerConditional},
-		{name: "types with an update type", on: "on:\n  pull_request:\n    types: [opened, labeled]", trigger: TriggerAlways},
-		{name: "types synchronize", on: "on:\n  pull_request:\n    types: synchronize", trigger: TriggerAlways},
+		{name: "map with paths", on: "on:\n  pull_request:\n    paths: [src/**]", trigger: rules.TriggerConditional},
+		{name: "single string filter", on: "on:\n  pull_request:\n    paths: src/**", trigger: rules.TriggerConditional},
+		{name: "types with an update type", on: "on:\n  pull_request:\n    types: [opened, labeled]", trigger: rules.TriggerAlways},
+		{name: "types synchronize", on: "on:\n  pull_request:\n    types: synchronize", trigger: rules.TriggerAlways},
 		{name: "types without update types", on: "on:\n  pull_request:\n    types: [labeled]",
-			trigger: TriggerManual, manual: "runs only on pull_request types [labeled]"},
+			trigger: rules.TriggerManual, manual: "runs only on pull_request types [labeled]"},
 		{name: "both events without update types",
 			on:      "on:\n  pull_request:\n    types: [closed]\n  pull_request_target:\n    types: [labeled, assigned]",
-			trigger: TriggerManual, manual: "runs only on pull_request types [closed], pull_request_target types [labeled, assigned]"},
+			trigger: rules.TriggerManual, manual: "runs only on pull_request types [closed], pull_request_target types [labeled, assigned]"},
 		{name: "one event fires", on: "on:\n  pull_request:\n    types: [closed]\n  pull_request_target:\n    paths: [a]",
-			trigger: TriggerConditional},
-		{name: "empty paths", on: "on:\n  pull_request:\n    paths: []", trigger: TriggerConditional,
+			trigger: rules.TriggerConditional},
+		{name: "empty paths", on: "on:\n  pull_request:\n    paths: []", trigger: rules.TriggerConditional,
 			unknown: "on.pull_request.paths is an empty list"},
-		{name: "empty types", on: "on:\n  pull_request:\n    types: []", trigger: TriggerManual,
+		{name: "empty types", on: "on:\n  pull_request:\n    types: []", trigger: rules.TriggerManual,
 			manual: "runs only on pull_request types []"},
-		{name: "anchors", on: "x: &p [src/**]\non:\n  pull_request:\n    paths: *p", trigger: TriggerConditional},
+		{name: "anchors", on: "x: &p [src/**]\non:\n  pull_request:\n    paths: *p", trigger: rules.TriggerConditional},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ghaMustParse(t, tt.on+jobs, nil)
+			got := mustParse(t, tt.on+jobs, nil)
 			if tt.trigger == "" {
 				if len(got) != 0 {
 					t.Fatalf("got %d jobs, want none", len(got))
@@ -255,16 +257,16 @@ func TestParseWorkflowOn(t *testing.T) {
 			if j.Trigger != tt.trigger || j.ManualReason != tt.manual || j.Unknown != tt.unknown {
 				t.Errorf("trigger, manual, unknown = %q, %q, %q; want %q, %q, %q", j.Trigger, j.ManualReason, j.Unknown, tt.trigger, tt.manual, tt.unknown)
 			}
-			if (j.Trigger == TriggerConditional) != (j.MaxFiles == 300) {
+			if (j.Trigger == rules.TriggerConditional) != (j.MaxFiles == 300) {
 				t.Errorf("MaxFiles = %d for trigger %s", j.MaxFiles, j.Trigger)
 			}
 		})
 	}
 }
 
-// TestActionsFilters evaluates workflows with branch and path filters for
+// TestFilters evaluates workflows with branch and path filters for
 // several changes, as a user would see the verdicts.
-func TestActionsFilters(t *testing.T) {
+func TestFilters(t *testing.T) {
 	type change struct {
 		branch string
 		files  []string
@@ -388,10 +390,10 @@ func TestActionsFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs := ghaMustParse(t, "on:\n  "+tt.on+"\njobs:\n  build:\n    runs-on: x\n", nil)
+			jobs := mustParse(t, "on:\n  "+tt.on+"\njobs:\n  build:\n    runs-on: x\n", nil)
 			var got, want []string
 			for _, c := range tt.changes {
-				got = append(got, ghaVerdicts(jobs, Change{Branch: c.branch, Files: c.files, Complete: true})...)
+				got = append(got, verdicts(jobs, rules.Change{Branch: c.branch, Files: c.files, Complete: true})...)
 				want = append(want, "build: "+c.want)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -404,9 +406,9 @@ func TestActionsFilters(t *testing.T) {
 // GitHub evaluates path filters against the first 300 changed files: a
 // match past them does not start the workflow, so it must never be blessed
 // as a skip.
-func TestActionsFirst300Files(t *testing.T) {
-	jobs := ghaMustParse(t, "on:\n  pull_request:\n    paths: ['src/**']\njobs:\n  build:\n    runs-on: x\n", nil)
-	ignore := ghaMustParse(t, "on:\n  pull_request:\n    paths-ignore: ['docs/**']\njobs:\n  docs:\n    runs-on: x\n", nil)
+func TestFirst300Files(t *testing.T) {
+	jobs := mustParse(t, "on:\n  pull_request:\n    paths: ['src/**']\njobs:\n  build:\n    runs-on: x\n", nil)
+	ignore := mustParse(t, "on:\n  pull_request:\n    paths-ignore: ['docs/**']\njobs:\n  docs:\n    runs-on: x\n", nil)
 	all := append(jobs, ignore...)
 	many := func(n int, last string) []string {
 		files := make([]string, n)
@@ -434,14 +436,14 @@ func TestActionsFirst300Files(t *testing.T) {
 			"docs: unknown: 500 changed files; GitHub Actions evaluates only the first 300"}},
 	}
 	for _, tt := range tests {
-		got := ghaVerdicts(all, Change{Branch: "main", Files: tt.files, Complete: true})
+		got := verdicts(all, rules.Change{Branch: "main", Files: tt.files, Complete: true})
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }
 
-func TestActionsCheckNames(t *testing.T) {
+func TestCheckNames(t *testing.T) {
 	tests := []struct {
 		name string
 		jobs string
@@ -655,15 +657,15 @@ func TestActionsCheckNames(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs := ghaMustParse(t, "on: pull_request\njobs:"+tt.jobs, nil)
-			if diff := cmp.Diff(tt.want, ghaContexts(jobs)); diff != "" {
+			jobs := mustParse(t, "on: pull_request\njobs:"+tt.jobs, nil)
+			if diff := cmp.Diff(tt.want, contexts(jobs)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestActionsReusableWorkflows(t *testing.T) {
+func TestReusableWorkflows(t *testing.T) {
 	files := map[string]string{
 		"build.yml": `
 on: workflow_call
@@ -759,7 +761,7 @@ jobs:
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte("on: pull_request\njobs:"+tt.jobs), ghaReader(files))
+			jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte("on: pull_request\njobs:"+tt.jobs), reader(files))
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v\nwant    %s", err, tt.wantErr)
@@ -769,7 +771,7 @@ jobs:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, ghaContexts(jobs)); diff != "" {
+			if diff := cmp.Diff(tt.want, contexts(jobs)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -780,25 +782,25 @@ jobs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"call / * [unknown: calls ./.github/workflows/leaf.yml, which was not read]"}, ghaContexts(jobs)); diff != "" {
+	if diff := cmp.Diff([]string{"call / * [unknown: calls ./.github/workflows/leaf.yml, which was not read]"}, contexts(jobs)); diff != "" {
 		t.Errorf("nil reader (-want +got):\n%s", diff)
 	}
 }
 
-func TestActionsReusableOrigin(t *testing.T) {
+func TestReusableOrigin(t *testing.T) {
 	files := map[string]string{"leaf.yml": "on: workflow_call\njobs:\n\n  leaf:\n    runs-on: x\n"}
-	jobs := ghaMustParse(t, "on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/leaf.yml\n", files)
-	want := []ghaJobView{{
-		Name: "ci.yml/call/leaf.yml/leaf", Context: "call / leaf", Trigger: TriggerAlways,
-		Origin: Origin{Path: ".github/workflows/leaf.yml", Line: 4},
-		Rerun:  Rerun{Method: RerunActions, Workflow: "ci.yml"},
+	jobs := mustParse(t, "on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/leaf.yml\n", files)
+	want := []jobView{{
+		Name: "ci.yml/call/leaf.yml/leaf", Context: "call / leaf", Trigger: rules.TriggerAlways,
+		Origin: rules.Origin{Path: ".github/workflows/leaf.yml", Line: 4},
+		Rerun:  rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"},
 	}}
-	if diff := cmp.Diff(want, ghaView(jobs)); diff != "" {
+	if diff := cmp.Diff(want, view(jobs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 
-func TestActionsBudget(t *testing.T) {
+func TestBudget(t *testing.T) {
 	// Each level calls the next 20 times: 20^4 jobs would be visited.
 	files := map[string]string{}
 	for i := 0; i < 5; i++ {
@@ -813,7 +815,7 @@ func TestActionsBudget(t *testing.T) {
 		}
 		files[fmt.Sprintf("l%d.yml", i)] = b.String()
 	}
-	_, err := ParseWorkflow("ci.yml", []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/l0.yml\n"), ghaReader(files))
+	_, err := ParseWorkflow("ci.yml", []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/l0.yml\n"), reader(files))
 	if err == nil || !strings.Contains(err.Error(), "more than 10000 jobs, counting matrix combinations and reusable workflows") {
 		t.Errorf("error = %v, want the job limit", err)
 	}
@@ -909,16 +911,16 @@ func FuzzParseWorkflow(f *testing.F) {
 				t.Fatalf("job %s has no context", j.Name)
 			}
 		}
-		Evaluate(jobs, Change{Branch: "main", Files: []string{"src/a.go", "docs/x.md"}, Complete: true})
+		rules.Evaluate(jobs, rules.Change{Branch: "main", Files: []string{"src/a.go", "docs/x.md"}, Complete: true})
 	})
 }
 
-// BenchmarkEvaluateActions: 500 Actions jobs with path filters against a
+// BenchmarkEvaluate: 500 Actions jobs with path filters against a
 // 3,000-file change (GitHub's PR files limit). Run with
 //
 //	go test -run '^$' -bench Actions -benchmem ./app/rules/
-func BenchmarkEvaluateActions(b *testing.B) {
-	var jobs []*Job
+func BenchmarkEvaluate(b *testing.B) {
+	var jobs []*rules.Job
 	for i := 0; i < 500; i++ {
 		var yml string
 		switch i % 4 {
@@ -946,10 +948,10 @@ func BenchmarkEvaluateActions(b *testing.B) {
 			files[i] = fmt.Sprintf("services/svc%d/internal/pkg/file%d.go", 1000+i%50, i)
 		}
 	}
-	change := Change{Branch: "main", Files: files, Complete: true}
+	change := rules.Change{Branch: "main", Files: files, Complete: true}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		Evaluate(jobs, change)
+		rules.Evaluate(jobs, change)
 	}
 }
