@@ -362,10 +362,18 @@ func combine(jobs []*rules.Job, context string, change rules.Change) (*rules.Job
 	var bv rules.Verdict
 	var br string
 	for _, j := range jobs {
-		if !strings.EqualFold(j.Context, context) {
+		if !j.Reports(context) {
 			continue
 		}
 		v, reason := rules.EvaluateJob(j, change)
+		if j.ContextPattern != nil {
+			// A job whose check name is not known only keeps the context
+			// from being skipped, while it runs or may run.
+			if v != rules.VerdictRun && v != rules.VerdictUnknown {
+				continue
+			}
+			v, reason = rules.VerdictUnknown, fmt.Sprintf("%s may report it (check name %s): %s", j.Name, j.ContextPattern, reason)
+		}
 		if best == nil || verdictRank[v] > verdictRank[bv] {
 			best, bv, br = j, v, reason
 		}

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 
 	"github.com/fix-status/fix-status/app/rules"
 	"github.com/fix-status/fix-status/app/rules/actions"
@@ -32,24 +30,21 @@ type RuleSet struct {
 	Jobs []*rules.Job
 	// Config is the repo config in force (DefaultRepoConfig when absent).
 	Config *config.Repo
-	// ruleFiles are the repository paths that define jobs; a directory
-	// ends in "/" and covers everything below it.
-	ruleFiles []string
+	// FileErrors are the workflow files that cannot be read or parsed:
+	// their jobs (in Jobs) block what they may report.
+	FileErrors []error
+	// ruleFiles are the repository paths that define jobs.
+	ruleFiles rules.RuleFiles
 }
 
 // RuleFilesChanged returns the changed files that define jobs: a PR that
 // changes them must not be judged by the base branch's rules alone.
 func (rs *RuleSet) RuleFilesChanged(files []string) []string {
-	var out []string
-	for _, f := range files {
-		for _, rf := range rs.ruleFiles {
-			if f == rf || (strings.HasSuffix(rf, "/") && strings.HasPrefix(f, rf)) {
-				out = append(out, f)
-				break
-			}
-		}
+	changed := make([]rules.ChangedFile, len(files))
+	for i, f := range files {
+		changed[i] = rules.ChangedFile{Filename: f}
 	}
-	return out
+	return rs.ruleFiles.Touches(changed)
 }
 
 // LoadRepoRules reads the rules of repo from fsys (the repository at one ref,
@@ -59,28 +54,28 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) 
 	if cfg == nil {
 		cfg = DefaultRepoConfig()
 	}
-	rs := &RuleSet{Config: cfg, ruleFiles: []string{config.RepoConfigPath}}
+	rs := &RuleSet{Config: cfg, ruleFiles: explicit.RuleFiles(config.RepoConfigPath)}
 	var errs []error
 	if len(cfg.Sources.Prow) > 0 {
 		pc, err := prow.LoadFS(fsys, cfg.Sources.Prow...)
 		if err != nil {
 			errs = append(errs, err)
+			rs.ruleFiles = append(rs.ruleFiles, prow.RuleFiles(cfg.Sources.Prow...)...)
 		} else {
 			rs.Jobs = append(rs.Jobs, pc.Jobs(repo)...)
-		}
-		for _, p := range cfg.Sources.Prow {
-			p = path.Clean(strings.TrimPrefix(p, "/"))
-			rs.ruleFiles = append(rs.ruleFiles, p, p+"/")
+			rs.ruleFiles = append(rs.ruleFiles, pc.RuleFiles()...)
 		}
 	}
 	if cfg.Sources.Actions {
-		jobs, err := actions.LoadWorkflowsFS(fsys, WorkflowsDir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		wf, err := actions.LoadWorkflowsFS(fsys, WorkflowsDir)
+		switch {
+		case err == nil:
+			rs.Jobs = append(rs.Jobs, wf.Jobs...)
+			rs.FileErrors = wf.Errors
+		case !errors.Is(err, fs.ErrNotExist):
 			errs = append(errs, err)
-		} else {
-			rs.Jobs = append(rs.Jobs, jobs...)
 		}
-		rs.ruleFiles = append(rs.ruleFiles, WorkflowsDir+"/")
+		rs.ruleFiles = append(rs.ruleFiles, actions.RuleFiles(WorkflowsDir)...)
 	}
 	configJobs, err := explicit.Jobs(config.RepoConfigPath, cfg)
 	if err != nil {
@@ -103,33 +98,33 @@ type LocalSources struct {
 
 // LoadLocalJobs reads job rules from local files. The sources a repo config
 // names are read relative to the repository it sits in (the parent of its
-// .github directory).
-func LoadLocalJobs(src LocalSources) ([]*rules.Job, error) {
-	var jobs []*rules.Job
+// .github directory). fileErrs are the workflow files that cannot be read or
+// parsed: their jobs (among jobs) block what they may report.
+func LoadLocalJobs(src LocalSources) (jobs []*rules.Job, fileErrs []error, err error) {
 	if len(src.ProwConfig) > 0 {
 		pc, err := prow.Load(src.ProwConfig...)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		jobs = append(jobs, pc.Jobs(src.Repo)...)
 	}
 	if src.Workflows != "" {
 		wf, err := actions.LoadWorkflows(src.Workflows)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		jobs = append(jobs, wf...)
+		jobs, fileErrs = append(jobs, wf.Jobs...), wf.Errors
 	}
 	if src.RepoConfig == "" {
-		return jobs, nil
+		return jobs, fileErrs, nil
 	}
 	data, err := os.ReadFile(src.RepoConfig)
 	if err != nil {
-		return nil, fmt.Errorf("--repo-config: %w", err)
+		return nil, nil, fmt.Errorf("--repo-config: %w", err)
 	}
 	cfg, err := config.ParseRepo(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.RepoConfig, err)
+		return nil, nil, fmt.Errorf("%s: %w", src.RepoConfig, err)
 	}
 	root := filepath.Dir(src.RepoConfig)
 	if filepath.Base(root) == ".github" {
@@ -141,7 +136,7 @@ func LoadLocalJobs(src LocalSources) ([]*rules.Job, error) {
 	}
 	rs, err := LoadRepoRules(os.DirFS(root), src.Repo, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(jobs, rs.Jobs...), nil
+	return append(jobs, rs.Jobs...), append(fileErrs, rs.FileErrors...), nil
 }

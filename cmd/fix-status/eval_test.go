@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,7 @@ import (
 
 func TestEvalExamples(t *testing.T) {
 	var out bytes.Buffer
-	err := runEval(strings.NewReader("docs/guide.md\n\nREADME.md\n"), &out, evalFlags{
+	err := runEval(strings.NewReader("docs/guide.md\n\nREADME.md\n"), &out, io.Discard, evalFlags{
 		repo: "kubernetes/kubernetes", branch: "master", changes: "-",
 		prow: []string{"../../examples/prow"}, output: "json",
 	})
@@ -46,7 +47,7 @@ func TestEvalExamples(t *testing.T) {
 
 func TestEvalRepoConfigText(t *testing.T) {
 	var out bytes.Buffer
-	err := runEval(nil, &out, evalFlags{
+	err := runEval(nil, &out, io.Discard, evalFlags{
 		repo: "acme/widgets", branch: "main", changes: "../../examples/changes.txt",
 		repoConfig: "../../examples/repo/.github/fix-status.yml", output: "text",
 	})
@@ -70,7 +71,7 @@ func TestEvalBadConfig(t *testing.T) {
 	if err := os.WriteFile(bad, []byte("presubmits:\n  o/r:\n  - name: pull-foo\n    run_if_changed: '^(docs'\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err := runEval(nil, &bytes.Buffer{}, evalFlags{repo: "o/r", branch: "main", prow: []string{bad}, output: "text"})
+	err := runEval(nil, &bytes.Buffer{}, io.Discard, evalFlags{repo: "o/r", branch: "main", prow: []string{bad}, output: "text"})
 	want := bad + `: o/r: job "pull-foo": invalid run_if_changed regex "^(docs"`
 	if err == nil || !strings.HasPrefix(err.Error(), want) || strings.Contains(err.Error(), "\n") {
 		t.Fatalf("error %v, want one line starting %q", err, want)
@@ -79,7 +80,7 @@ func TestEvalBadConfig(t *testing.T) {
 	if err := os.WriteFile(repoCfg, []byte("version: 1\nsources: {actoins: true}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	err = runEval(nil, &bytes.Buffer{}, evalFlags{repo: "o/r", branch: "main", repoConfig: repoCfg, output: "text"})
+	err = runEval(nil, &bytes.Buffer{}, io.Discard, evalFlags{repo: "o/r", branch: "main", repoConfig: repoCfg, output: "text"})
 	if err == nil || err.Error() != repoCfg+`: line 2: unknown key "actoins"` {
 		t.Fatalf("error %v", err)
 	}

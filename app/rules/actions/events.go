@@ -3,13 +3,14 @@ package actions
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/fix-status/fix-status/app/rules"
 	"gopkg.in/yaml.v3"
 )
 
-// event is a pull_request or pull_request_target trigger.
+// event is a pull_request, pull_request_target or merge_group trigger.
 type event struct {
 	name     string
 	types    []string // nil: GitHub's default types
@@ -18,22 +19,33 @@ type event struct {
 	unknown  string
 }
 
-func (e *event) firesOnUpdate() bool {
+// heads says on which heads of a PR a pull request event starts the
+// workflow: opened and reopened on the head the PR has then, synchronize on
+// each head pushed later. By default all three.
+func (e *event) heads() (first, later bool) {
 	if e.types == nil {
-		return true
+		return true, true
 	}
 	for _, t := range e.types {
-		for _, u := range updateTypes {
-			if t == u {
-				return true
-			}
+		switch t {
+		case "opened", "reopened":
+			first = true
+		case "synchronize":
+			later = true
 		}
 	}
-	return false
+	return first, later
 }
 
-// parseOn returns the pull request events of `on` in the order written.
-func parseOn(n *yaml.Node) ([]*event, error) {
+// startsOnMergeGroup reports whether a merge_group event starts the
+// workflow: checks_requested is its only activity type, and the default.
+func (e *event) startsOnMergeGroup() bool {
+	return e.types == nil || slices.Contains(e.types, "checks_requested")
+}
+
+// parseOn returns the pull request events of `on` in the order written, and
+// its merge_group event (nil when there is none).
+func parseOn(n *yaml.Node) (prs []*event, mergeGroup *event, err error) {
 	n = resolve(n)
 	var names []string
 	configs := map[string]*yaml.Node{}
@@ -41,40 +53,42 @@ func parseOn(n *yaml.Node) ([]*event, error) {
 	case yaml.ScalarNode:
 		s, ok := scalarString(n)
 		if !ok {
-			return nil, errors.New("on: no events")
+			return nil, nil, errors.New("on: no events")
 		}
 		names = []string{s}
 	case yaml.SequenceNode:
-		var err error
 		if names, err = stringList(n, "on"); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	case yaml.MappingNode:
 		fields, err := mapping(n, "on")
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		for _, f := range fields {
 			names = append(names, f.key.Value)
 			configs[f.key.Value] = f.val
 		}
 	default:
-		return nil, errors.New("on: must be an event, a list or a mapping")
+		return nil, nil, errors.New("on: must be an event, a list or a mapping")
 	}
-	var events []*event
 	seen := map[string]bool{}
 	for _, name := range names {
-		if (name != "pull_request" && name != "pull_request_target") || seen[name] {
+		if (name != "pull_request" && name != "pull_request_target" && name != "merge_group") || seen[name] {
 			continue
 		}
 		seen[name] = true
 		ev, err := parseEvent(name, configs[name])
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		events = append(events, ev)
+		if name == "merge_group" {
+			mergeGroup = ev
+		} else {
+			prs = append(prs, ev)
+		}
 	}
-	return events, nil
+	return prs, mergeGroup, nil
 }
 
 // parseEvent reads the filters of on.<name>.
@@ -92,7 +106,14 @@ func parseEvent(name string, n *yaml.Node) (*event, error) {
 	for _, f := range fields {
 		key := f.key.Value
 		switch key {
-		case "types", "branches", "branches-ignore", "paths", "paths-ignore":
+		case "paths", "paths-ignore":
+			if name == "merge_group" {
+				// merge_group has no path filters: GitHub runs the
+				// workflow whatever the group changes.
+				continue
+			}
+			fallthrough
+		case "types", "branches", "branches-ignore":
 			l, err := stringList(f.val, where+"."+key)
 			if err != nil {
 				return nil, err
@@ -150,7 +171,7 @@ func (f *branchFilter) field() string {
 	return "branches"
 }
 
-// Match implements BranchFilter.
+// Match implements rules.BranchFilter.
 func (f *branchFilter) Match(branch string) (bool, string) {
 	m := f.list.Match(branch)
 	switch {
@@ -188,7 +209,10 @@ func (f *pathFilter) field() string {
 	return "paths"
 }
 
-// Match implements FileFilter: `paths` runs when a file matches,
+// String names the filter: "paths [src/**, !src/docs/**]".
+func (f *pathFilter) String() string { return f.field() + " " + f.list.String() }
+
+// Match implements rules.FileFilter: `paths` runs when a file matches,
 // `paths-ignore` unless every file matches; no files never run.
 func (f *pathFilter) Match(files []string) (bool, string) {
 	if len(files) == 0 {
@@ -232,7 +256,7 @@ func (e *event) pathKey() string {
 // filters of pull_request and pull_request_target).
 type anyBranch []rules.BranchFilter
 
-// Match implements BranchFilter.
+// Match implements rules.BranchFilter.
 func (a anyBranch) Match(branch string) (bool, string) {
 	reasons := make([]string, 0, len(a))
 	for _, f := range a {
@@ -248,7 +272,16 @@ func (a anyBranch) Match(branch string) (bool, string) {
 // anyFiles runs when any of its filters does.
 type anyFiles []rules.FileFilter
 
-// Match implements FileFilter.
+// String names the filters: "paths [a/**] or paths-ignore [b/**]".
+func (a anyFiles) String() string {
+	parts := make([]string, len(a))
+	for i, f := range a {
+		parts[i] = fmt.Sprint(f)
+	}
+	return strings.Join(parts, " or ")
+}
+
+// Match implements rules.FileFilter.
 func (a anyFiles) Match(files []string) (bool, string) {
 	reasons := make([]string, 0, len(a))
 	for _, f := range a {
@@ -263,21 +296,29 @@ func (a anyFiles) Match(files []string) (bool, string) {
 
 // workflowTrigger is how a workflow's jobs start on pull request updates.
 type workflowTrigger struct {
-	trigger  rules.Trigger
-	files    rules.FileFilter
-	branches rules.BranchFilter
-	manual   string
-	unknown  string
+	heads     rules.Heads
+	headsNote string
+	trigger   rules.Trigger
+	files     rules.FileFilter
+	branches  rules.BranchFilter
+	manual    string
+	unknown   string
 }
 
 // combine merges the pull request events of a workflow: its jobs run
 // when either event fires.
 func combine(events []*event) workflowTrigger {
+	if len(events) == 0 {
+		return workflowTrigger{trigger: rules.TriggerManual, manual: "runs only on merge groups, not on pull requests"}
+	}
 	var active []*event
 	var quiet []string
+	anyFirst, anyLater := false, false
 	for _, e := range events {
-		if e.firesOnUpdate() {
+		first, later := e.heads()
+		if first || later {
 			active = append(active, e)
+			anyFirst, anyLater = anyFirst || first, anyLater || later
 		} else {
 			quiet = append(quiet, fmt.Sprintf("%s types [%s]", e.name, strings.Join(e.types, ", ")))
 		}
@@ -285,6 +326,31 @@ func combine(events []*event) workflowTrigger {
 	if len(active) == 0 {
 		return workflowTrigger{trigger: rules.TriggerManual, manual: "runs only on " + strings.Join(quiet, ", ")}
 	}
+	// The filters of every event that starts on some head judge every
+	// head: on a head only some of them start on, that admits more, so a
+	// skip stays true.
+	t := combineFilters(active)
+	if anyFirst && anyLater {
+		return t
+	}
+	var types []string
+	for _, e := range active {
+		for _, typ := range e.types {
+			if (typ == "opened" || typ == "reopened" || typ == "synchronize") && !slices.Contains(types, typ) {
+				types = append(types, typ)
+			}
+		}
+	}
+	t.heads, t.headsNote = rules.HeadsLater, "runs only on "+strings.Join(types, ", ")
+	if anyFirst {
+		t.heads = rules.HeadsFirst
+	}
+	return t
+}
+
+// combineFilters merges the filters of the pull request events that start
+// a workflow: it runs when either event's filters pass.
+func combineFilters(active []*event) workflowTrigger {
 	for _, e := range active {
 		if e.unknown != "" {
 			return workflowTrigger{trigger: rules.TriggerConditional, unknown: e.unknown}

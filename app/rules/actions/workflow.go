@@ -45,28 +45,61 @@ const (
 	maxJobs = 10000
 )
 
-// updateTypes are the pull_request activity types GitHub uses when
-// `types` is not given: the ones that happen when a PR is opened or pushed to.
-var updateTypes = []string{"opened", "synchronize", "reopened"}
+// Workflows is what a workflows directory defines.
+type Workflows struct {
+	// Jobs are the jobs of every workflow, in file order. A file that
+	// cannot be read or is invalid adds jobs that block what it may
+	// report: one per job whose name can still be read (a pattern when it
+	// is not known exactly), else one that may report any context, each
+	// with the problem as Unknown.
+	Jobs []*rules.Job
+	// Errors has one *FileError per such file, in file order.
+	Errors []error
+}
+
+// FileError is a workflow file that cannot be read or is invalid.
+type FileError struct {
+	// Path names the file as the workflows directory was named.
+	Path string
+	Err  error
+}
+
+// Error formats the problem on one line: ".github/workflows/ci.yml: problem".
+func (e *FileError) Error() string { return e.Path + ": " + e.Err.Error() }
+
+// Unwrap returns the problem.
+func (e *FileError) Unwrap() error { return e.Err }
 
 // LoadWorkflows reads every *.yml and *.yaml file of a .github/workflows
 // directory in lexical order and returns their jobs. Reusable workflows
-// called as ./.github/workflows/NAME are read from the same directory. On
-// any error it returns no jobs and one error naming every invalid file.
-func LoadWorkflows(dir string) ([]*rules.Job, error) {
+// called as ./.github/workflows/NAME (or $/.github/workflows/NAME) are read
+// from the same directory. A file that cannot be read or parsed does not
+// stop the others: it is one of Workflows.Errors, and its jobs block what it
+// may report. The error is for the directory itself: a missing one gives an
+// error that matches fs.ErrNotExist.
+func LoadWorkflows(dir string) (*Workflows, error) {
 	return load(os.DirFS(dir), ".", filepath.ToSlash(dir))
 }
 
 // LoadWorkflowsFS is LoadWorkflows over a file system (a repository at one
-// ref); dir is a slash-separated path in it, e.g. ".github/workflows". A
-// missing directory gives an error that matches fs.ErrNotExist.
-func LoadWorkflowsFS(fsys fs.FS, dir string) ([]*rules.Job, error) {
+// ref); dir is a slash-separated path in it, e.g. ".github/workflows".
+func LoadWorkflowsFS(fsys fs.FS, dir string) (*Workflows, error) {
 	return load(fsys, dir, dir)
+}
+
+// RuleFiles returns the paths that define the jobs of the workflows
+// directory dir (slash-separated, in the repository): the workflow files
+// directly in it, reusable ones included (GitHub reads no subdirectory).
+func RuleFiles(dir string) rules.RuleFiles {
+	dir = path.Clean(dir)
+	return rules.RuleFiles{{Path: dir + "/", Defines: func(p string) bool {
+		return path.Dir(p) == dir && isWorkflowFile(p)
+	}}}
 }
 
 // load reads the workflows in dir of fsys, naming them under display in
 // origins and messages.
-func load(fsys fs.FS, dir, display string) ([]*rules.Job, error) {
+func load(fsys fs.FS, dir, display string) (*Workflows, error) {
 	entries, err := fs.ReadDir(fsys, dir)
 	if err != nil {
 		return nil, fmt.Errorf("failed to read workflows in %s: %w", display, err)
@@ -77,10 +110,7 @@ func load(fsys fs.FS, dir, display string) ([]*rules.Job, error) {
 		}
 		return fs.ReadFile(fsys, path.Join(dir, name))
 	}
-	var (
-		jobs []*rules.Job
-		errs []error
-	)
+	w := &Workflows{}
 	// fs.ReadDir sorts by file name.
 	for _, e := range entries {
 		if e.IsDir() || !isWorkflowFile(e.Name()) {
@@ -90,20 +120,19 @@ func load(fsys fs.FS, dir, display string) ([]*rules.Job, error) {
 		data, err := fs.ReadFile(fsys, path.Join(dir, e.Name()))
 		if err != nil {
 			// %v: only a missing directory may match fs.ErrNotExist.
-			errs = append(errs, fmt.Errorf("failed to read workflow %s: %v", name, err))
-			continue
+			err = fmt.Errorf("cannot read the file: %v", err)
+		} else {
+			var jobs []*rules.Job
+			if jobs, err = parse(name, data, readLocal); err == nil {
+				w.Jobs = append(w.Jobs, jobs...)
+				continue
+			}
 		}
-		js, err := ParseWorkflow(name, data, readLocal)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		jobs = append(jobs, js...)
+		fe := &FileError{Path: name, Err: err}
+		w.Errors = append(w.Errors, fe)
+		w.Jobs = append(w.Jobs, blockers(name, data, fe.Error())...)
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	return jobs, nil
+	return w, nil
 }
 
 func isWorkflowFile(name string) bool {
@@ -111,34 +140,38 @@ func isWorkflowFile(name string) bool {
 }
 
 // ParseWorkflow returns one Job per check name that the workflow at path
-// (e.g. ".github/workflows/ci.yml") reports on pull requests, in the order
-// of its jobs; none when it does not run on pull requests. readLocal reads a
-// local reusable workflow (`uses: ./.github/workflows/NAME`) by its file
-// NAME; when it is nil, such calls are unknown.
+// (e.g. ".github/workflows/ci.yml") reports on pull requests or merge
+// groups, in the order of its jobs; none when it runs on neither. readLocal
+// reads a local reusable workflow (`uses: ./.github/workflows/NAME`, or
+// GitHub's same-repository form `$/.github/workflows/NAME`) by its file NAME;
+// when it is nil, what such calls report is not known.
 //
 // The check names follow what GitHub shows:
 //   - a job reports its `name`, or its id when it has none;
 //   - a matrix job whose name has no expression reports once per
 //     combination as "name (value, value)": the values of the matrix keys
-//     as written, then the values `include` added, in order;
-//   - a name with ${{ matrix.KEY }} is interpolated per combination;
+//     as written, then the values `include` added, in order; a mapping or
+//     list value shows as its scalars, in order ("core, tests/core");
+//   - a name with ${{ matrix.KEY }} (or ${{ matrix.KEY.PROPERTY }} of a
+//     mapping value) is interpolated per combination;
 //   - a job calling a local reusable workflow reports "caller / called" for
 //     every job of the called workflow, recursively;
-//   - a job calling a reusable workflow of another repository reports names
-//     that cannot be read here: it becomes one unknown Job with the context
-//     "caller / *" (never equal to a real check name).
+//   - a name longer than 100 characters is cut to 97 and "..." (each job's
+//     own name: a caller's and a called job's separately).
 //
 // Matrix values are shown as GitHub shows them: numbers as numbers (`3.10`
-// is "3.1"), booleans as true/false. Names that depend on other expressions,
-// on a matrix that is not static (fromJSON, expressions), on non-scalar or
-// unusual values (0x10, 1e3, null) become unknown Jobs whose context is the
-// name as written. `if:` is ignored: a job skipped by its condition still
-// reports a (passing) check.
+// is "3.1"), booleans as true/false. A name that cannot be known statically
+// (other expressions, a matrix that is not static such as fromJSON, unusual
+// values such as 0x10, a call of another repository's reusable workflow) is
+// a Job with a ContextPattern of every name it may be ("lint-*",
+// "caller / *", "*"); it keeps its trigger and filters. `if:` is ignored: a
+// job skipped by its condition still reports a (passing) check.
 //
 // A workflow triggered by both pull_request and pull_request_target runs
 // when either event's filters pass. When the two differ in both their branch
 // and their path filters, that cannot be expressed as one branch filter and
-// one file filter, and the jobs are unknown.
+// one file filter, and the jobs are unknown. A workflow triggered only on
+// merge_group has manual jobs for pull requests.
 func ParseWorkflow(path string, data []byte, readLocal func(name string) ([]byte, error)) ([]*rules.Job, error) {
 	jobs, err := parse(path, data, readLocal)
 	if err != nil {
@@ -160,11 +193,11 @@ func parse(wfPath string, data []byte, readLocal func(string) ([]byte, error)) (
 	if on == nil {
 		return nil, errors.New("on: missing")
 	}
-	events, err := parseOn(on)
+	events, mergeGroup, err := parseOn(on)
 	if err != nil {
 		return nil, err
 	}
-	if len(events) == 0 {
+	if len(events) == 0 && mergeGroup == nil {
 		return nil, nil
 	}
 	trig := combine(events)
@@ -181,23 +214,27 @@ func parse(wfPath string, data []byte, readLocal func(string) ([]byte, error)) (
 		names:     map[*yaml.Node]jobNames{},
 		budget:    maxJobs,
 	}
-	if err := p.walk(wfPath, jobsNode, file, "", 0); err != nil {
+	if err := p.walk(wfPath, jobsNode, file, nil, 0); err != nil {
 		return nil, err
 	}
+	mg := mergeGroupOf(mergeGroup, wfPath)
 	jobs := make([]*rules.Job, 0, len(p.checks))
 	for _, c := range p.checks {
 		j := &rules.Job{
 			Name:         c.name,
-			Context:      c.context,
 			Source:       rules.SourceActions,
 			Origin:       c.origin,
 			Trigger:      trig.trigger,
 			Files:        trig.files,
 			Branches:     trig.branches,
 			ManualReason: trig.manual,
+			Heads:        trig.heads,
+			HeadsNote:    trig.headsNote,
+			MergeGroup:   mg,
 			Unknown:      c.unknown,
 			Rerun:        rules.Rerun{Method: rules.RerunActions, Workflow: file},
 		}
+		setContext(j, c.context)
 		if j.Unknown == "" {
 			j.Unknown = trig.unknown
 		}
@@ -209,10 +246,87 @@ func parse(wfPath string, data []byte, readLocal func(string) ([]byte, error)) (
 	return jobs, nil
 }
 
+// setContext sets the job's context, or its context pattern and the name as
+// written.
+func setContext(j *rules.Job, c checkName) {
+	if s, ok := c.exact(); ok {
+		j.Context = s
+		return
+	}
+	j.Context, j.ContextPattern = c.text, c.pattern()
+}
+
+// mergeGroupOf is how a workflow's jobs behave on merge groups.
+func mergeGroupOf(e *event, wfPath string) rules.MergeGroup {
+	if e == nil || !e.startsOnMergeGroup() {
+		return rules.MergeGroup{Fix: "add merge_group: to " + wfPath}
+	}
+	mg := rules.MergeGroup{Runs: true, Why: "merge_group trigger in " + wfPath,
+		Fix: "make on.merge_group in " + wfPath + " admit the base branch"}
+	if e.branches != nil && e.unknown == "" {
+		mg.Branches = e.branches
+	}
+	return mg
+}
+
+// blockers are the jobs of a workflow file that cannot be read or is
+// invalid: the contexts it may report are unknown, never skipped. When the
+// YAML can be read that far and the file is not a reusable workflow only,
+// they are one job per job id, named as far as that is possible; otherwise
+// one job that may report any context.
+func blockers(wfPath string, data []byte, problem string) []*rules.Job {
+	file := path.Base(wfPath)
+	block := func(name string, line int, c checkName) *rules.Job {
+		j := &rules.Job{Name: name, Source: rules.SourceActions, Origin: rules.Origin{Path: wfPath, Line: line},
+			Trigger: rules.TriggerConditional, Unknown: problem, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: file}}
+		setContext(j, c)
+		return j
+	}
+	anything := []*rules.Job{block(file, 0, anyName("*"))}
+	root, err := parseYAML(data)
+	if err != nil {
+		return anything
+	}
+	fields, err := mapping(root, "workflow")
+	if err != nil {
+		return anything
+	}
+	if on := get(fields, "on"); on != nil {
+		if events, mergeGroup, err := parseOn(on); err == nil && len(events) == 0 && mergeGroup == nil {
+			// It reports nothing by itself; its callers fail with it.
+			return nil
+		}
+	}
+	jobsNode := get(fields, "jobs")
+	if jobsNode == nil {
+		return anything
+	}
+	jobs, err := mapping(jobsNode, "jobs")
+	if err != nil || len(jobs) == 0 {
+		return anything
+	}
+	var out []*rules.Job
+	for _, f := range jobs {
+		id := f.key.Value
+		jf, err := mapping(f.val, "jobs."+id)
+		if err != nil {
+			return anything
+		}
+		names, _ := computeNames(id, jf)
+		for _, n := range names {
+			if get(jf, "uses") != nil {
+				n = n.join(" / ", anyName("*"))
+			}
+			out = append(out, block(file+"/"+id, f.key.Line, n))
+		}
+	}
+	return out
+}
+
 // reported is one check name a workflow reports.
 type reported struct {
 	name    string
-	context string
+	context checkName
 	unknown string
 	origin  rules.Origin
 }
@@ -235,26 +349,38 @@ type parser struct {
 }
 
 type jobNames struct {
-	names        []string
-	unknown, raw string
+	names   []checkName
+	invalid string
 }
 
 // checkNames is computeNames, computed once per job definition.
-func (p *parser) checkNames(job *yaml.Node, id string, jf []field) ([]string, string, string) {
+func (p *parser) checkNames(job *yaml.Node, id string, jf []field) ([]checkName, string) {
 	n, ok := p.names[job]
 	if !ok {
-		n.names, n.unknown, n.raw = computeNames(id, jf)
+		n.names, n.invalid = computeNames(id, jf)
 		p.names[job] = n
 	}
-	return n.names, n.unknown, n.raw
+	return n.names, n.invalid
 }
 
-// localUses matches a call of a reusable workflow in the same repository.
-var localUses = regexp.MustCompile(`^\./\.github/workflows/([^/]+\.ya?ml)$`)
+// localUses matches a call of a reusable workflow in the same repository:
+// ./.github/workflows/NAME, or GitHub's same-repository form $/..., which
+// names the caller's own repository at the caller's commit (and takes no
+// @ref).
+var localUses = regexp.MustCompile(`^[.$]/\.github/workflows/([^/@]+\.ya?ml)$`)
+
+// prefixed returns name under the caller's check name prefix (nil at the
+// top).
+func prefixed(prefix *checkName, name checkName) checkName {
+	if prefix == nil {
+		return name
+	}
+	return prefix.join(" / ", name)
+}
 
 // walk adds the checks of the jobs mapping jobsNode of the workflow at file.
-// name prefixes the Job names, context the check names ("caller / ").
-func (p *parser) walk(file string, jobsNode *yaml.Node, name, context string, depth int) error {
+// name prefixes the Job names, prefix the check names ("caller / ").
+func (p *parser) walk(file string, jobsNode *yaml.Node, name string, prefix *checkName, depth int) error {
 	fields, err := mapping(jobsNode, "jobs")
 	if err != nil {
 		return err
@@ -273,21 +399,22 @@ func (p *parser) walk(file string, jobsNode *yaml.Node, name, context string, de
 			return err
 		}
 		check := reported{name: name + "/" + id, origin: rules.Origin{Path: file, Line: f.key.Line}}
-		names, unknown, raw := p.checkNames(f.val, id, jf)
+		names, invalid := p.checkNames(f.val, id, jf)
 		if err := p.spend(len(names), where); err != nil {
 			return err
+		}
+		add := func(context checkName, unknown string) {
+			check.context, check.unknown = context, unknown
+			if check.unknown == "" {
+				check.unknown = invalid
+			}
+			p.checks = append(p.checks, check)
 		}
 
 		uses := get(jf, "uses")
 		if uses == nil {
-			if unknown != "" {
-				check.context, check.unknown = context+raw, unknown
-				p.checks = append(p.checks, check)
-				continue
-			}
 			for _, n := range names {
-				check.context = context + n
-				p.checks = append(p.checks, check)
+				add(prefixed(prefix, n), "")
 			}
 			continue
 		}
@@ -296,29 +423,31 @@ func (p *parser) walk(file string, jobsNode *yaml.Node, name, context string, de
 		if !ok {
 			return fmt.Errorf("%s.uses: must be a string", where)
 		}
-		// The checks of a called workflow cannot be known: one unknown
-		// check stands for all of them.
-		callUnknown := func(reason string) {
-			if unknown != "" {
-				names, reason = []string{raw}, unknown
-			}
+		// What a called workflow reports that cannot be read: anything
+		// below the caller's name.
+		callAnything := func(unknown string) {
 			for _, n := range names {
-				check.context, check.unknown = context+n+" / *", reason
-				p.checks = append(p.checks, check)
+				add(prefixed(prefix, n).join(" / ", anyName("*")), unknown)
 			}
+		}
+		if invalid != "" {
+			// GitHub refuses the caller: nothing below it runs.
+			callAnything("")
+			continue
 		}
 		m := localUses.FindStringSubmatch(ref)
 		switch {
-		case m == nil && strings.Contains(ref, "@") && !strings.HasPrefix(ref, "./"):
-			callUnknown("calls reusable workflow " + ref)
+		case m == nil && strings.Contains(ref, "@") && !strings.HasPrefix(ref, "./") && !strings.HasPrefix(ref, "$/"):
+			callAnything("")
 			continue
 		case m == nil:
-			return fmt.Errorf("%s.uses: %q is not a reusable workflow (./.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)", where, ref)
+			return fmt.Errorf("%s.uses: %q is not a reusable workflow (./.github/workflows/NAME.yml, $/.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)", where, ref)
 		case depth+1 >= maxDepth:
-			callUnknown(fmt.Sprintf("reusable workflows nested more than %d deep", maxDepth))
+			// GitHub refuses the run.
+			callAnything(fmt.Sprintf("reusable workflows nested more than %d deep", maxDepth))
 			continue
 		case p.readLocal == nil:
-			callUnknown("calls " + ref + ", which was not read")
+			callAnything("")
 			continue
 		}
 		calledFile := path.Join(p.dir, m[1])
@@ -326,12 +455,9 @@ func (p *parser) walk(file string, jobsNode *yaml.Node, name, context string, de
 		if called.err != nil {
 			return fmt.Errorf("%s: %s: %w", where, calledFile, called.err)
 		}
-		if unknown != "" {
-			callUnknown("")
-			continue
-		}
 		for _, n := range names {
-			if err := p.walk(calledFile, called.jobs, check.name+"/"+m[1], context+n+" / ", depth+1); err != nil {
+			caller := prefixed(prefix, n)
+			if err := p.walk(calledFile, called.jobs, check.name+"/"+m[1], &caller, depth+1); err != nil {
 				return fmt.Errorf("%s: %s: %w", where, calledFile, err)
 			}
 		}

@@ -18,6 +18,7 @@ import (
 // jobView is what a test compares of a Job.
 type jobView struct {
 	Name, Context string
+	Pattern       string // the context pattern, if any
 	Trigger       rules.Trigger
 	MaxFiles      int
 	Unknown       string
@@ -35,7 +36,7 @@ func view(jobs []*rules.Job) []jobView {
 			panic("source " + j.Source)
 		}
 		out = append(out, jobView{
-			Name: j.Name, Context: j.Context, Trigger: j.Trigger, MaxFiles: j.MaxFiles,
+			Name: j.Name, Context: j.Context, Pattern: j.ContextPattern.String(), Trigger: j.Trigger, MaxFiles: j.MaxFiles,
 			Unknown: j.Unknown, Manual: j.ManualReason, Origin: j.Origin, Rerun: j.Rerun,
 			Files: j.Files != nil, Branches: j.Branches != nil,
 		})
@@ -47,6 +48,9 @@ func contexts(jobs []*rules.Job) []string {
 	out := make([]string, 0, len(jobs))
 	for _, j := range jobs {
 		s := j.Context
+		if j.ContextPattern != nil {
+			s += " [pattern: " + j.ContextPattern.String() + "]"
+		}
 		if j.Unknown != "" {
 			s += " [unknown: " + j.Unknown + "]"
 		}
@@ -85,10 +89,11 @@ func reader(files map[string]string) func(string) ([]byte, error) {
 }
 
 func TestLoadWorkflows(t *testing.T) {
-	jobs, err := LoadWorkflows("testdata/workflows")
-	if err != nil {
-		t.Fatal(err)
+	wf, err := LoadWorkflows("testdata/workflows")
+	if err != nil || len(wf.Errors) > 0 {
+		t.Fatal(err, wf.Errors)
 	}
+	jobs := wf.Jobs
 	const dir = "testdata/workflows/"
 	ci := rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"}
 	cond := func(name, context string, line int) jobView {
@@ -118,11 +123,11 @@ func TestLoadWorkflows(t *testing.T) {
 			Origin: rules.Origin{Path: dir + "labeled.yml", Line: 5}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "labeled.yml"}},
 		{Name: "release.yaml/license", Context: "License check", Trigger: rules.TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
 			Origin: rules.Origin{Path: dir + "release.yaml", Line: 8}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "release.yaml"}},
-		{Name: "release.yaml/external", Context: "external / *", Trigger: rules.TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
-			Unknown: "calls reusable workflow octo-org/shared/.github/workflows/scan.yml@v1",
-			Origin:  rules.Origin{Path: dir + "release.yaml", Line: 13}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "release.yaml"}},
+		{Name: "release.yaml/external", Context: "external / *", Pattern: "external / *", Trigger: rules.TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
+			Origin: rules.Origin{Path: dir + "release.yaml", Line: 13}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "release.yaml"}},
 	}
-	want[10].Unknown = "check name depends on an expression"
+	// Names that cannot be known statically keep their filters.
+	want[10].Pattern = "integration / Run *"
 	if diff := cmp.Diff(want, view(jobs)); diff != "" {
 		t.Errorf("LoadWorkflows (-want +got):\n%s", diff)
 	}
@@ -139,11 +144,11 @@ func TestLoadWorkflows(t *testing.T) {
 		"integration / Unit tests: skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"integration / e2e (api): skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"integration / e2e (ui): skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
-		"integration / Run ${{ inputs.target }}: unknown: check name depends on an expression",
+		"integration / Run ${{ inputs.target }}: skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"Spell check: run: runs on every pull request to main",
 		"benchmark: manual: runs only on pull_request types [labeled, unlabeled]",
 		"License check: skip: every changed file matches paths-ignore [docs/**, **.md]",
-		"external / *: unknown: calls reusable workflow octo-org/shared/.github/workflows/scan.yml@v1",
+		"external / *: skip: every changed file matches paths-ignore [docs/**, **.md]",
 	}
 	if diff := cmp.Diff(wantVerdicts, got); diff != "" {
 		t.Errorf("verdicts (-want +got):\n%s", diff)
@@ -155,6 +160,8 @@ func TestLoadWorkflows(t *testing.T) {
 	}
 }
 
+// TestLoadWorkflowsErrors: an invalid workflow does not hide the others;
+// its jobs block what it may report, and its error is returned on its own.
 func TestLoadWorkflowsErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, s string) {
@@ -164,34 +171,87 @@ func TestLoadWorkflowsErrors(t *testing.T) {
 	}
 	write("a.yml", "on: pull_request\njobs: {a: {runs-on: x}}\n")
 	write("b.yml", "on: [pull_request\n")
-	write("c.yaml", "on:\n  pull_request:\n    paths: ['[a-']\njobs: {c: {}}\n")
+	write("c.yaml", "on:\n  pull_request:\n    paths: ['[a-']\njobs:\n  c: {name: Check}\n  m: {name: 'm-${{ matrix.x }}'}\n  call: {uses: ./.github/workflows/a.yml}\n")
+	// Only called (by nobody here): it is judged where it is called.
+	write("d.yml", "on: workflow_call\njobs: {d: {uses: [x]}}\n")
+	write("e.yml", "on: pull_request\njobs: [e]\n")
 	write("notes.txt", "not a workflow")
-	jobs, err := LoadWorkflows(dir)
-	if jobs != nil || err == nil {
-		t.Fatalf("LoadWorkflows = %v, %v; want an error", jobs, err)
+	wf, err := LoadWorkflows(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := filepath.ToSlash(dir) + "/b.yml: invalid YAML: yaml: line 1: did not find expected ',' or ']'\n" +
-		filepath.ToSlash(dir) + `/c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]`
-	if diff := cmp.Diff(want, err.Error()); diff != "" {
-		t.Errorf("error (-want +got):\n%s", diff)
+	d := filepath.ToSlash(dir)
+	var gotErrs []string
+	for _, e := range wf.Errors {
+		var fe *FileError
+		if !errors.As(e, &fe) || !strings.HasPrefix(fe.Path, d+"/") {
+			t.Errorf("error %v is not a *FileError of a file in %s", e, d)
+		}
+		gotErrs = append(gotErrs, strings.TrimPrefix(e.Error(), d+"/"))
 	}
-	if _, err := LoadWorkflows(filepath.Join(dir, "missing")); err == nil {
-		t.Error("LoadWorkflows(missing dir) = nil error")
+	wantErrs := []string{
+		"b.yml: invalid YAML: yaml: line 1: did not find expected ',' or ']'",
+		`c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]`,
+		"e.yml: jobs: must be a mapping",
+	}
+	if diff := cmp.Diff(wantErrs, gotErrs); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, j := range wf.Jobs {
+		s := j.Name + ": " + j.Context
+		if j.ContextPattern != nil {
+			s += " [pattern " + j.ContextPattern.String() + "]"
+		}
+		if j.Unknown != "" {
+			s += " [unknown: " + strings.TrimPrefix(j.Unknown, d+"/") + "]"
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"a.yml/a: a",
+		// Not YAML: any context.
+		"b.yml: * [pattern *] [unknown: b.yml: invalid YAML: yaml: line 1: did not find expected ',' or ']']",
+		// Its jobs can be read: their names.
+		`c.yaml/c: Check [unknown: c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]]`,
+		`c.yaml/m: m-${{ matrix.x }} [pattern m-*] [unknown: c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]]`,
+		`c.yaml/call: call / * [pattern call / *] [unknown: c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]]`,
+		"e.yml: * [pattern *] [unknown: e.yml: jobs: must be a mapping]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+	for _, r := range rules.Evaluate(wf.Jobs[1:], rules.Change{Branch: "main", Files: []string{"a"}, Complete: true}) {
+		if r.Verdict != rules.VerdictUnknown {
+			t.Errorf("%s: verdict %s, want unknown", r.Job.Name, r.Verdict)
+		}
+	}
+	if !wf.Jobs[1].Reports("anything at all") || !wf.Jobs[3].Reports("M-1") || wf.Jobs[3].Reports("n-1") {
+		t.Error("blocking jobs report the wrong contexts")
+	}
+
+	if _, err := LoadWorkflows(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadWorkflows(missing dir) = %v, want an error matching fs.ErrNotExist", err)
 	}
 }
 
 func TestLoadWorkflowsFS(t *testing.T) {
 	fsys := fstest.MapFS{
-		".github/workflows/ci.yml":    {Data: []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/build.yml\n")},
+		".github/workflows/ci.yml":    {Data: []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/build.yml\n  self:\n    uses: $/.github/workflows/build.yml\n")},
 		".github/workflows/build.yml": {Data: []byte("on: workflow_call\njobs:\n  unit:\n    runs-on: x\n")},
 	}
-	jobs, err := LoadWorkflowsFS(fsys, ".github/workflows")
-	if err != nil {
-		t.Fatal(err)
+	wf, err := LoadWorkflowsFS(fsys, ".github/workflows")
+	if err != nil || len(wf.Errors) > 0 {
+		t.Fatal(err, wf.Errors)
 	}
-	want := []jobView{{Name: "ci.yml/call/build.yml/unit", Context: "call / unit", Trigger: rules.TriggerAlways,
-		Origin: rules.Origin{Path: ".github/workflows/build.yml", Line: 3}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"}}}
-	if diff := cmp.Diff(want, view(jobs)); diff != "" {
+	origin := rules.Origin{Path: ".github/workflows/build.yml", Line: 3}
+	rerun := rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"}
+	want := []jobView{
+		{Name: "ci.yml/call/build.yml/unit", Context: "call / unit", Trigger: rules.TriggerAlways, Origin: origin, Rerun: rerun},
+		// $/ names the caller's own repository at its commit.
+		{Name: "ci.yml/self/build.yml/unit", Context: "self / unit", Trigger: rules.TriggerAlways, Origin: origin, Rerun: rerun},
+	}
+	if diff := cmp.Diff(want, view(wf.Jobs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 
@@ -200,9 +260,9 @@ func TestLoadWorkflowsFS(t *testing.T) {
 		t.Errorf("missing directory: error %v does not match fs.ErrNotExist", err)
 	}
 	delete(fsys, ".github/workflows/build.yml")
-	_, err = LoadWorkflowsFS(fsys, ".github/workflows")
-	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing reusable workflow: error %v, want one that does not match fs.ErrNotExist", err)
+	wf, err = LoadWorkflowsFS(fsys, ".github/workflows")
+	if err != nil || len(wf.Errors) != 1 || errors.Is(wf.Errors[0], fs.ErrNotExist) {
+		t.Errorf("missing reusable workflow: %v, %v; want one file error that does not match fs.ErrNotExist", err, wf.Errors)
 	}
 }
 
@@ -637,22 +697,24 @@ func TestCheckNames(t *testing.T) {
       matrix:
         n: [0x10, 1e3, .inf, ~]
 `, want: []string{
-			"Build ${{ github.event_name }} [unknown: check name depends on an expression]",
-			"${{ matrix.os }}-${{ inputs.x }} [unknown: check name depends on an expression]",
-			"a ${{ matrix.os [unknown: check name depends on an expression]",
-			"fromjson [unknown: matrix depends on an expression]",
-			"vector [unknown: matrix depends on an expression]",
-			"value [unknown: matrix depends on an expression]",
-			"object [unknown: matrix has values that are not scalars]",
-			"strategy [unknown: strategy depends on an expression]",
-			"empty [unknown: matrix has no values]",
-			"nokeys [unknown: matrix has no values]",
-			"allexcluded [unknown: matrix has no combinations]",
-			"badexclude [unknown: matrix exclude uses a key that is not in the matrix]",
-			"x-${{ matrix.os }} [unknown: check name uses a matrix but the job has none]",
-			"x-${{ matrix.arch }} [unknown: check name uses matrix.arch, missing from a combination]",
-			"huge [unknown: matrix has more than 256 combinations]",
-			"weird [unknown: matrix has a value whose display is not known]",
+			// Names that cannot be known statically are patterns of every
+			// name they may be; a job GitHub refuses to run is unknown too.
+			"Build ${{ github.event_name }} [pattern: Build *]",
+			"${{ matrix.os }}-${{ inputs.x }} [pattern: *-*]",
+			"a ${{ matrix.os [pattern: a *]",
+			"fromjson [pattern: fromjson or fromjson (*)]",
+			"vector [pattern: vector or vector (*)]",
+			"value [pattern: value or value (*)]",
+			"object (linux)",
+			"strategy [pattern: strategy or strategy (*)]",
+			"empty [pattern: empty or empty (*)] [unknown: matrix has no values]",
+			"nokeys [pattern: nokeys or nokeys (*)] [unknown: matrix has no values]",
+			"allexcluded [pattern: allexcluded or allexcluded (*)] [unknown: matrix has no combinations]",
+			"badexclude [pattern: badexclude or badexclude (*)] [unknown: matrix exclude uses a key that is not in the matrix]",
+			"x-${{ matrix.os }} [pattern: x-*]",
+			"x-${{ matrix.arch }} [pattern: x-*]",
+			"huge [pattern: huge or huge (*)] [unknown: matrix has more than 256 combinations]",
+			"weird [pattern: weird or weird (*)]",
 		}},
 	}
 	for _, tt := range tests {
@@ -720,20 +782,20 @@ jobs:
   call:
     name: Scan
     uses: octo/shared/.github/workflows/scan.yml@v1
-`, want: []string{"Scan / * [unknown: calls reusable workflow octo/shared/.github/workflows/scan.yml@v1]"}},
+`, want: []string{"Scan / * [pattern: Scan / *]"}},
 		{name: "remote below a local one", jobs: `
   call:
     uses: ./.github/workflows/remote2.yml
-`, want: []string{"call / r / * [unknown: calls reusable workflow o/r/.github/workflows/x.yml@main]"}},
+`, want: []string{"call / r / * [pattern: call / r / *]"}},
 		{name: "unknown caller name", jobs: `
   call:
     name: ${{ inputs.x }}
     uses: ./.github/workflows/leaf.yml
-`, want: []string{"${{ inputs.x }} / * [unknown: check name depends on an expression]"}},
+`, want: []string{"${{ inputs.x }} / leaf [pattern: * / leaf]"}},
 		{name: "recursion stops", jobs: `
   call:
     uses: ./.github/workflows/self.yml
-`, want: []string{"call / again / again / again / again / again / again / again / again / again / * [unknown: reusable workflows nested more than 10 deep]"}},
+`, want: []string{"call / again / again / again / again / again / again / again / again / again / * [pattern: call / again / again / again / again / again / again / again / again / again / *] [unknown: reusable workflows nested more than 10 deep]"}},
 		{name: "missing file", jobs: `
   call:
     uses: ./.github/workflows/missing.yml
@@ -753,11 +815,11 @@ jobs:
 		{name: "invalid reference below", jobs: `
   call:
     uses: ./.github/workflows/badref.yml
-`, wantErr: `.github/workflows/ci.yml: jobs.call: .github/workflows/badref.yml: jobs.x.uses: "docker://alpine" is not a reusable workflow (./.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
+`, wantErr: `.github/workflows/ci.yml: jobs.call: .github/workflows/badref.yml: jobs.x.uses: "docker://alpine" is not a reusable workflow (./.github/workflows/NAME.yml, $/.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
 		{name: "local path outside the workflows directory", jobs: `
   call:
     uses: ./ci/build.yml
-`, wantErr: `.github/workflows/ci.yml: jobs.call.uses: "./ci/build.yml" is not a reusable workflow (./.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
+`, wantErr: `.github/workflows/ci.yml: jobs.call.uses: "./ci/build.yml" is not a reusable workflow (./.github/workflows/NAME.yml, $/.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -782,7 +844,7 @@ jobs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"call / * [unknown: calls ./.github/workflows/leaf.yml, which was not read]"}, contexts(jobs)); diff != "" {
+	if diff := cmp.Diff([]string{"call / * [pattern: call / *]"}, contexts(jobs)); diff != "" {
 		t.Errorf("nil reader (-want +got):\n%s", diff)
 	}
 }

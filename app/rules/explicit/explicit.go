@@ -79,3 +79,9 @@ func Jobs(path string, cfg *config.Repo) ([]*rules.Job, error) {
 	}
 	return jobs, nil
 }
+
+// RuleFiles returns the rule files of the explicit rules: the repo config at
+// path.
+func RuleFiles(path string) rules.RuleFiles {
+	return rules.RuleFiles{{Path: path}}
+}

@@ -68,6 +68,14 @@ type fileFilter struct {
 	skip bool
 }
 
+// String names the filter: "run_if_changed ^docs/".
+func (f *fileFilter) String() string {
+	if f.skip {
+		return "skip_if_only_changed " + f.expr
+	}
+	return "run_if_changed " + f.expr
+}
+
 // Match implements rules.FileFilter.
 func (f *fileFilter) Match(files []string) (bool, string) {
 	if len(files) == 0 {

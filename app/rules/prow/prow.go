@@ -37,8 +37,9 @@ import (
 // Config is a loaded and validated set of Prow presubmits, with every
 // regex compiled once. It is read-only and safe for concurrent use.
 type Config struct {
-	jobs  map[string][]*rules.Job
-	repos []string
+	jobs      map[string][]*rules.Job
+	repos     []string
+	ruleFiles rules.RuleFiles
 }
 
 // Jobs returns the presubmits of repo ("org/repo", matched exactly, as Prow
@@ -54,6 +55,17 @@ func (c *Config) Jobs(repo string) []*rules.Job {
 		return nil
 	}
 	return append([]*rules.Job(nil), jobs...)
+}
+
+// RuleFiles returns the paths that define the config's jobs, named as they
+// were given: each config file given as such; for each directory, the job
+// config files below it that Prow reads or would read (*.yaml and *.yml that
+// no .prowignore excludes, not below a ".." entry) and every .prowignore.
+func (c *Config) RuleFiles() rules.RuleFiles {
+	if c == nil {
+		return nil
+	}
+	return append(rules.RuleFiles(nil), c.ruleFiles...)
 }
 
 // Repos returns the repositories that have at least one presubmit, sorted.
@@ -109,12 +121,14 @@ func (e *ConfigError) Error() string {
 // Load reads Prow job configs. Each path is a file or a directory; a
 // directory contributes every *.yaml and *.yml file below it, walked in
 // lexical order, skipping names that start with ".." (the bookkeeping entries
-// of Kubernetes ConfigMap volumes) and rejecting two files with the same base
-// name, as Prow does. Presubmits of one repository from several files are
-// appended in that order. Any problem makes Load return a nil config and
-// every problem found (see ConfigError).
+// of Kubernetes ConfigMap volumes) and what .prowignore files exclude (see
+// ignoreFileName), and rejecting two files with the same base name, as Prow
+// does. Presubmits of one repository from several files are appended in that
+// order. Any problem makes Load return a nil config and every problem found
+// (see ConfigError).
 func Load(paths ...string) (*Config, error) {
 	var files []*configFile
+	var ruleFiles rules.RuleFiles
 	for _, p := range paths {
 		abs, err := filepath.Abs(p)
 		if err != nil {
@@ -126,10 +140,11 @@ func Load(paths ...string) (*Config, error) {
 			root = "."
 		}
 		// os.DirFS of the parent, so one walker serves disk and GitHub.
-		files = append(files, listFiles(os.DirFS(filepath.Dir(abs)), filepath.ToSlash(root), p)...)
+		listed, rf := listFiles(os.DirFS(filepath.Dir(abs)), filepath.ToSlash(root), p)
+		files, ruleFiles = append(files, listed...), append(ruleFiles, rf...)
 	}
 	parseAll(files)
-	return finish(files)
+	return finish(files, ruleFiles)
 }
 
 // LoadFS is Load over a file system (a repository at one ref): each
@@ -138,12 +153,14 @@ func Load(paths ...string) (*Config, error) {
 // messages.
 func LoadFS(fsys fs.FS, paths ...string) (*Config, error) {
 	var files []*configFile
+	var ruleFiles rules.RuleFiles
 	for _, p := range paths {
 		p = path.Clean(strings.TrimPrefix(p, "/"))
-		files = append(files, listFiles(fsys, p, p)...)
+		listed, rf := listFiles(fsys, p, p)
+		files, ruleFiles = append(files, listed...), append(ruleFiles, rf...)
 	}
 	parseAll(files)
-	return finish(files)
+	return finish(files, ruleFiles)
 }
 
 // Parse parses one Prow job config file's bytes; name is used in origins
@@ -151,7 +168,7 @@ func LoadFS(fsys fs.FS, paths ...string) (*Config, error) {
 func Parse(name string, data []byte) (*Config, error) {
 	f := &configFile{path: name}
 	f.parse(data)
-	return finish([]*configFile{f})
+	return finish([]*configFile{f}, rules.RuleFiles{{Path: name}})
 }
 
 // configFile is one config file: read and parsed on its own (in parallel with
@@ -184,56 +201,100 @@ func readError(path string, format string, args ...any) *configFile {
 	return &configFile{path: path, readErr: &ConfigError{Path: path, Problem: fmt.Sprintf(format, args...)}}
 }
 
-// listFiles lists the config files of root in fsys, in Prow's order; display
-// is how root is named in origins and messages.
-func listFiles(fsys fs.FS, root, display string) []*configFile {
+// listFiles lists the config files of root in fsys, in Prow's order, and
+// the rule files they make; display is how root is named in origins and
+// messages.
+func listFiles(fsys fs.FS, root, display string) ([]*configFile, rules.RuleFiles) {
 	name := func(p string) string {
 		if root == "." {
 			return filepath.Join(display, filepath.FromSlash(p))
 		}
 		return display + filepath.FromSlash(strings.TrimPrefix(p, root))
 	}
+	shown := path.Clean(filepath.ToSlash(display))
 	info, err := fs.Stat(fsys, root)
 	if err != nil {
-		return []*configFile{readError(display, "failed to read Prow config: %v", pathError(err))}
+		// A change may create it, as a file or as a directory.
+		return []*configFile{readError(display, "failed to read Prow config: %v", pathError(err))}, coarseRuleFiles(shown)
 	}
 	if !info.IsDir() {
-		return []*configFile{{path: display, fsys: fsys, name: root}}
+		return []*configFile{{path: display, fsys: fsys, name: root}}, rules.RuleFiles{{Path: shown}}
 	}
-	var files []*configFile
-	// Prow refuses two files with one base name: its config updater keys
-	// the ConfigMap by base name.
-	seen := map[string]string{}
-	err = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			files = append(files, readError(name(p), "failed to read Prow config: %v", pathError(err)))
-			return nil
+	rel := func(p string) string {
+		if root == "." {
+			return p
 		}
-		if p != root && strings.HasPrefix(d.Name(), "..") {
+		return strings.TrimPrefix(strings.TrimPrefix(p, root), "/")
+	}
+	// The listing first, then the filter: a .prowignore applies to the
+	// entries listed before it too.
+	type entry struct {
+		p   string
+		err error
+	}
+	var entries []entry
+	ig := &ignorer{}
+	err = fs.WalkDir(fsys, root, func(p string, d fs.DirEntry, err error) error {
+		switch {
+		case err != nil:
+			entries = append(entries, entry{p: p, err: err})
+		case p != root && strings.HasPrefix(d.Name(), ".."):
 			if d.IsDir() {
 				return fs.SkipDir
 			}
-			return nil
+		case d.IsDir():
+		case d.Name() == ignoreFileName:
+			ig.read(fsys, p, path.Dir(rel(p)))
+		case isConfigFile(p):
+			entries = append(entries, entry{p: p})
 		}
-		if d.IsDir() {
-			return nil
-		}
-		if ext := path.Ext(p); ext != ".yaml" && ext != ".yml" {
-			return nil
-		}
-		base := path.Base(p)
-		if first, ok := seen[base]; ok {
-			files = append(files, readError(name(p), "duplicated basename is not allowed: %s (also %s)", base, first))
-			return nil
-		}
-		seen[base] = name(p)
-		files = append(files, &configFile{path: name(p), fsys: fsys, name: p})
 		return nil
 	})
+	var files []*configFile
+	// Prow refuses two files with one base name: its config updater keys
+	// the ConfigMap by base name. Ignored files do not count.
+	seen := map[string]string{}
+	for _, e := range entries {
+		switch {
+		case e.err != nil:
+			files = append(files, readError(name(e.p), "failed to read Prow config: %v", pathError(e.err)))
+			continue
+		case ig.ignored(rel(e.p), false):
+			continue
+		}
+		base := path.Base(e.p)
+		if first, ok := seen[base]; ok {
+			files = append(files, readError(name(e.p), "duplicated basename is not allowed: %s (also %s)", base, first))
+			continue
+		}
+		seen[base] = name(e.p)
+		files = append(files, &configFile{path: name(e.p), fsys: fsys, name: e.p})
+	}
 	if err != nil {
 		files = append(files, readError(display, "failed to read Prow config: %v", pathError(err)))
 	}
-	return files
+	prefix := shown + "/"
+	if shown == "." {
+		prefix = ""
+	}
+	return files, rules.RuleFiles{{Path: shown + "/", Defines: func(p string) bool {
+		return ig.defines(strings.TrimPrefix(p, prefix))
+	}}}
+}
+
+// RuleFiles returns the rule files of Prow configs at paths that could not
+// be loaded (see Config.RuleFiles): each path as a file, and everything
+// below it as a directory.
+func RuleFiles(paths ...string) rules.RuleFiles {
+	var out rules.RuleFiles
+	for _, p := range paths {
+		out = append(out, coarseRuleFiles(path.Clean(strings.TrimPrefix(filepath.ToSlash(p), "/")))...)
+	}
+	return out
+}
+
+func coarseRuleFiles(p string) rules.RuleFiles {
+	return rules.RuleFiles{{Path: p}, {Path: p + "/"}}
 }
 
 // pathError drops the path that fs errors repeat: messages already start

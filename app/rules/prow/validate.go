@@ -101,7 +101,7 @@ func (l *loader) fail(path string, line int, repo, job, format string, args ...a
 // finish merges the files in order (presubmits of one repository are
 // appended, as Prow's mergeJobConfigs does), then defaults, compiles and
 // validates every job and builds the Jobs.
-func finish(files []*configFile) (*Config, error) {
+func finish(files []*configFile, ruleFiles rules.RuleFiles) (*Config, error) {
 	l := &loader{cache: map[string]*regex{}}
 	byRepo := map[string][]*presubmit{}
 	for _, f := range files {
@@ -129,7 +129,7 @@ func finish(files []*configFile) (*Config, error) {
 	if len(l.errs) > 0 {
 		return nil, errors.Join(l.errs...)
 	}
-	c := &Config{jobs: make(map[string][]*rules.Job, len(repos)), repos: repos}
+	c := &Config{jobs: make(map[string][]*rules.Job, len(repos)), repos: repos, ruleFiles: ruleFiles}
 	for _, repo := range repos {
 		out := make([]*rules.Job, len(byRepo[repo]))
 		for i, ps := range byRepo[repo] {
@@ -281,6 +281,9 @@ func (ps *presubmit) job() *rules.Job {
 		Optional:   ps.optional,
 		SkipReport: ps.skipReport,
 		Rerun:      rules.Rerun{Method: rules.RerunComment, Comment: ps.rerunCommand},
+		// Prow starts presubmits on pull requests only; Tide, not GitHub's
+		// merge queue, is its merge pool.
+		MergeGroup: rules.MergeGroup{Fix: "Prow does not run on merge groups"},
 	}
 	switch {
 	case ps.alwaysRun:
