@@ -83,7 +83,7 @@ func Classify(jobs []*Job, context, branch string) Classification {
 	}
 	if len(reporters) == 0 {
 		c := Classification{Class: ClassUnknown, MergeQueue: mergeQueue(tainting, branch, ClassUnknown), Jobs: tainting}
-		c.Reason = fmt.Sprintf("only %s may report it: its check name %s is not known statically", describe(tainting[0]), tainting[0].ContextPattern)
+		c.Reason = fmt.Sprintf("only %s may report it: its check name %s is not known statically", tainting[0].Name, tainting[0].ContextPattern)
 		return c.finish(tainting)
 	}
 
@@ -101,31 +101,30 @@ func Classify(jobs []*Job, context, branch string) Classification {
 	if c.Class == ClassNotOnBranch {
 		c.Jobs = reporters
 	}
-	c.Reason = describe(decided) + ": " + c.Reason
+	c.Reason = decided.Name + ": " + c.Reason
+	// Jobs that may report the context matter on pull requests; on merge
+	// groups they are judged like any job (see EvaluateJob), so the queue's
+	// answer is the reporting jobs'.
+	c.MergeQueue = mergeQueue(c.Jobs, branch, c.Class)
 	if c.Class == ClassConditional {
 		// A job that may report the context and runs on (nearly) every PR
 		// keeps fix-status from skipping it.
 		for _, t := range tainting {
 			if class, _ := jobClass(t, branch); class == ClassAlways || class == ClassUnknown {
 				c.Class = ClassUnknown
-				c.Reason = fmt.Sprintf("fix-status cannot skip it: %s may report it (check name %s)", describe(t), t.ContextPattern)
+				c.Reason = fmt.Sprintf("fix-status cannot skip it on pull requests: %s may report it (check name %s)", t.Name, t.ContextPattern)
 				c.Jobs = append(c.Jobs, t)
 				break
 			}
 		}
 	}
-	c.MergeQueue = mergeQueue(c.Jobs, branch, c.Class)
 	return c.finish(c.Jobs)
 }
 
 // finish adds to the reason what stalls a merge queue and bounds it.
 func (c Classification) finish(jobs []*Job) Classification {
-	if c.MergeQueue == MergeQueueStalls {
-		fix := "its job does not run on merge groups"
-		if len(jobs) > 0 && jobs[0].MergeGroup.Fix != "" {
-			fix = jobs[0].MergeGroup.Fix
-		}
-		c.Reason += "; merge groups wait: " + fix
+	if c.MergeQueue == MergeQueueStalls && len(jobs) > 0 && jobs[0].Unknown == "" && jobs[0].MergeGroup.Fix != "" {
+		c.Reason += "; merge groups wait: " + jobs[0].MergeGroup.Fix
 	}
 	c.Reason = Truncate(c.Reason, MaxReason)
 	return c
@@ -181,17 +180,6 @@ func mergeQueue(jobs []*Job, branch string, class Class) MergeQueue {
 		return MergeQueueRepaired
 	}
 	return MergeQueueStalls
-}
-
-// describe names a job and where it is defined.
-func describe(j *Job) string {
-	switch {
-	case j.Origin.Path == "":
-		return j.Name
-	case j.Origin.Line > 0:
-		return fmt.Sprintf("%s (%s:%d)", j.Name, j.Origin.Path, j.Origin.Line)
-	}
-	return fmt.Sprintf("%s (%s)", j.Name, j.Origin.Path)
 }
 
 // nearest finds the job whose context looks like a renamed context: a small

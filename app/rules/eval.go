@@ -96,7 +96,7 @@ func EvaluateJob(j *Job, change Change) (Verdict, string) {
 	if fix == "" {
 		fix = "does not run on merge groups"
 	}
-	return VerdictNotOnMergeGroup, fix + " (for these changes it would run: " + reason + ")"
+	return VerdictNotOnMergeGroup, fix + " (would run: " + reason + ")"
 }
 
 // evaluate applies a job's pull request rules; heads says whether the head

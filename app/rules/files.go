@@ -14,7 +14,7 @@ type ChangedFile struct {
 // RuleFile is a repository path that defines jobs.
 type RuleFile struct {
 	// Path is a file, or a directory when it ends in "/", covering the
-	// paths below it.
+	// paths below it ("./" is the repository's root).
 	Path string
 	// Defines, when set on a directory, narrows it to the paths below it
 	// that define jobs (Prow: the job config files no .prowignore excludes,
@@ -44,7 +44,7 @@ func (rf RuleFiles) Defines(path string) bool {
 		switch {
 		case !isDir && path == f.Path:
 			return true
-		case isDir && strings.HasPrefix(path, dir+"/") && (f.Defines == nil || f.Defines(path)):
+		case isDir && (dir == "." || strings.HasPrefix(path, dir+"/")) && (f.Defines == nil || f.Defines(path)):
 			return true
 		}
 	}

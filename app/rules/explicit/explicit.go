@@ -15,8 +15,10 @@ import (
 // Jobs turns the explicit rules of cfg into jobs. Prow-style fields
 // (run_if_changed, skip_if_only_changed, branches, skip_branches) have Prow's
 // semantics exactly; paths and paths-ignore have GitHub Actions' glob
-// semantics. path names the config file in origins and messages. Every
-// invalid regex or glob is reported, one line each.
+// semantics; merge_group says whether the job runs on merge groups (for the
+// base branches its branch filter admits). path names the config file in
+// origins and messages. Every invalid regex or glob is reported, one line
+// each.
 func Jobs(path string, cfg *config.Repo) ([]*rules.Job, error) {
 	if cfg == nil {
 		return nil, nil
@@ -69,6 +71,11 @@ func Jobs(path string, cfg *config.Repo) ([]*rules.Job, error) {
 		}
 		if j.Branches, err = prow.NewBranchFilter(c.Branches, c.SkipBranches); err != nil {
 			fail(err)
+		}
+		j.MergeGroup = rules.MergeGroup{Fix: fmt.Sprintf("set merge_group: runs in %s if %s reports on merge groups", path, c.Context)}
+		if c.MergeGroup == config.MergeGroupRuns {
+			// Its branch filter is the base branch's for merge groups too.
+			j.MergeGroup = rules.MergeGroup{Runs: true, Branches: j.Branches, Why: "merge_group: runs in " + path}
 		}
 		if ok {
 			jobs = append(jobs, j)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/fix-status/fix-status/config"
 )
@@ -89,5 +90,69 @@ contexts:
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
+	}
+}
+
+func TestJobsMergeGroup(t *testing.T) {
+	cfg, err := config.ParseRepo([]byte(`version: 1
+contexts:
+  - context: ci/docs
+    run_if_changed: '^docs/'
+  - context: ci/e2e
+    always_run: true
+    branches: ['^main$']
+    merge_group: runs
+  - context: ci/lint
+    always_run: true
+    merge_group: never
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := Jobs(".github/fix-status.yml", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		branch string
+		files  []string
+		want   []string
+	}{
+		{"main", []string{"docs/a.md"}, []string{
+			"not_on_merge_group: set merge_group: runs in .github/fix-status.yml if ci/docs reports on merge groups (would run: run_if_changed ^docs/ matches docs/a.md)",
+			"run: runs on merge groups: merge_group: runs in .github/fix-status.yml",
+			"not_on_merge_group: set merge_group: runs in .github/fix-status.yml if ci/lint reports on merge groups (would run: runs on every pull request to main)",
+		}},
+		{"main", []string{"src/a.go"}, []string{
+			"skip: no changed file matches run_if_changed ^docs/",
+			"run: runs on merge groups: merge_group: runs in .github/fix-status.yml",
+			"not_on_merge_group: set merge_group: runs in .github/fix-status.yml if ci/lint reports on merge groups (would run: runs on every pull request to main)",
+		}},
+		// The branch filter of a rule that runs on merge groups applies to
+		// the group's base branch.
+		{"release", []string{"src/a.go"}, []string{
+			"skip: no changed file matches run_if_changed ^docs/",
+			"not_on_branch: branch release does not match branches ^main$",
+			"not_on_merge_group: set merge_group: runs in .github/fix-status.yml if ci/lint reports on merge groups (would run: runs on every pull request to release)",
+		}},
+	}
+	for _, tt := range tests {
+		var got []string
+		for _, r := range rules.Evaluate(jobs, rules.Change{Branch: tt.branch, Files: tt.files, Complete: true, MergeGroup: true}) {
+			got = append(got, string(r.Verdict)+": "+r.Reason)
+		}
+		if diff := cmp.Diff(tt.want, got); diff != "" {
+			t.Errorf("%s %v (-want +got):\n%s", tt.branch, tt.files, diff)
+		}
+	}
+	if c := rules.Classify(jobs, "ci/e2e", "main"); c.MergeQueue != rules.MergeQueueRuns {
+		t.Errorf("Classify(ci/e2e) = %+v, want merge queue runs", c)
+	}
+}
+
+func TestRuleFiles(t *testing.T) {
+	rf := RuleFiles(".github/fix-status.yml")
+	if !rf.Defines(".github/fix-status.yml") || rf.Defines(".github/fix-status.yaml") {
+		t.Errorf("RuleFiles = %v", rf.Paths())
 	}
 }
