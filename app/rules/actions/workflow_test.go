@@ -966,14 +966,31 @@ func FuzzParseWorkflow(f *testing.F) {
 		read := func(string) ([]byte, error) { return data, nil }
 		jobs, err := ParseWorkflow(".github/workflows/x.yml", data, read)
 		if err != nil {
-			return
+			// What an invalid file blocks is read from it as far as it goes.
+			jobs = blockers(".github/workflows/x.yml", data, err.Error())
 		}
 		for _, j := range jobs {
-			if j.Context == "" && j.Unknown == "" {
+			if j.Context == "" && j.ContextPattern == nil {
 				t.Fatalf("job %s has no context", j.Name)
 			}
+			if err != nil && j.Unknown == "" {
+				t.Fatalf("job %s of an invalid file is not unknown", j.Name)
+			}
 		}
-		rules.Evaluate(jobs, rules.Change{Branch: "main", Files: []string{"src/a.go", "docs/x.md"}, Complete: true})
+		for _, change := range []rules.Change{
+			{Branch: "main", Files: []string{"src/a.go", "docs/x.md"}, Complete: true},
+			{Branch: "main", Files: []string{"src/a.go"}, Complete: true, FirstHead: true},
+			{Branch: "main", Files: []string{"src/a.go"}, Complete: true, MergeGroup: true},
+		} {
+			for _, r := range rules.Evaluate(jobs, change) {
+				if r.Reason == "" && r.Verdict != rules.VerdictRun {
+					t.Fatalf("job %s: verdict %s without a reason", r.Job.Name, r.Verdict)
+				}
+			}
+		}
+		if len(jobs) > 0 {
+			rules.Classify(jobs, jobs[0].Context, "main")
+		}
 	})
 }
 
