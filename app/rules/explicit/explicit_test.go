@@ -10,8 +10,22 @@ import (
 	"github.com/fix-status/fix-status/config"
 )
 
+// mustJobs parses a repo config and returns its explicit jobs.
+func mustJobs(t *testing.T, repoConfig string) []*rules.Job {
+	t.Helper()
+	cfg, err := config.ParseRepo([]byte(repoConfig))
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := Jobs(".github/fix-status.yml", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return jobs
+}
+
 func TestJobs(t *testing.T) {
-	cfg, err := config.ParseRepo([]byte(`version: 1
+	jobs := mustJobs(t, `version: 1
 contexts:
   - context: ci/docs
     run_if_changed: '^docs/'
@@ -25,14 +39,7 @@ contexts:
     always_run: true
     skip_branches: ['^release-']
   - context: ci/manual
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs, err := Jobs(".github/fix-status.yml", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	tests := []struct {
 		branch  string
 		files   []string
@@ -94,7 +101,7 @@ contexts:
 }
 
 func TestJobsMergeGroup(t *testing.T) {
-	cfg, err := config.ParseRepo([]byte(`version: 1
+	jobs := mustJobs(t, `version: 1
 contexts:
   - context: ci/docs
     run_if_changed: '^docs/'
@@ -105,14 +112,7 @@ contexts:
   - context: ci/lint
     always_run: true
     merge_group: never
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	jobs, err := Jobs(".github/fix-status.yml", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+`)
 	tests := []struct {
 		branch string
 		files  []string
