@@ -172,7 +172,7 @@ func parseName(s string) (parts []namePart, refs int, static bool) {
 		}
 		m := matrixRef.FindStringSubmatch(strings.TrimSpace(s[i+3 : i+3+j]))
 		if m == nil {
-			return nil, refs + 1, false
+			return nil, refs, false
 		}
 		if i > 0 {
 			parts = append(parts, namePart{text: s[:i]})
@@ -202,7 +202,7 @@ func computeNames(id string, jf []field) (names []checkName, invalid string) {
 	parts, refs, static := parseName(raw)
 	m := expandMatrix(jf)
 	guess := func() ([]checkName, string) {
-		return []checkName{guessName(raw, refs, m.has).truncated()}, m.invalid
+		return []checkName{guessName(raw, m.has).truncated()}, m.invalid
 	}
 	switch {
 	case m.invalid != "" || m.dynamic || !static:
@@ -250,18 +250,23 @@ func computeNames(id string, jf []field) (names []checkName, invalid string) {
 
 // guessName is every name a job may report when its name or matrix cannot
 // be read statically: the name as written with each expression any
-// characters, and, for a matrix job whose name has no matrix expression,
+// characters, and, for a matrix job whose name does not mention the matrix,
 // also that name followed by its matrix values, " (...)".
-func guessName(raw string, refs int, matrix bool) checkName {
+func guessName(raw string, matrix bool) checkName {
 	base := nameTemplate(raw)
 	c := checkName{alts: [][]string{base}, cut: []bool{false}, text: raw}
-	if matrix && refs == 0 {
+	last := base[len(base)-1]
+	// A name ending in an expression admits any values after it already.
+	if matrix && !mentionsMatrix.MatchString(raw) && (len(base) == 1 || last != "") {
 		withValues := append([]string{}, base[:len(base)-1]...)
-		c.alts = append(c.alts, append(withValues, base[len(base)-1]+" (", ")"))
+		c.alts = append(c.alts, append(withValues, last+" (", ")"))
 		c.cut = append(c.cut, false)
 	}
 	return c
 }
+
+// mentionsMatrix finds an expression that reads the matrix.
+var mentionsMatrix = regexp.MustCompile(`(?i)\$\{\{[^}]*\bmatrix\b`)
 
 // valueKind is the kind of a matrix value.
 type valueKind byte

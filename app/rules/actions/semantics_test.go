@@ -309,3 +309,39 @@ func TestActionsRuleFiles(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestGuessedNames: a name that cannot be read statically admits every
+// name GitHub may make of it, matrix values included.
+func TestGuessedNames(t *testing.T) {
+	const dynamic = "\n    strategy:\n      matrix: ${{ fromJSON(vars.M) }}\n"
+	tests := []struct {
+		job     string
+		pattern string
+		match   []string
+		noMatch []string
+	}{
+		{"name: Build ${{ github.event_name }}" + dynamic, "Build *", []string{"Build push (a, b)", "Build push"}, []string{"build-x"}},
+		{"name: ${{ github.job }} build" + dynamic, "* build or * build (*)", []string{"x build", "x build (a, b)"}, []string{"x build-docs"}},
+		{"name: test-${{ matrix.x }}-${{ inputs.y }}" + dynamic, "test-*-*", []string{"test-a-b"}, []string{"test-a"}},
+		{"name: test" + dynamic, "test or test (*)", []string{"test", "test (a)"}, []string{"test-a"}},
+		{"name: ${{ inputs.name }}", "*", []string{"anything"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.pattern, func(t *testing.T) {
+			js := mustParse(t, "on: pull_request\njobs:\n  j:\n    "+tt.job, nil)
+			if len(js) != 1 || js[0].ContextPattern.String() != tt.pattern {
+				t.Fatalf("jobs %v, want one with pattern %q", contexts(js), tt.pattern)
+			}
+			for _, c := range tt.match {
+				if !js[0].Reports(c) {
+					t.Errorf("does not report %q", c)
+				}
+			}
+			for _, c := range tt.noMatch {
+				if js[0].Reports(c) {
+					t.Errorf("reports %q", c)
+				}
+			}
+		})
+	}
+}
