@@ -79,7 +79,7 @@ func Classify(jobs []*Job, context, branch string) Classification {
 		if near := nearest(jobs, context); near != nil {
 			reason += fmt.Sprintf(": renamed to %s in %s?", near.Context, near.Origin.Path)
 		}
-		return Classification{Class: ClassOrphaned, MergeQueue: MergeQueueStalls, Reason: Truncate(reason, MaxReason)}
+		return Classification{Class: ClassOrphaned, MergeQueue: MergeQueueStalls, Reason: reasonLine(reason)}
 	}
 	if len(reporters) == 0 {
 		c := Classification{Class: ClassUnknown, MergeQueue: mergeQueue(tainting, branch, ClassUnknown), Jobs: tainting}
@@ -126,7 +126,7 @@ func (c Classification) finish(jobs []*Job) Classification {
 	if c.MergeQueue == MergeQueueStalls && len(jobs) > 0 && jobs[0].Unknown == "" && jobs[0].MergeGroup.Fix != "" {
 		c.Reason += "; merge groups wait: " + jobs[0].MergeGroup.Fix
 	}
-	c.Reason = Truncate(c.Reason, MaxReason)
+	c.Reason = reasonLine(c.Reason)
 	return c
 }
 

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -60,7 +61,7 @@ func Evaluate(jobs []*Job, change Change) []Result {
 	out := make([]Result, len(jobs))
 	for i, j := range jobs {
 		v, reason := EvaluateJob(j, change)
-		out[i] = Result{Job: j, Verdict: v, Reason: Truncate(reason, MaxReason)}
+		out[i] = Result{Job: j, Verdict: v, Reason: reasonLine(reason)}
 	}
 	return out
 }
@@ -166,6 +167,13 @@ func sourceName(s Source) string {
 	}
 	return "the CI"
 }
+
+// lineBreaks escapes the line breaks a regex, a glob or a file name may
+// carry into a reason.
+var lineBreaks = strings.NewReplacer("\r", `\r`, "\n", `\n`)
+
+// reasonLine makes a reason one line of at most MaxReason characters.
+func reasonLine(s string) string { return Truncate(lineBreaks.Replace(s), MaxReason) }
 
 // Truncate shortens s to at most n characters (runes), ending in "…" when cut.
 func Truncate(s string, n int) string {

@@ -75,6 +75,7 @@ func TestEvaluateJob(t *testing.T) {
 		{"incomplete list", conditional("src/"), Change{Branch: "main", Files: []string{"docs/a"}}, "unknown: the changed-file list is incomplete (1 files listed)"},
 		{"unknown wins", conditional("src/", func(j *Job) { j.Unknown = "cannot tell" }), pr("src/a"), "unknown: cannot tell"},
 		{"manual", &Job{Trigger: TriggerManual, Rerun: Rerun{Comment: "/test x"}}, pr("a"), "manual: runs only when requested: /test x"},
+		{"one line", conditional("a\nb"), pr("a\nb/c"), `run: prefix a\nb matches a\nb/c`},
 
 		// A job that starts only on opened cannot report on later heads.
 		{"opened only, later head", always(firstHeadOnly), pr("a"), "unknown: runs only on opened: does not run on later pushes"},

@@ -1,7 +1,9 @@
-// Package rules is fix-status's job model: every CI source (Prow presubmits,
-// GitHub Actions workflows, explicit rules from the repo config) is turned into
-// the same Job, and one pure evaluator decides whether each job would run for a
-// base branch and a list of changed files.
+// Package rules is fix-status's job model: every CI source (Prow presubmits in
+// rules/prow, GitHub Actions workflows in rules/actions, the repo config's
+// explicit rules in rules/explicit) is turned into the same Job, and pure
+// functions decide whether each job would run for a pull request or a merge
+// group (Evaluate), how a required context fares on a branch (Classify), and
+// whether a change touches the files that define the jobs (RuleFiles).
 package rules
 
 import "strings"
