@@ -34,7 +34,7 @@ const (
 	CommandCollaborators = "collaborators"
 )
 
-// Repo is the repo config (CONTRACTS.md §5), version 1.
+// Repo is the repo config (.github/fix-status.yml, see the README), version 1.
 type Repo struct {
 	Version    int        `yaml:"version"`
 	Sources    Sources    `yaml:"sources"`
