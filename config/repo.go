@@ -18,19 +18,38 @@ const (
 	ReportAsCheckRun = "check_run"
 )
 
+// How an explicit rule's job behaves on merge groups.
+const (
+	// MergeGroupRuns: the job reports on merge groups itself; fix-status
+	// waits for it and re-triggers it there as on a PR.
+	MergeGroupRuns = "runs"
+	// MergeGroupNever (the default): it never runs on merge groups; it is
+	// judged by its rules against the group's changes.
+	MergeGroupNever = "never"
+)
+
 // Who may run /fix-status.
 const (
 	CommandAnyone        = "anyone"
 	CommandCollaborators = "collaborators"
 )
 
-// Repo is the repo config (the README's "The repo config"), version 1.
+// Repo is the repo config (.github/fix-status.yml, see the README), version 1.
 type Repo struct {
-	Version  int       `yaml:"version"`
-	Sources  Sources   `yaml:"sources"`
-	ReportAs string    `yaml:"report_as"`
-	Contexts []Context `yaml:"contexts"`
-	Commands Commands  `yaml:"commands"`
+	Version    int        `yaml:"version"`
+	Sources    Sources    `yaml:"sources"`
+	ReportAs   string     `yaml:"report_as"`
+	Contexts   []Context  `yaml:"contexts"`
+	Commands   Commands   `yaml:"commands"`
+	MergeQueue MergeQueue `yaml:"merge_queue"`
+}
+
+// MergeQueue holds what fix-status does for merge groups.
+type MergeQueue struct {
+	// CarryPRResults opts in: on a merge group, a required context whose
+	// job never runs on merge groups and would run for the group's changes
+	// passes when it passed on every PR of the group.
+	CarryPRResults bool `yaml:"carry_pr_results"`
 }
 
 // Sources names the rule sources read from the repository.
@@ -55,6 +74,8 @@ type Context struct {
 	Branches          []string `yaml:"branches"`
 	SkipBranches      []string `yaml:"skip_branches"`
 	Rerun             Rerun    `yaml:"rerun"`
+	// MergeGroup is MergeGroupRuns or MergeGroupNever (the default).
+	MergeGroup string `yaml:"merge_group"`
 	// Line is the line of the entry in the file.
 	Line int `yaml:"-"`
 }
@@ -91,6 +112,11 @@ func (r *Repo) SetDefaults() {
 	}
 	if r.Commands.FixStatus == "" {
 		r.Commands.FixStatus = CommandAnyone
+	}
+	for i := range r.Contexts {
+		if r.Contexts[i].MergeGroup == "" {
+			r.Contexts[i].MergeGroup = MergeGroupNever
+		}
 	}
 }
 
@@ -140,6 +166,11 @@ func (r *Repo) Validate() error {
 		}
 		if c.AlwaysRun && (prowStyle || actionsStyle) {
 			errs = append(errs, fmt.Errorf("%s: always_run cannot be combined with a file filter", at))
+		}
+		switch c.MergeGroup {
+		case "", MergeGroupRuns, MergeGroupNever:
+		default:
+			errs = append(errs, fmt.Errorf("%s: merge_group: %q is not one of runs, never", at, c.MergeGroup))
 		}
 	}
 	return errors.Join(errs...)

@@ -22,8 +22,11 @@ contexts:
     rerun: {comment: "/test e2e"}
   - context: "build (linux)"
     paths: ['src/**', '!src/docs/**']
+    merge_group: runs
 commands:
   fix_status: anyone
+merge_queue:
+  carry_pr_results: true
 `
 	got, err := ParseRepo([]byte(data))
 	if err != nil {
@@ -34,11 +37,12 @@ commands:
 		Sources:  Sources{Actions: true, Prow: []string{"config/jobs"}},
 		ReportAs: ReportAsStatus,
 		Contexts: []Context{
-			{Context: "ci/docs", RunIfChanged: "^docs/", Line: 7},
-			{Context: "ci/e2e", SkipIfOnlyChanged: `\.md$`, Branches: []string{"^main$"}, Rerun: Rerun{Comment: "/test e2e"}, Line: 9},
-			{Context: "build (linux)", Paths: []string{"src/**", "!src/docs/**"}, Line: 13},
+			{Context: "ci/docs", RunIfChanged: "^docs/", MergeGroup: MergeGroupNever, Line: 7},
+			{Context: "ci/e2e", SkipIfOnlyChanged: `\.md$`, Branches: []string{"^main$"}, Rerun: Rerun{Comment: "/test e2e"}, MergeGroup: MergeGroupNever, Line: 9},
+			{Context: "build (linux)", Paths: []string{"src/**", "!src/docs/**"}, MergeGroup: MergeGroupRuns, Line: 13},
 		},
-		Commands: Commands{FixStatus: CommandAnyone},
+		Commands:   Commands{FixStatus: CommandAnyone},
+		MergeQueue: MergeQueue{CarryPRResults: true},
 	}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("ParseRepo (-want +got):\n%s", d)
@@ -50,8 +54,8 @@ func TestParseRepoDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.ReportAs != ReportAsStatus || got.Commands.FixStatus != CommandAnyone {
-		t.Errorf("defaults: report_as=%q fix_status=%q", got.ReportAs, got.Commands.FixStatus)
+	if got.ReportAs != ReportAsStatus || got.Commands.FixStatus != CommandAnyone || got.MergeQueue.CarryPRResults {
+		t.Errorf("defaults: report_as=%q fix_status=%q carry_pr_results=%v", got.ReportAs, got.Commands.FixStatus, got.MergeQueue.CarryPRResults)
 	}
 }
 
@@ -76,6 +80,9 @@ func TestParseRepoErrors(t *testing.T) {
 		"wrong type":               {"version: one\n", "line 1: cannot unmarshal"},
 		"not YAML":                 {"version: [1\n", "invalid YAML"},
 		"empty prow path":          {"version: 1\nsources: {prow: ['']}\n", "sources.prow[0]: empty path"},
+		"bad merge_group":          {"version: 1\ncontexts:\n  - context: ci/x\n    merge_group: sometimes\n", `line 3: contexts[0] (ci/x): merge_group: "sometimes" is not one of runs, never`},
+		"unknown merge_queue key":  {"version: 1\nmerge_queue:\n  carry_results: true\n", `line 3: unknown key "carry_results"`},
+		"carry_pr_results type":    {"version: 1\nmerge_queue: {carry_pr_results: maybe}\n", "line 2: cannot unmarshal"},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

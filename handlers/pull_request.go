@@ -37,7 +37,11 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	if e.GetNumber() <= 0 {
 		return fmt.Errorf("%s event without a pull request number: malformed payload ignored", eventType)
 	}
-	h.svc.PREvent(repo.PR(e.GetNumber()), "pull_request."+e.GetAction())
+	opened := ""
+	if a := e.GetAction(); a == "opened" || a == "reopened" {
+		opened = e.GetPullRequest().GetHead().GetSHA()
+	}
+	h.svc.PREvent(repo.PR(e.GetNumber()), "pull_request."+e.GetAction(), opened)
 	return nil
 }
 

@@ -343,7 +343,7 @@ func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 	if s.RulesErr != nil {
 		return nil, ruling{Blocked, "cannot read the job rules: " + s.RulesErr.Error(), true}
 	}
-	change := rules.Change{Branch: s.BaseBranch, Files: s.Files, Complete: s.FilesComplete}
+	change := rules.Change{Branch: s.BaseBranch, Files: s.Files, Complete: s.FilesComplete, FirstHead: s.FirstHead}
 	job, v, reason := combine(s.Jobs, rc.Context, change)
 	if job == nil {
 		return nil, ruling{Blocked, "no job defines it", false}
@@ -394,10 +394,18 @@ func combine(jobs []*rules.Job, context string, change rules.Change) (*rules.Job
 	var bv rules.Verdict
 	var br string
 	for _, j := range jobs {
-		if !strings.EqualFold(j.Context, context) {
+		if !j.Reports(context) {
 			continue
 		}
 		v, reason := rules.EvaluateJob(j, change)
+		if j.ContextPattern != nil {
+			// A job whose check name is not known only keeps the context
+			// from being skipped, while it runs or may run.
+			if v != rules.VerdictRun && v != rules.VerdictUnknown {
+				continue
+			}
+			v, reason = rules.VerdictUnknown, fmt.Sprintf("%s may report it (check name %s): %s", j.Name, j.ContextPattern, reason)
+		}
 		if best == nil || verdictRank[v] > verdictRank[bv] {
 			best, bv, br = j, v, reason
 		}
@@ -508,9 +516,13 @@ func RulesStatus(s *Snapshot, login string) *Write {
 			ours = &s.Statuses[i]
 		}
 	}
+	err := s.RulesErr
+	if err == nil && len(s.RuleFileErrors) > 0 {
+		err = s.RuleFileErrors[0]
+	}
 	switch {
-	case s.RulesErr != nil:
-		desc := rules.Truncate("cannot read the job rules: "+s.RulesErr.Error(), rules.MaxReason)
+	case err != nil:
+		desc := rules.Truncate("cannot read the job rules: "+err.Error(), rules.MaxReason)
 		if ours != nil && ours.State == "error" && ours.Description == desc {
 			return nil
 		}

@@ -129,6 +129,14 @@ type Snapshot struct {
 	// is why they could not be read; nothing is written then.
 	Jobs     []*rules.Job
 	RulesErr error
+	// RuleFileErrors are rule files that cannot be parsed (a workflow):
+	// their jobs block what they may report, the rest is decided, and the
+	// PR shows the errors in fix-status's own status.
+	RuleFileErrors []error
+	// FirstHead is set when the head is known to be the one the PR was
+	// opened or reopened with (a workflow that runs only on "opened" cannot
+	// report on later heads).
+	FirstHead bool
 	// HeadJobs are the rules as the PR head would have them; read only when
 	// RuleFilesChanged is not empty. HeadRulesErr is why they could not be.
 	HeadJobs     []*rules.Job

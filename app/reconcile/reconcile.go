@@ -131,6 +131,10 @@ type Trigger struct {
 	// Command is set for a /fix-status run: the repo config's command
 	// policy applies to its commenter.
 	Command *plan.Command
+	// OpenedHead is the head SHA a pull_request.opened or .reopened
+	// delivery named: when the PR's head is still that one, it is the head
+	// workflows that run only on "opened" see.
+	OpenedHead string
 }
 
 // Prefetched is one PR's data read elsewhere than by the reconciler.
@@ -374,7 +378,9 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	}
 	s.Jobs = be.rules.Jobs
 	meta.reportAs = be.rules.Config.ReportAs
-	if s.RuleFilesChanged = be.rules.RuleFilesChanged(append(files.Names, files.Renamed...)); len(s.RuleFilesChanged) > 0 {
+	s.RuleFileErrors = be.rules.FileErrors
+	s.FirstHead = trig.OpenedHead != "" && trig.OpenedHead == s.HeadSHA
+	if s.RuleFilesChanged = be.rules.RuleFilesTouched(files); len(s.RuleFilesChanged) > 0 {
 		// Invariant 1: the PR changes the rules that judge it; read its
 		// own version too, and skip only where both agree.
 		head, _, err := r.opts.Sources.Load(ctx, c, ref.RepoRef, s.HeadSHA)

@@ -1,8 +1,12 @@
-// Package rules is fix-status's job model: every CI source (Prow presubmits,
-// GitHub Actions workflows, explicit rules from the repo config) is turned into
-// the same Job, and one pure evaluator decides whether each job would run for a
-// base branch and a list of changed files.
+// Package rules is fix-status's job model: every CI source (Prow presubmits in
+// rules/prow, GitHub Actions workflows in rules/actions, the repo config's
+// explicit rules in rules/explicit) is turned into the same Job, and pure
+// functions decide whether each job would run for a pull request or a merge
+// group (Evaluate), how a required context fares on a branch (Classify), and
+// whether a change touches the files that define the jobs (RuleFiles).
 package rules
+
+import "strings"
 
 // Source names where a job definition came from.
 type Source string
@@ -76,15 +80,53 @@ type BranchFilter interface {
 	Match(branch string) (runs bool, reason string)
 }
 
+// Heads says on which heads of a pull request a job starts by itself.
+type Heads string
+
+// The heads. GitHub Actions' pull_request types decide them: opened and
+// reopened start a workflow on the head the PR has at that moment,
+// synchronize on every head pushed later.
+const (
+	// HeadsAll: every head.
+	HeadsAll Heads = ""
+	// HeadsFirst: only the head the PR was opened or reopened with.
+	HeadsFirst Heads = "first"
+	// HeadsLater: only heads pushed after the PR was opened.
+	HeadsLater Heads = "later"
+)
+
+// MergeGroup is how a job behaves for a merge group (the commit a merge
+// queue tests). The zero value is a job that never runs on merge groups.
+type MergeGroup struct {
+	// Runs is set when the job starts by itself on merge groups whose base
+	// branch Branches admits (nil: every branch).
+	Runs     bool
+	Branches BranchFilter
+	// Why says what starts it there, for reasons ("merge_group trigger in
+	// .github/workflows/ci.yml").
+	Why string
+	// Fix says how to make it run on merge groups where it does not, for
+	// reasons ("add merge_group: to .github/workflows/ci.yml").
+	Fix string
+}
+
 // Job is one job definition reporting one context.
 type Job struct {
 	// Name is the job's name in its source (Prow job name; "workflow.yml/job-id"
 	// for Actions; the context for explicit rules).
-	Name    string
+	Name string
+	// Context is the context the job reports. When ContextPattern is set,
+	// it is the check name as written (a template such as
+	// "lint-${{ matrix.x }}"), for messages only.
 	Context string
-	Source  Source
-	Origin  Origin
-	Trigger Trigger
+	// ContextPattern, when set, is every context the job may report: its
+	// check name cannot be known statically. Such a job is not unknown for
+	// that alone (its trigger and filters still say whether it runs), but a
+	// context it may report must not be skipped while it runs.
+	ContextPattern *ContextPattern
+	Source         Source
+	Origin         Origin
+	Trigger        Trigger
 	// Files is the file filter of a conditional job (nil otherwise).
 	Files FileFilter
 	// Branches filters the base branch (nil = every branch).
@@ -101,7 +143,22 @@ type Job struct {
 	// ManualReason, for a TriggerManual job that no comment starts, says
 	// what does (e.g. an Actions workflow that only runs on "labeled").
 	ManualReason string
-	Rerun        Rerun
+	// Heads limits the heads the job starts on by itself; HeadsNote says
+	// what starts it ("runs only on opened") when that is not every head.
+	Heads      Heads
+	HeadsNote  string
+	MergeGroup MergeGroup
+	Rerun      Rerun
+}
+
+// Reports reports whether the job may report context: its context, compared
+// case-insensitively as GitHub compares contexts, or any context its
+// ContextPattern admits.
+func (j *Job) Reports(context string) bool {
+	if j.ContextPattern != nil {
+		return j.ContextPattern.Match(context)
+	}
+	return strings.EqualFold(j.Context, context)
 }
 
 // Required reports whether the job's result is required for merging by its

@@ -191,7 +191,7 @@ func (s *Service) schedule(ref plan.PRRef, trig reconcile.Trigger, attempt int, 
 	}
 	at := s.opts.Now().Add(delay)
 	if p, ok := s.pending[ref]; ok && !p.fired {
-		p.trig = trig
+		p.trig = coalesced(p.trig, trig)
 		p.attempt = min(p.attempt, attempt)
 		if at.Before(p.at) && p.timer.Stop() {
 			p.at = at
@@ -207,6 +207,15 @@ func (s *Service) schedule(ref plan.PRRef, trig reconcile.Trigger, attempt int, 
 	p.timer = time.AfterFunc(delay, func() { s.fire(ref, p) })
 	s.pending[ref] = p
 	s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
+}
+
+// coalesced is the trigger of two events for one PR: the latest, keeping
+// what the earlier knew of the head the PR was opened with.
+func coalesced(old, new reconcile.Trigger) reconcile.Trigger {
+	if new.OpenedHead == "" {
+		new.OpenedHead = old.OpenedHead
+	}
+	return new
 }
 
 // retryAfter says whether, and when, a failed reconcile is tried again: as
@@ -403,8 +412,8 @@ func (s *Service) Coalesce() time.Duration { return s.opts.Coalesce }
 // PREvent re-checks one PR after a webhook about it. The payload says
 // nothing more: a delivery may be late, replayed or out of order, and the
 // reconcile reads the PR itself.
-func (s *Service) PREvent(ref plan.PRRef, event string) {
-	s.Schedule(ref, reconcile.Trigger{Event: event}, s.opts.Coalesce)
+func (s *Service) PREvent(ref plan.PRRef, event, openedHead string) {
+	s.Schedule(ref, reconcile.Trigger{Event: event, OpenedHead: openedHead}, s.opts.Coalesce)
 }
 
 // ScheduleSHA re-checks the open PRs whose head is sha: prs, the ones a

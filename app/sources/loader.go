@@ -9,7 +9,7 @@ import (
 
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
-	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/rules/prow"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -17,12 +17,12 @@ import (
 type Loader struct {
 	loader *appconfig.Loader
 	// central is the server config's Prow job config (may be nil).
-	central *rules.ProwConfig
+	central *prow.Config
 }
 
 // NewLoader reads repo configs at config.RepoConfigPath (with go-githubapp's
 // fallback to the owner's .github repository) and adds central's jobs.
-func NewLoader(central *rules.ProwConfig) *Loader {
+func NewLoader(central *prow.Config) *Loader {
 	return &Loader{loader: appconfig.NewLoader([]string{config.RepoConfigPath}), central: central}
 }
 

@@ -1,8 +1,8 @@
 // Package sources decides which job rules judge a pull request: the repo
-// config (.github/fix-status.yml on the base branch, or the owner's .github
-// repository), the GitHub Actions workflows and Prow job configs it names,
-// its explicit rules, and the server's central Prow config. It also owns the
-// one list of the files that define jobs.
+// config (.github/fix-status.yml on the base branch, or the owner's default),
+// the GitHub Actions workflows and Prow job configs it names, its explicit
+// rules, and the server's central Prow config. It also owns the one list of
+// the files that define jobs.
 package sources
 
 import (
@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"strings"
 
+	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/rules/actions"
+	"github.com/fix-status/fix-status/app/rules/explicit"
+	"github.com/fix-status/fix-status/app/rules/prow"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -34,29 +36,45 @@ type RuleSet struct {
 	Jobs []*rules.Job
 	// Config is the repo config in force (DefaultRepoConfig when absent).
 	Config *config.Repo
-	// ruleFiles are the repository paths that define jobs; a directory
-	// ends in "/" and covers everything below it.
-	ruleFiles []string
+	// FileErrors are the workflow files that cannot be read or parsed:
+	// their jobs (in Jobs) block what they may report.
+	FileErrors []error
+	// ruleFiles are the repository paths that define jobs.
+	ruleFiles rules.RuleFiles
 }
 
 // RuleFilesChanged returns the changed files that define jobs: a PR that
 // changes them must not be judged by the base branch's rules alone.
 func (rs *RuleSet) RuleFilesChanged(files []string) []string {
-	return ruleFiles(rs.ruleFiles, files)
+	return rs.ruleFiles.Touches(changedFiles(plan.Files{Names: files}))
 }
 
-// ruleFiles returns the files that are, or lie below, one of defining.
-func ruleFiles(defining, files []string) []string {
-	var out []string
-	for _, f := range files {
-		for _, rf := range defining {
-			if f == rf || (strings.HasSuffix(rf, "/") && strings.HasPrefix(f, rf)) {
-				out = append(out, f)
-				break
-			}
-		}
+// RuleFilesTouched returns the files of a PR that define jobs, by their new
+// name or, for a rename, by their previous one: renaming a workflow away
+// changes the rules as much as editing it.
+func (rs *RuleSet) RuleFilesTouched(files plan.Files) []string {
+	return rs.ruleFiles.Touches(changedFiles(files))
+}
+
+func changedFiles(f plan.Files) []rules.ChangedFile {
+	out := make([]rules.ChangedFile, 0, len(f.Names)+len(f.Renamed))
+	for _, n := range f.Names {
+		out = append(out, rules.ChangedFile{Filename: n})
+	}
+	for _, p := range f.Renamed {
+		out = append(out, rules.ChangedFile{PreviousFilename: p})
 	}
 	return out
+}
+
+// alwaysRuleFiles define jobs in every repository, whatever its repo config
+// says: the repo config itself, and the workflows its default reads.
+var alwaysRuleFiles = append(explicit.RuleFiles(config.RepoConfigPath), actions.RuleFiles(WorkflowsDir)...)
+
+// MayDefineRules returns the files that define jobs in any repository (the
+// repo config, the workflows), before its rules are known.
+func MayDefineRules(files []string) []string {
+	return alwaysRuleFiles.Touches(changedFiles(plan.Files{Names: files}))
 }
 
 // LoadRepoRules reads the rules of repo from fsys (the repository at one ref,
@@ -66,36 +84,34 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) 
 	if cfg == nil {
 		cfg = DefaultRepoConfig()
 	}
-	rs := &RuleSet{Config: cfg, ruleFiles: []string{config.RepoConfigPath}}
-	if cfg.Sources.Actions {
-		rs.ruleFiles = append(rs.ruleFiles, WorkflowsDir+"/")
-	}
+	rs := &RuleSet{Config: cfg, ruleFiles: explicit.RuleFiles(config.RepoConfigPath)}
 	var errs []error
 	if len(cfg.Sources.Prow) > 0 {
-		pc, err := rules.LoadProwFS(fsys, cfg.Sources.Prow...)
+		pc, err := prow.LoadFS(fsys, cfg.Sources.Prow...)
 		if err != nil {
 			errs = append(errs, err)
+			rs.ruleFiles = append(rs.ruleFiles, prow.RuleFiles(cfg.Sources.Prow...)...)
 		} else {
 			rs.Jobs = append(rs.Jobs, pc.Jobs(repo)...)
-		}
-		for _, p := range cfg.Sources.Prow {
-			p = path.Clean(strings.TrimPrefix(p, "/"))
-			rs.ruleFiles = append(rs.ruleFiles, p, p+"/")
+			rs.ruleFiles = append(rs.ruleFiles, pc.RuleFiles()...)
 		}
 	}
 	if cfg.Sources.Actions {
-		jobs, err := rules.LoadWorkflowsFS(fsys, WorkflowsDir)
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		wf, err := actions.LoadWorkflowsFS(fsys, WorkflowsDir)
+		switch {
+		case err == nil:
+			rs.Jobs = append(rs.Jobs, wf.Jobs...)
+			rs.FileErrors = wf.Errors
+		case !errors.Is(err, fs.ErrNotExist):
 			errs = append(errs, err)
-		} else {
-			rs.Jobs = append(rs.Jobs, jobs...)
 		}
+		rs.ruleFiles = append(rs.ruleFiles, actions.RuleFiles(WorkflowsDir)...)
 	}
-	explicit, err := rules.ExplicitJobs(config.RepoConfigPath, cfg)
+	configJobs, err := explicit.Jobs(config.RepoConfigPath, cfg)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	rs.Jobs = append(rs.Jobs, explicit...)
+	rs.Jobs = append(rs.Jobs, configJobs...)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -112,33 +128,33 @@ type LocalSources struct {
 
 // LoadLocalJobs reads job rules from local files. The sources a repo config
 // names are read relative to the repository it sits in (the parent of its
-// .github directory).
-func LoadLocalJobs(src LocalSources) ([]*rules.Job, error) {
-	var jobs []*rules.Job
+// .github directory). fileErrs are the workflow files that cannot be read or
+// parsed: their jobs (among jobs) block what they may report.
+func LoadLocalJobs(src LocalSources) (jobs []*rules.Job, fileErrs []error, err error) {
 	if len(src.ProwConfig) > 0 {
-		pc, err := rules.LoadProw(src.ProwConfig...)
+		pc, err := prow.Load(src.ProwConfig...)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		jobs = append(jobs, pc.Jobs(src.Repo)...)
 	}
 	if src.Workflows != "" {
-		wf, err := rules.LoadWorkflows(src.Workflows)
+		wf, err := actions.LoadWorkflows(src.Workflows)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		jobs = append(jobs, wf...)
+		jobs, fileErrs = append(jobs, wf.Jobs...), wf.Errors
 	}
 	if src.RepoConfig == "" {
-		return jobs, nil
+		return jobs, fileErrs, nil
 	}
 	data, err := os.ReadFile(src.RepoConfig)
 	if err != nil {
-		return nil, fmt.Errorf("--repo-config: %w", err)
+		return nil, nil, fmt.Errorf("--repo-config: %w", err)
 	}
 	cfg, err := config.ParseRepo(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", src.RepoConfig, err)
+		return nil, nil, fmt.Errorf("%s: %w", src.RepoConfig, err)
 	}
 	root := filepath.Dir(src.RepoConfig)
 	if filepath.Base(root) == ".github" {
@@ -150,15 +166,7 @@ func LoadLocalJobs(src LocalSources) ([]*rules.Job, error) {
 	}
 	rs, err := LoadRepoRules(os.DirFS(root), src.Repo, cfg)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(jobs, rs.Jobs...), nil
+	return append(jobs, rs.Jobs...), append(fileErrs, rs.FileErrors...), nil
 }
-
-// alwaysRuleFiles define jobs in every repository, whatever its repo config
-// says: the repo config itself, and the workflows its default reads.
-var alwaysRuleFiles = []string{config.RepoConfigPath, WorkflowsDir + "/"}
-
-// MayDefineRules returns the files that define jobs in any repository (the
-// repo config, the workflows), before its rules are known.
-func MayDefineRules(files []string) []string { return ruleFiles(alwaysRuleFiles, files) }

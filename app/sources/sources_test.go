@@ -13,6 +13,7 @@ import (
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/rules/prow"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -153,7 +154,7 @@ repos:
 	if err != nil {
 		t.Fatal(err)
 	}
-	central, err := rules.ParseProw("central.yaml", []byte("presubmits:\n  o/r:\n  - name: pull-central\n    always_run: true\n"))
+	central, err := prow.Parse("central.yaml", []byte("presubmits:\n  o/r:\n  - name: pull-central\n    always_run: true\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

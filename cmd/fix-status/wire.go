@@ -15,7 +15,7 @@ import (
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/metrics"
 	"github.com/fix-status/fix-status/app/reconcile"
-	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/rules/prow"
 	"github.com/fix-status/fix-status/app/sources"
 	"github.com/fix-status/fix-status/config"
 )
@@ -79,9 +79,9 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	if err != nil {
 		return nil, fmt.Errorf("failed to read the GitHub App (GET /app) at %s: %w", cfg.GitHub.V3APIURL, err)
 	}
-	var central *rules.ProwConfig
+	var central *prow.Config
 	if len(cfg.Prow.JobConfig) > 0 {
-		if central, err = rules.LoadProw(cfg.Prow.JobConfig...); err != nil {
+		if central, err = prow.Load(cfg.Prow.JobConfig...); err != nil {
 			return nil, fmt.Errorf("prow.job_config: %w", err)
 		}
 	}

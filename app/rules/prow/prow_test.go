@@ -1,4 +1,4 @@
-package rules
+package prow
 
 import (
 	"errors"
@@ -9,30 +9,32 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fix-status/fix-status/app/rules"
+
 	"github.com/google/go-cmp/cmp"
 )
 
-// prowJobView is what a test compares of a Job: the filters are compared by
+// jobView is what a test compares of a Job: the filters are compared by
 // their behaviour, not their internals.
-type prowJobView struct {
+type jobView struct {
 	Name       string
 	Context    string
-	Origin     Origin
-	Trigger    Trigger
+	Origin     rules.Origin
+	Trigger    rules.Trigger
 	Files      bool
 	Branches   bool
 	Optional   bool
 	SkipReport bool
-	Rerun      Rerun
+	Rerun      rules.Rerun
 }
 
-func prowView(jobs []*Job) []prowJobView {
-	out := make([]prowJobView, len(jobs))
+func view(jobs []*rules.Job) []jobView {
+	out := make([]jobView, len(jobs))
 	for i, j := range jobs {
-		if j.Source != SourceProw || j.MaxFiles != 0 || j.Unknown != "" {
+		if j.Source != rules.SourceProw || j.MaxFiles != 0 || j.Unknown != "" {
 			panic(fmt.Sprintf("unexpected job %+v", j))
 		}
-		out[i] = prowJobView{
+		out[i] = jobView{
 			Name: j.Name, Context: j.Context, Origin: j.Origin, Trigger: j.Trigger,
 			Files: j.Files != nil, Branches: j.Branches != nil,
 			Optional: j.Optional, SkipReport: j.SkipReport, Rerun: j.Rerun,
@@ -41,36 +43,38 @@ func prowView(jobs []*Job) []prowJobView {
 	return out
 }
 
-func prowComment(name string) Rerun { return Rerun{Method: RerunComment, Comment: "/test " + name} }
+func testComment(name string) rules.Rerun {
+	return rules.Rerun{Method: rules.RerunComment, Comment: "/test " + name}
+}
 
-func TestLoadProwKubernetesStyle(t *testing.T) {
-	c, err := LoadProw("testdata/prow/kubernetes")
+func TestLoadKubernetesStyle(t *testing.T) {
+	c, err := Load("testdata/kubernetes")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"kubernetes/kubernetes", "kubernetes/test-infra"}, c.Repos()); diff != "" {
 		t.Errorf("Repos() (-want +got):\n%s", diff)
 	}
-	path := filepath.Join("testdata/prow/kubernetes", "kubernetes-presubmits.yaml")
-	at := func(line int) Origin { return Origin{Path: path, Line: line} }
-	want := []prowJobView{
-		{Name: "pull-kubernetes-unit", Context: "pull-kubernetes-unit", Origin: at(22), Trigger: TriggerAlways, Branches: true, Rerun: prowComment("pull-kubernetes-unit")},
-		{Name: "pull-kubernetes-verify-docs", Context: "pull-kubernetes-verify-docs", Origin: at(60), Trigger: TriggerConditional, Files: true, Optional: true, Rerun: prowComment("pull-kubernetes-verify-docs")},
-		{Name: "pull-kubernetes-e2e-gce", Context: "pull-kubernetes-e2e-gce", Origin: at(69), Trigger: TriggerConditional, Files: true, Branches: true, Rerun: prowComment("pull-kubernetes-e2e-gce")},
-		{Name: "pull-kubernetes-conformance-kind", Context: "pull-kubernetes-conformance-kind", Origin: at(84), Trigger: TriggerManual, Optional: true, Rerun: prowComment("pull-kubernetes-conformance-kind")},
-		{Name: "pull-kubernetes-node-e2e", Context: "pull-kubernetes-node-e2e", Origin: at(92), Trigger: TriggerConditional, Files: true, Rerun: Rerun{Method: RerunComment, Comment: "/test node"}},
-		{Name: "pull-kubernetes-unit", Context: "pull-kubernetes-unit", Origin: at(101), Trigger: TriggerAlways, Branches: true, Rerun: prowComment("pull-kubernetes-unit")},
-		{Name: "pull-kubernetes-unit", Context: "pull-kubernetes-unit", Origin: at(109), Trigger: TriggerAlways, Branches: true, Rerun: prowComment("pull-kubernetes-unit")},
+	path := filepath.Join("testdata/kubernetes", "kubernetes-presubmits.yaml")
+	at := func(line int) rules.Origin { return rules.Origin{Path: path, Line: line} }
+	want := []jobView{
+		{Name: "pull-kubernetes-unit", Context: "pull-kubernetes-unit", Origin: at(22), Trigger: rules.TriggerAlways, Branches: true, Rerun: testComment("pull-kubernetes-unit")},
+		{Name: "pull-kubernetes-verify-docs", Context: "pull-kubernetes-verify-docs", Origin: at(60), Trigger: rules.TriggerConditional, Files: true, Optional: true, Rerun: testComment("pull-kubernetes-verify-docs")},
+		{Name: "pull-kubernetes-e2e-gce", Context: "pull-kubernetes-e2e-gce", Origin: at(69), Trigger: rules.TriggerConditional, Files: true, Branches: true, Rerun: testComment("pull-kubernetes-e2e-gce")},
+		{Name: "pull-kubernetes-conformance-kind", Context: "pull-kubernetes-conformance-kind", Origin: at(84), Trigger: rules.TriggerManual, Optional: true, Rerun: testComment("pull-kubernetes-conformance-kind")},
+		{Name: "pull-kubernetes-node-e2e", Context: "pull-kubernetes-node-e2e", Origin: at(92), Trigger: rules.TriggerConditional, Files: true, Rerun: rules.Rerun{Method: rules.RerunComment, Comment: "/test node"}},
+		{Name: "pull-kubernetes-unit", Context: "pull-kubernetes-unit", Origin: at(101), Trigger: rules.TriggerAlways, Branches: true, Rerun: testComment("pull-kubernetes-unit")},
+		{Name: "pull-kubernetes-unit", Context: "pull-kubernetes-unit", Origin: at(109), Trigger: rules.TriggerAlways, Branches: true, Rerun: testComment("pull-kubernetes-unit")},
 	}
-	if diff := cmp.Diff(want, prowView(c.Jobs("kubernetes/kubernetes"))); diff != "" {
+	if diff := cmp.Diff(want, view(c.Jobs("kubernetes/kubernetes"))); diff != "" {
 		t.Errorf("Jobs(kubernetes/kubernetes) (-want +got):\n%s", diff)
 	}
 	infra := c.Jobs("kubernetes/test-infra")
 	if len(infra) != 1 || !infra[0].SkipReport || infra[0].Required() {
-		t.Errorf("Jobs(kubernetes/test-infra) = %+v, want one skip_report job that is not required", prowView(infra))
+		t.Errorf("Jobs(kubernetes/test-infra) = %+v, want one skip_report job that is not required", view(infra))
 	}
 	if got := c.Jobs("Kubernetes/Kubernetes"); got != nil {
-		t.Errorf("Jobs() matched a repo name case-insensitively; Prow matches exactly: %v", prowView(got))
+		t.Errorf("Jobs() matched a repo name case-insensitively; Prow matches exactly: %v", view(got))
 	}
 
 	// Per-definition verdicts on three branches: the sharded unit job
@@ -78,14 +82,14 @@ func TestLoadProwKubernetesStyle(t *testing.T) {
 	files := []string{"pkg/kubelet/kubelet.go", "docs/README.md"}
 	for _, tc := range []struct {
 		branch string
-		want   []Verdict
+		want   []rules.Verdict
 	}{
-		{"master", []Verdict{VerdictRun, VerdictRun, VerdictRun, VerdictManual, VerdictRun, VerdictNotOnBranch, VerdictNotOnBranch}},
-		{"release-1.29", []Verdict{VerdictNotOnBranch, VerdictRun, VerdictNotOnBranch, VerdictManual, VerdictRun, VerdictRun, VerdictNotOnBranch}},
-		{"release-1.30", []Verdict{VerdictNotOnBranch, VerdictRun, VerdictNotOnBranch, VerdictManual, VerdictRun, VerdictNotOnBranch, VerdictRun}},
+		{"master", []rules.Verdict{rules.VerdictRun, rules.VerdictRun, rules.VerdictRun, rules.VerdictManual, rules.VerdictRun, rules.VerdictNotOnBranch, rules.VerdictNotOnBranch}},
+		{"release-1.29", []rules.Verdict{rules.VerdictNotOnBranch, rules.VerdictRun, rules.VerdictNotOnBranch, rules.VerdictManual, rules.VerdictRun, rules.VerdictRun, rules.VerdictNotOnBranch}},
+		{"release-1.30", []rules.Verdict{rules.VerdictNotOnBranch, rules.VerdictRun, rules.VerdictNotOnBranch, rules.VerdictManual, rules.VerdictRun, rules.VerdictNotOnBranch, rules.VerdictRun}},
 	} {
-		var got []Verdict
-		for _, r := range Evaluate(c.Jobs("kubernetes/kubernetes"), Change{Branch: tc.branch, Files: files, Complete: true}) {
+		var got []rules.Verdict
+		for _, r := range rules.Evaluate(c.Jobs("kubernetes/kubernetes"), rules.Change{Branch: tc.branch, Files: files, Complete: true}) {
 			got = append(got, r.Verdict)
 		}
 		if diff := cmp.Diff(tc.want, got); diff != "" {
@@ -94,95 +98,95 @@ func TestLoadProwKubernetesStyle(t *testing.T) {
 	}
 }
 
-type prowResult struct {
+type jobResult struct {
 	Job     string
-	Verdict Verdict
+	Verdict rules.Verdict
 	Reason  string
 }
 
-func TestProwEvaluate(t *testing.T) {
+func TestEvaluate(t *testing.T) {
 	tests := []struct {
 		name   string
 		config string // the jobs of org/repo
-		change Change
-		want   []prowResult
+		change rules.Change
+		want   []jobResult
 	}{
 		{
 			name:   "run_if_changed is an unanchored search",
 			config: `[{name: a, run_if_changed: docs/}, {name: b, run_if_changed: ^docs/}]`,
-			change: Change{Branch: "main", Files: []string{"pkg/docs/x.go"}, Complete: true},
-			want: []prowResult{
-				{"a", VerdictRun, "run_if_changed docs/ matches pkg/docs/x.go"},
-				{"b", VerdictSkip, "no changed file matches run_if_changed ^docs/"},
+			change: rules.Change{Branch: "main", Files: []string{"pkg/docs/x.go"}, Complete: true},
+			want: []jobResult{
+				{"a", rules.VerdictRun, "run_if_changed docs/ matches pkg/docs/x.go"},
+				{"b", rules.VerdictSkip, "no changed file matches run_if_changed ^docs/"},
 			},
 		},
 		{
 			name:   "run_if_changed names the first matching file",
 			config: `[{name: a, run_if_changed: '\.go$'}]`,
-			change: Change{Branch: "main", Files: []string{"README.md", "pkg/a.go", "pkg/b.go"}, Complete: true},
-			want:   []prowResult{{"a", VerdictRun, `run_if_changed \.go$ matches pkg/a.go`}},
+			change: rules.Change{Branch: "main", Files: []string{"README.md", "pkg/a.go", "pkg/b.go"}, Complete: true},
+			want:   []jobResult{{"a", rules.VerdictRun, `run_if_changed \.go$ matches pkg/a.go`}},
 		},
 		{
 			name:   "skip_if_only_changed runs when one file does not match",
 			config: `[{name: a, skip_if_only_changed: '\.md$'}]`,
-			change: Change{Branch: "main", Files: []string{"README.md", "pkg/a.go"}, Complete: true},
-			want:   []prowResult{{"a", VerdictRun, `pkg/a.go does not match skip_if_only_changed \.md$`}},
+			change: rules.Change{Branch: "main", Files: []string{"README.md", "pkg/a.go"}, Complete: true},
+			want:   []jobResult{{"a", rules.VerdictRun, `pkg/a.go does not match skip_if_only_changed \.md$`}},
 		},
 		{
 			name:   "skip_if_only_changed skips when every file matches",
 			config: `[{name: a, skip_if_only_changed: '\.md$'}]`,
-			change: Change{Branch: "main", Files: []string{"README.md", "docs/b.md"}, Complete: true},
-			want:   []prowResult{{"a", VerdictSkip, `every changed file matches skip_if_only_changed \.md$`}},
+			change: rules.Change{Branch: "main", Files: []string{"README.md", "docs/b.md"}, Complete: true},
+			want:   []jobResult{{"a", rules.VerdictSkip, `every changed file matches skip_if_only_changed \.md$`}},
 		},
 		{
 			name:   "renamed files count by their new name only",
 			config: `[{name: old, run_if_changed: ^old/}, {name: new, run_if_changed: ^new/}]`,
 			// GitHub lists a rename from old/a.go to new/a.go as new/a.go.
-			change: Change{Branch: "main", Files: []string{"new/a.go"}, Complete: true},
-			want: []prowResult{
-				{"old", VerdictSkip, "no changed file matches run_if_changed ^old/"},
-				{"new", VerdictRun, "run_if_changed ^new/ matches new/a.go"},
+			change: rules.Change{Branch: "main", Files: []string{"new/a.go"}, Complete: true},
+			want: []jobResult{
+				{"old", rules.VerdictSkip, "no changed file matches run_if_changed ^old/"},
+				{"new", rules.VerdictRun, "run_if_changed ^new/ matches new/a.go"},
 			},
 		},
 		{
 			name:   "deleted files count",
 			config: `[{name: docs, run_if_changed: ^docs/}, {name: code, skip_if_only_changed: ^docs/}]`,
-			change: Change{Branch: "main", Files: []string{"docs/removed.md"}, Complete: true},
-			want: []prowResult{
-				{"docs", VerdictRun, "run_if_changed ^docs/ matches docs/removed.md"},
-				{"code", VerdictSkip, "every changed file matches skip_if_only_changed ^docs/"},
+			change: rules.Change{Branch: "main", Files: []string{"docs/removed.md"}, Complete: true},
+			want: []jobResult{
+				{"docs", rules.VerdictRun, "run_if_changed ^docs/ matches docs/removed.md"},
+				{"code", rules.VerdictSkip, "every changed file matches skip_if_only_changed ^docs/"},
 			},
 		},
 		{
 			name: "an empty change list runs no conditional job",
 			config: `[{name: ric, run_if_changed: .}, {name: sioc, skip_if_only_changed: ^$},
 				{name: always, always_run: true}, {name: manual}]`,
-			change: Change{Branch: "main", Complete: true},
-			want: []prowResult{
-				{"ric", VerdictSkip, "no changed files"},
-				{"sioc", VerdictSkip, "no changed files"},
-				{"always", VerdictRun, "always_run"},
-				{"manual", VerdictManual, "runs only when requested: /test manual"},
+			change: rules.Change{Branch: "main", Complete: true},
+			want: []jobResult{
+				{"ric", rules.VerdictSkip, "no changed files"},
+				{"sioc", rules.VerdictSkip, "no changed files"},
+				{"always", rules.VerdictRun, "always_run"},
+				{"manual", rules.VerdictManual, "runs only when requested: /test manual"},
 			},
 		},
 		{
 			name:   "jobs without always_run or a file filter are manual",
 			config: `[{name: a}, {name: b, always_run: false, optional: true}, {name: c, trigger: '(?m)^/c$', rerun_command: /c}]`,
-			change: Change{Branch: "main", Files: []string{"a.go"}, Complete: true},
-			want: []prowResult{
-				{"a", VerdictManual, "runs only when requested: /test a"},
-				{"b", VerdictManual, "runs only when requested: /test b"},
-				{"c", VerdictManual, "runs only when requested: /c"},
+			change: rules.Change{Branch: "main", Files: []string{"a.go"}, Complete: true},
+			want: []jobResult{
+				{"a", rules.VerdictManual, "runs only when requested: /test a"},
+				{"b", rules.VerdictManual, "runs only when requested: /test b"},
+				{"c", rules.VerdictManual, "runs only when requested: /c"},
 			},
 		},
 		{
 			name:   "branches are joined into one unanchored regex",
 			config: `[{name: a, always_run: true, branches: [main]}, {name: b, always_run: true, branches: ['^main$']}, {name: c, always_run: true, branches: [dev, main]}]`,
-			change: Change{Branch: "maintenance-2", Complete: true},
-			want: []prowResult{
-				{"a", VerdictRun, "always_run"},
-				{"b", VerdictNotOnBranch, "branch maintenance-2 does not match branches ^main$"},
-				{"c", VerdictRun, "always_run"},
+			change: rules.Change{Branch: "maintenance-2", Complete: true},
+			want: []jobResult{
+				{"a", rules.VerdictRun, "always_run"},
+				{"b", rules.VerdictNotOnBranch, "branch maintenance-2 does not match branches ^main$"},
+				{"c", rules.VerdictRun, "always_run"},
 			},
 		},
 		{
@@ -190,58 +194,58 @@ func TestProwEvaluate(t *testing.T) {
 			// Prow compiles `^release-1.1$|^main`: the first anchor binds to
 			// its own alternative only.
 			config: `[{name: a, always_run: true, branches: ['^release-1.1$', '^main']}]`,
-			change: Change{Branch: "mainline", Complete: true},
-			want:   []prowResult{{"a", VerdictRun, "always_run"}},
+			change: rules.Change{Branch: "mainline", Complete: true},
+			want:   []jobResult{{"a", rules.VerdictRun, "always_run"}},
 		},
 		{
 			name:   "a branch outside branches is not on branch",
 			config: `[{name: a, run_if_changed: ., branches: ['^main$', '^release-']}]`,
-			change: Change{Branch: "dev", Files: []string{"a.go"}, Complete: true},
-			want:   []prowResult{{"a", VerdictNotOnBranch, "branch dev does not match branches ^main$|^release-"}},
+			change: rules.Change{Branch: "dev", Files: []string{"a.go"}, Complete: true},
+			want:   []jobResult{{"a", rules.VerdictNotOnBranch, "branch dev does not match branches ^main$|^release-"}},
 		},
 		{
 			name:   "skip_branches wins over branches",
 			config: `[{name: a, always_run: true, branches: [release], skip_branches: ['^release-1\.2$']}]`,
-			change: Change{Branch: "release-1.2", Complete: true},
-			want:   []prowResult{{"a", VerdictNotOnBranch, `branch release-1.2 matches skip_branches ^release-1\.2$`}},
+			change: rules.Change{Branch: "release-1.2", Complete: true},
+			want:   []jobResult{{"a", rules.VerdictNotOnBranch, `branch release-1.2 matches skip_branches ^release-1\.2$`}},
 		},
 		{
 			name:   "skip_branches alone",
 			config: `[{name: a, always_run: true, skip_branches: ['^release-']}, {name: b, run_if_changed: ., skip_branches: ['^release-']}]`,
-			change: Change{Branch: "release-1.2", Files: []string{"x"}, Complete: true},
-			want: []prowResult{
-				{"a", VerdictNotOnBranch, "branch release-1.2 matches skip_branches ^release-"},
-				{"b", VerdictNotOnBranch, "branch release-1.2 matches skip_branches ^release-"},
+			change: rules.Change{Branch: "release-1.2", Files: []string{"x"}, Complete: true},
+			want: []jobResult{
+				{"a", rules.VerdictNotOnBranch, "branch release-1.2 matches skip_branches ^release-"},
+				{"b", rules.VerdictNotOnBranch, "branch release-1.2 matches skip_branches ^release-"},
 			},
 		},
 		{
 			name:   "skip_branches alone lets other branches run",
 			config: `[{name: a, always_run: true, skip_branches: ['^release-']}]`,
-			change: Change{Branch: "dev", Complete: true},
-			want:   []prowResult{{"a", VerdictRun, "always_run"}},
+			change: rules.Change{Branch: "dev", Complete: true},
+			want:   []jobResult{{"a", rules.VerdictRun, "always_run"}},
 		},
 		{
 			name:   "manual jobs are still filtered by branch",
 			config: `[{name: a, branches: [^main$]}]`,
-			change: Change{Branch: "dev", Complete: true},
-			want:   []prowResult{{"a", VerdictNotOnBranch, "branch dev does not match branches ^main$"}},
+			change: rules.Change{Branch: "dev", Complete: true},
+			want:   []jobResult{{"a", rules.VerdictNotOnBranch, "branch dev does not match branches ^main$"}},
 		},
 		{
 			name:   "an incomplete change list never proves a skip",
 			config: `[{name: a, run_if_changed: ^docs/}, {name: b, run_if_changed: ^pkg/}]`,
-			change: Change{Branch: "main", Files: []string{"pkg/a.go"}, Complete: false},
-			want: []prowResult{
-				{"a", VerdictUnknown, "the changed-file list is incomplete (1 files listed)"},
-				{"b", VerdictRun, "run_if_changed ^pkg/ matches pkg/a.go"},
+			change: rules.Change{Branch: "main", Files: []string{"pkg/a.go"}, Complete: false},
+			want: []jobResult{
+				{"a", rules.VerdictUnknown, "the changed-file list is incomplete (1 files listed)"},
+				{"b", rules.VerdictRun, "run_if_changed ^pkg/ matches pkg/a.go"},
 			},
 		},
 		{
 			name:   "run_before_merge jobs are evaluated like any other",
 			config: `[{name: a, run_before_merge: true, run_if_changed: ^pkg/}, {name: b, run_before_merge: true}]`,
-			change: Change{Branch: "main", Files: []string{"docs/a.md"}, Complete: true},
-			want: []prowResult{
-				{"a", VerdictSkip, "no changed file matches run_if_changed ^pkg/"},
-				{"b", VerdictManual, "runs only when requested: /test b"},
+			change: rules.Change{Branch: "main", Files: []string{"docs/a.md"}, Complete: true},
+			want: []jobResult{
+				{"a", rules.VerdictSkip, "no changed file matches run_if_changed ^pkg/"},
+				{"b", rules.VerdictManual, "runs only when requested: /test b"},
 			},
 		},
 		{
@@ -249,29 +253,29 @@ func TestProwEvaluate(t *testing.T) {
 			config: `[{name: unit, always_run: true, branches: [main]},
 				{name: unit, run_if_changed: ^pkg/, branches: [release-1.29]},
 				{name: unit, skip_if_only_changed: \.md$, branches: [release-1.30]}]`,
-			change: Change{Branch: "release-1.29", Files: []string{"docs/a.md"}, Complete: true},
-			want: []prowResult{
-				{"unit", VerdictNotOnBranch, "branch release-1.29 does not match branches main"},
-				{"unit", VerdictSkip, "no changed file matches run_if_changed ^pkg/"},
-				{"unit", VerdictNotOnBranch, "branch release-1.29 does not match branches release-1.30"},
+			change: rules.Change{Branch: "release-1.29", Files: []string{"docs/a.md"}, Complete: true},
+			want: []jobResult{
+				{"unit", rules.VerdictNotOnBranch, "branch release-1.29 does not match branches main"},
+				{"unit", rules.VerdictSkip, "no changed file matches run_if_changed ^pkg/"},
+				{"unit", rules.VerdictNotOnBranch, "branch release-1.29 does not match branches release-1.30"},
 			},
 		},
 		{
 			name:   "long reasons fit a commit status description",
 			config: `[{name: a, run_if_changed: '^(` + strings.Repeat("component/", 20) + `)'}]`,
-			change: Change{Branch: "main", Files: []string{"a"}, Complete: true},
-			want:   []prowResult{{"a", VerdictSkip, Truncate("no changed file matches run_if_changed ^("+strings.Repeat("component/", 20)+")", MaxReason)}},
+			change: rules.Change{Branch: "main", Files: []string{"a"}, Complete: true},
+			want:   []jobResult{{"a", rules.VerdictSkip, rules.Truncate("no changed file matches run_if_changed ^("+strings.Repeat("component/", 20)+")", rules.MaxReason)}},
 		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := ParseProw("jobs.yaml", []byte("presubmits:\n  org/repo: "+tc.config+"\n"))
+			c, err := Parse("jobs.yaml", []byte("presubmits:\n  org/repo: "+tc.config+"\n"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []prowResult
-			for _, r := range Evaluate(c.Jobs("org/repo"), tc.change) {
-				got = append(got, prowResult{r.Job.Name, r.Verdict, r.Reason})
+			var got []jobResult
+			for _, r := range rules.Evaluate(c.Jobs("org/repo"), tc.change) {
+				got = append(got, jobResult{r.Job.Name, r.Verdict, r.Reason})
 			}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
 				t.Errorf("Evaluate (-want +got):\n%s", diff)
@@ -280,8 +284,8 @@ func TestProwEvaluate(t *testing.T) {
 	}
 }
 
-func TestProwDefaults(t *testing.T) {
-	c, err := ParseProw("jobs.yaml", []byte(`
+func TestDefaults(t *testing.T) {
+	c, err := Parse("jobs.yaml", []byte(`
 presubmits:
   org/repo:
   - name: pull-default
@@ -295,22 +299,22 @@ presubmits:
 	if err != nil {
 		t.Fatal(err)
 	}
-	var got []prowJobView
-	for _, v := range prowView(c.Jobs("org/repo")) {
-		got = append(got, prowJobView{Name: v.Name, Context: v.Context, Rerun: v.Rerun})
+	var got []jobView
+	for _, v := range view(c.Jobs("org/repo")) {
+		got = append(got, jobView{Name: v.Name, Context: v.Context, Rerun: v.Rerun})
 	}
-	want := []prowJobView{
-		{Name: "pull-default", Context: "pull-default", Rerun: prowComment("pull-default")},
-		{Name: "pull-context", Context: "ci/custom", Rerun: prowComment("pull-context")},
-		{Name: "pull-dots.v1", Context: "pull-dots.v1", Rerun: prowComment("pull-dots.v1")},
-		{Name: "pull-custom", Context: "pull-custom", Rerun: Rerun{Method: RerunComment, Comment: "/test custom"}},
+	want := []jobView{
+		{Name: "pull-default", Context: "pull-default", Rerun: testComment("pull-default")},
+		{Name: "pull-context", Context: "ci/custom", Rerun: testComment("pull-context")},
+		{Name: "pull-dots.v1", Context: "pull-dots.v1", Rerun: testComment("pull-dots.v1")},
+		{Name: "pull-custom", Context: "pull-custom", Rerun: rules.Rerun{Method: rules.RerunComment, Comment: "/test custom"}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
 
 	// The default trigger is Prow's, with the name inserted unescaped.
-	trigger := regexp.MustCompile(prowDefaultTrigger("pull-dots.v1"))
+	trigger := regexp.MustCompile(defaultTrigger("pull-dots.v1"))
 	for comment, want := range map[string]bool{
 		"/test pull-dots.v1":                  true,
 		"/test all pull-dots.v1":              true,
@@ -328,7 +332,7 @@ presubmits:
 	}
 }
 
-func TestProwValidation(t *testing.T) {
+func TestValidation(t *testing.T) {
 	const path = "config/jobs/a.yaml"
 	tests := []struct {
 		name   string
@@ -527,49 +531,49 @@ func TestProwValidation(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := ParseProw(path, []byte(tc.config))
+			c, err := Parse(path, []byte(tc.config))
 			if len(tc.want) == 0 {
 				if err != nil {
-					t.Fatalf("ParseProw: %v", err)
+					t.Fatalf("Parse: %v", err)
 				}
 				return
 			}
 			if err == nil {
-				t.Fatalf("ParseProw succeeded, want %d errors", len(tc.want))
+				t.Fatalf("Parse succeeded, want %d errors", len(tc.want))
 			}
 			if c != nil {
-				t.Errorf("ParseProw returned a config with its error")
+				t.Errorf("Parse returned a config with its error")
 			}
 			if diff := cmp.Diff(tc.want, strings.Split(err.Error(), "\n")); diff != "" {
 				t.Errorf("errors (-want +got):\n%s", diff)
 			}
-			var ce *ProwConfigError
+			var ce *ConfigError
 			if !errors.As(err, &ce) || ce.Path != path {
-				t.Errorf("errors.As(%v) = %+v, want a *ProwConfigError for %s", err, ce, path)
+				t.Errorf("errors.As(%v) = %+v, want a *ConfigError for %s", err, ce, path)
 			}
 		})
 	}
 }
 
-func TestProwConfigErrorFields(t *testing.T) {
-	_, err := LoadProw("testdata/prow/invalid")
+func TestConfigErrorFields(t *testing.T) {
+	_, err := Load("testdata/invalid")
 	if err == nil {
-		t.Fatal("LoadProw succeeded on an invalid config")
+		t.Fatal("Load succeeded on an invalid config")
 	}
 	joined, ok := err.(interface{ Unwrap() []error })
 	if !ok {
-		t.Fatalf("LoadProw error %T does not unwrap to a list", err)
+		t.Fatalf("Load error %T does not unwrap to a list", err)
 	}
-	var got []ProwConfigError
+	var got []ConfigError
 	for _, e := range joined.Unwrap() {
-		var ce *ProwConfigError
+		var ce *ConfigError
 		if !errors.As(e, &ce) {
-			t.Fatalf("error %v is not a *ProwConfigError", e)
+			t.Fatalf("error %v is not a *ConfigError", e)
 		}
 		got = append(got, *ce)
 	}
-	path := filepath.Join("testdata/prow/invalid", "invalid.yaml")
-	want := []ProwConfigError{
+	path := filepath.Join("testdata/invalid", "invalid.yaml")
+	want := []ConfigError{
 		{Path: path, Line: 3, Repo: "kubernetes/test-infra", Job: "pull-foo", Problem: `invalid run_if_changed regex "^(docs": error parsing regexp: missing closing ): ` + "`^(docs`"},
 		{Path: path, Line: 8, Repo: "kubernetes/test-infra", Job: "pull-bar", Problem: "always_run and skip_if_only_changed are mutually exclusive"},
 	}
@@ -578,8 +582,8 @@ func TestProwConfigErrorFields(t *testing.T) {
 	}
 }
 
-func TestLoadProwDirectory(t *testing.T) {
-	c, err := LoadProw("testdata/prow/merged")
+func TestLoadDirectory(t *testing.T) {
+	c, err := Load("testdata/merged")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -588,7 +592,7 @@ func TestLoadProwDirectory(t *testing.T) {
 	}
 	type named struct {
 		Name   string
-		Origin Origin
+		Origin rules.Origin
 	}
 	var got []named
 	for _, j := range c.Jobs("org/app") {
@@ -598,17 +602,17 @@ func TestLoadProwDirectory(t *testing.T) {
 	// ConfigMap bookkeeping directory (..2024_...) and non-YAML files are
 	// not read.
 	want := []named{
-		{"pull-app-unit", Origin{Path: "testdata/prow/merged/a/jobs-a.yaml", Line: 3}},
-		{"pull-app-docs", Origin{Path: "testdata/prow/merged/a/jobs-a.yaml", Line: 5}},
-		{"pull-app-e2e", Origin{Path: "testdata/prow/merged/b/jobs-b.yml", Line: 3}},
-		{"pull-app-lint", Origin{Path: "testdata/prow/merged/c-last.yaml", Line: 3}},
+		{"pull-app-unit", rules.Origin{Path: "testdata/merged/a/jobs-a.yaml", Line: 3}},
+		{"pull-app-docs", rules.Origin{Path: "testdata/merged/a/jobs-a.yaml", Line: 5}},
+		{"pull-app-e2e", rules.Origin{Path: "testdata/merged/b/jobs-b.yml", Line: 3}},
+		{"pull-app-lint", rules.Origin{Path: "testdata/merged/c-last.yaml", Line: 3}},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Jobs(org/app) (-want +got):\n%s", diff)
 	}
 
 	// Several paths merge in the order given.
-	c, err = LoadProw("testdata/prow/merged/c-last.yaml", "testdata/prow/merged/a")
+	c, err = Load("testdata/merged/c-last.yaml", "testdata/merged/a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -631,7 +635,7 @@ func TestLoadProwDirectory(t *testing.T) {
 	}
 }
 
-func TestLoadProwDirectoryErrors(t *testing.T) {
+func TestLoadDirectoryErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, data string) {
 		t.Helper()
@@ -647,22 +651,22 @@ func TestLoadProwDirectoryErrors(t *testing.T) {
 	write("b/jobs.yaml", "presubmits:\n  o/r:\n  - name: b\n")
 	// Duplicates across files are checked after merging.
 	write("c/more.yaml", "presubmits:\n  o/r:\n  - name: a\n")
-	_, err := LoadProw(dir)
+	_, err := Load(dir)
 	want := []string{
 		filepath.Join(dir, "b/jobs.yaml") + ": duplicated basename is not allowed: jobs.yaml (also " + filepath.Join(dir, "a/jobs.yaml") + ")",
 		filepath.Join(dir, "c/more.yaml") + `: o/r: job "a": job name already defined at ` + filepath.Join(dir, "a/jobs.yaml") + `:3 on overlapping branches (a name may repeat only on disjoint branches)`,
 	}
 	if err == nil {
-		t.Fatal("LoadProw succeeded")
+		t.Fatal("Load succeeded")
 	}
 	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
 		t.Errorf("errors (-want +got):\n%s", diff)
 	}
 
 	missing := filepath.Join(dir, "missing")
-	_, err = LoadProw(missing)
+	_, err = Load(missing)
 	if err == nil || err.Error() != missing+": failed to read Prow config: no such file or directory" {
-		t.Errorf("LoadProw(missing) = %v", err)
+		t.Errorf("Load(missing) = %v", err)
 	}
 
 	// A single file is read whatever its extension; an empty file or one
@@ -670,23 +674,23 @@ func TestLoadProwDirectoryErrors(t *testing.T) {
 	write("jobs.conf", "presubmits:\n  o/r:\n  - name: conf\n")
 	write("empty.yaml", "")
 	write("periodics.yaml", "periodics:\n- name: p\n  interval: 1h\n")
-	c, err := LoadProw(filepath.Join(dir, "jobs.conf"), filepath.Join(dir, "empty.yaml"), filepath.Join(dir, "periodics.yaml"))
+	c, err := Load(filepath.Join(dir, "jobs.conf"), filepath.Join(dir, "empty.yaml"), filepath.Join(dir, "periodics.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := len(c.Jobs("o/r")); got != 1 {
 		t.Errorf("got %d jobs, want 1", got)
 	}
-	c, err = LoadProw()
+	c, err = Load()
 	if err != nil || len(c.Repos()) != 0 {
-		t.Errorf("LoadProw() = %v, %v; want an empty config", c, err)
+		t.Errorf("Load() = %v, %v; want an empty config", c, err)
 	}
 }
 
-func TestProwYAMLDecoding(t *testing.T) {
+func TestYAMLDecoding(t *testing.T) {
 	// Prow decodes YAML 1.1 into a generic map and then JSON into its
 	// structs; these are the consequences users rely on.
-	c, err := ParseProw("jobs.yaml", []byte(`
+	c, err := Parse("jobs.yaml", []byte(`
 base: &base
   always_run: yes
   optional: on
@@ -719,7 +723,7 @@ unknown_top_level: {anything: [1, 2]}
 	}
 	type view struct {
 		Name, Context string
-		Trigger       Trigger
+		Trigger       rules.Trigger
 		Optional      bool
 		Line          int
 	}
@@ -730,25 +734,25 @@ unknown_top_level: {anything: [1, 2]}
 		}
 	}
 	want := []view{
-		{"merged", "merged", TriggerAlways, true, 8},
+		{"merged", "merged", rules.TriggerAlways, true, 8},
 		// JSON applies keys in sorted order and matches them
 		// case-insensitively: always_run (from the merge) comes after
 		// ALWAYS_RUN and wins.
-		{"folded", "ci/folded", TriggerAlways, true, 10},
-		{"anchored", "anchored", TriggerConditional, false, 14},
-		{"later-wins", "second", TriggerManual, false, 17},
-		{"null-fields", "null-fields", TriggerManual, false, 21},
-		{"anchored", "anchored", TriggerConditional, false, 26},
+		{"folded", "ci/folded", rules.TriggerAlways, true, 10},
+		{"anchored", "anchored", rules.TriggerConditional, false, 14},
+		{"later-wins", "second", rules.TriggerManual, false, 17},
+		{"null-fields", "null-fields", rules.TriggerManual, false, 21},
+		{"anchored", "anchored", rules.TriggerConditional, false, 26},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("jobs (-want +got):\n%s", diff)
 	}
 	// A null branch item is an empty alternative: the joined regex `|main`
 	// matches every branch, as in Prow.
-	if v, _ := EvaluateJob(c.Jobs("o/r")[3], Change{Branch: "dev"}); v != VerdictManual {
+	if v, _ := rules.EvaluateJob(c.Jobs("o/r")[3], rules.Change{Branch: "dev"}); v != rules.VerdictManual {
 		t.Errorf("later-wins on dev = %s, want manual", v)
 	}
-	if v, reason := EvaluateJob(c.Jobs("o/r")[2], Change{Branch: "main", Files: []string{"a/123"}, Complete: true}); v != VerdictRun {
+	if v, reason := rules.EvaluateJob(c.Jobs("o/r")[2], rules.Change{Branch: "main", Files: []string{"a/123"}, Complete: true}); v != rules.VerdictRun {
 		t.Errorf("anchored = %s (%s), want run", v, reason)
 	}
 
@@ -759,20 +763,20 @@ unknown_top_level: {anything: [1, 2]}
 		fmt.Fprintf(&b, "a%d: &a%d {<<: [*a%d, *a%d]}\n", i, i, i-1, i-1)
 	}
 	b.WriteString("presubmits:\n  o/r:\n  - *a39\n")
-	if _, err := ParseProw("bomb.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "too many YAML nodes") {
+	if _, err := Parse("bomb.yaml", []byte(b.String())); err == nil || !strings.Contains(err.Error(), "too many YAML nodes") {
 		t.Errorf("alias bomb: err = %v, want a node budget error", err)
 	}
 	// An anchor that contains itself.
-	if _, err := ParseProw("cycle.yaml", []byte("presubmits:\n  o/r:\n  - &j {<<: *j, name: x}\n")); err == nil {
+	if _, err := Parse("cycle.yaml", []byte("presubmits:\n  o/r:\n  - &j {<<: *j, name: x}\n")); err == nil {
 		t.Error("self-referencing merge: want an error")
 	}
 }
 
-func FuzzParseProw(f *testing.F) {
+func FuzzParse(f *testing.F) {
 	for _, path := range []string{
-		"testdata/prow/kubernetes/kubernetes-presubmits.yaml",
-		"testdata/prow/merged/a/jobs-a.yaml",
-		"testdata/prow/invalid/invalid.yaml",
+		"testdata/kubernetes/kubernetes-presubmits.yaml",
+		"testdata/merged/a/jobs-a.yaml",
+		"testdata/invalid/invalid.yaml",
 	} {
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -783,13 +787,13 @@ func FuzzParseProw(f *testing.F) {
 	f.Add([]byte("presubmits:\n  o/r:\n  - name: a\n    branches: [main]\n    skip_branches: [x]\n    run_if_changed: ^a\n"))
 	f.Add([]byte("presubmits:\n  o/r:\n  - {name: a, skip_if_only_changed: '\\.md$'}\n  - &x {name: b, <<: {always_run: y}}\n  - *x\n"))
 	f.Add([]byte("a: &a [*a]\npresubmits: *a\n"))
-	changes := []Change{
+	changes := []rules.Change{
 		{Branch: "main", Files: []string{"a", "docs/x.md", "pkg/a.go"}, Complete: true},
 		{Branch: "release-1.2", Complete: true},
 		{Branch: "", Files: []string{""}, Complete: false},
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		c, err := ParseProw("fuzz.yaml", data)
+		c, err := Parse("fuzz.yaml", data)
 		if err != nil {
 			if c != nil {
 				t.Fatal("config returned with an error")
@@ -807,8 +811,8 @@ func FuzzParseProw(f *testing.F) {
 				t.Fatalf("repo %q listed without jobs", repo)
 			}
 			for _, change := range changes {
-				for _, r := range Evaluate(jobs, change) {
-					if r.Reason == "" && r.Verdict != VerdictRun {
+				for _, r := range rules.Evaluate(jobs, change) {
+					if r.Reason == "" && r.Verdict != rules.VerdictRun {
 						t.Fatalf("job %q: verdict %s without a reason", r.Job.Name, r.Verdict)
 					}
 				}
@@ -817,9 +821,9 @@ func FuzzParseProw(f *testing.F) {
 	})
 }
 
-// prowBenchConfig writes a realistic Prow job config of repos×jobsPerRepo
+// benchConfig writes a realistic Prow job config of repos×jobsPerRepo
 // presubmits into dir, spread over several files per repository.
-func prowBenchConfig(b *testing.B, dir string, repos, jobsPerRepo, filesPerRepo int) {
+func benchConfig(b *testing.B, dir string, repos, jobsPerRepo, filesPerRepo int) {
 	b.Helper()
 	for r := 0; r < repos; r++ {
 		repo := fmt.Sprintf("org%d/repo%d", r%5, r)
@@ -827,7 +831,7 @@ func prowBenchConfig(b *testing.B, dir string, repos, jobsPerRepo, filesPerRepo 
 			var sb strings.Builder
 			fmt.Fprintf(&sb, "presubmits:\n  %s:\n", repo)
 			for j := f; j < jobsPerRepo; j += filesPerRepo {
-				prowBenchJob(&sb, repo, j)
+				benchJob(&sb, repo, j)
 			}
 			path := filepath.Join(dir, fmt.Sprintf("repo%d", r), fmt.Sprintf("repo%d-presubmits-%d.yaml", r, f))
 			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -840,12 +844,12 @@ func prowBenchConfig(b *testing.B, dir string, repos, jobsPerRepo, filesPerRepo 
 	}
 }
 
-var prowBenchPaths = []string{"pkg", "cmd", "test/e2e", "docs", "staging/src/k8s.io/api", "hack", "build", "cluster", "plugin", "api"}
+var benchPaths = []string{"pkg", "cmd", "test/e2e", "docs", "staging/src/k8s.io/api", "hack", "build", "cluster", "plugin", "api"}
 
-func prowBenchJob(sb *strings.Builder, repo string, j int) {
+func benchJob(sb *strings.Builder, repo string, j int) {
 	name := fmt.Sprintf("pull-%s-job-%d", strings.ReplaceAll(repo, "/", "-"), j)
 	fmt.Fprintf(sb, "  - name: %s\n", name)
-	p := prowBenchPaths[j%len(prowBenchPaths)]
+	p := benchPaths[j%len(benchPaths)]
 	switch j % 4 {
 	case 0:
 		sb.WriteString("    always_run: true\n")
@@ -898,14 +902,14 @@ func prowBenchJob(sb *strings.Builder, repo string, j int) {
 `, j%3, j%7, name, j, repo, p)
 }
 
-// BenchmarkLoadProw loads and compiles 5,000 presubmits of 50 repositories
+// BenchmarkLoad loads and compiles 5,000 presubmits of 50 repositories
 // in 250 files. Run: go test -run '^$' -bench Prow -benchmem ./app/rules/
-func BenchmarkLoadProw(b *testing.B) {
+func BenchmarkLoad(b *testing.B) {
 	dir := b.TempDir()
-	prowBenchConfig(b, dir, 50, 100, 5)
+	benchConfig(b, dir, 50, 100, 5)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c, err := LoadProw(dir)
+		c, err := Load(dir)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -915,12 +919,12 @@ func BenchmarkLoadProw(b *testing.B) {
 	}
 }
 
-// BenchmarkEvaluateProw evaluates 500 jobs of one repository against a
+// BenchmarkEvaluate evaluates 500 jobs of one repository against a
 // 3,000-file change list in which few jobs find a match early.
-func BenchmarkEvaluateProw(b *testing.B) {
+func BenchmarkEvaluate(b *testing.B) {
 	dir := b.TempDir()
-	prowBenchConfig(b, dir, 1, 500, 5)
-	c, err := LoadProw(dir)
+	benchConfig(b, dir, 1, 500, 5)
+	c, err := Load(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -935,23 +939,23 @@ func BenchmarkEvaluateProw(b *testing.B) {
 		files[i] = fmt.Sprintf("docs/section-%d/page-%d.md", i%40, i)
 	}
 	files[2999] = "staging/src/k8s.io/api/core/v1/types.go"
-	change := Change{Branch: "main", Files: files, Complete: true}
+	change := rules.Change{Branch: "main", Files: files, Complete: true}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		Evaluate(jobs, change)
+		rules.Evaluate(jobs, change)
 	}
 }
 
-// prowRegexSamples are patterns in the style of real Prow configs, plus
+// regexSamples are patterns in the style of real Prow configs, plus
 // the corners of the fast path.
-var prowRegexSamples = []string{
+var regexSamples = []string{
 	`^docs/`, `\.md$`, `docs/`, `^go\.(mod|sum)$`, `^(cmd|pkg|test)/`, `^docs/|\.(md|adoc)$|^(OWNERS|LICENSE)$`,
 	`pkg/.*_test\.go$`, `^staging/.*/types\.go$`, `^a.*b.*c$`, `^$`, `^`, `$`, ``, `a|`, `(?:x)?y$`,
 	`.*^a`, `a$.*`, `$^`, `a^b`, `a$b`, `^.*$`, `(?s)^a.*b$`, `(?i)^docs/`, `^[a-z]+/`, `\bfoo\b`,
 	`(?m)^docs/`, `^(a|b)(c|d)(e|f)(g|h)(i|j)$`, "\uFFFD", `é$`, `^a.b$`, `x*`, `^(?:a|^b)`, `(a$|b)c`,
 }
 
-func TestProwRegexFastPath(t *testing.T) {
+func TestRegexFastPath(t *testing.T) {
 	inputs := []string{
 		"", "a", "docs/", "docs/a.md", "pkg/docs/a.go", "go.mod", "go.sum", "go.mod.bak", "OWNERS", "pkg/OWNERS",
 		"cmd/x", "pkg/a_test.go", "pkg/sub/a_test.go", "vendor/pkg/a_test.go.orig", "staging/src/k8s.io/api/types.go",
@@ -959,8 +963,8 @@ func TestProwRegexFastPath(t *testing.T) {
 		"aceg i", "acegi", "bdfhj", "cb", "ac",
 	}
 	fast := 0
-	for _, expr := range prowRegexSamples {
-		r := newProwRegex(expr).matcher()
+	for _, expr := range regexSamples {
+		r := newRegex(expr).matcher()
 		if r.err != nil {
 			t.Fatalf("%q: %v", expr, r.err)
 		}
@@ -975,23 +979,23 @@ func TestProwRegexFastPath(t *testing.T) {
 	}
 	// The common shapes must take the fast path.
 	for _, expr := range []string{`^docs/`, `\.md$`, `^go\.(mod|sum)$`, `^docs/|\.(md|adoc)$|^(OWNERS|LICENSE)$`, `pkg/.*_test\.go$`} {
-		if newProwRegex(expr).matcher().alts == nil {
+		if newRegex(expr).matcher().alts == nil {
 			t.Errorf("%q does not take the fast path", expr)
 		}
 	}
-	if fast < len(prowRegexSamples)/2 {
-		t.Errorf("only %d of %d samples take the fast path", fast, len(prowRegexSamples))
+	if fast < len(regexSamples)/2 {
+		t.Errorf("only %d of %d samples take the fast path", fast, len(regexSamples))
 	}
 }
 
-// FuzzProwRegex checks the fast path against the regexp engine.
-func FuzzProwRegex(f *testing.F) {
-	for _, expr := range prowRegexSamples {
+// FuzzRegex checks the fast path against the regexp engine.
+func FuzzRegex(f *testing.F) {
+	for _, expr := range regexSamples {
 		f.Add(expr, "docs/a.md")
 		f.Add(expr, "pkg/a_test.go")
 	}
 	f.Fuzz(func(t *testing.T, expr, input string) {
-		r := newProwRegex(expr).matcher()
+		r := newRegex(expr).matcher()
 		if r.err != nil {
 			return
 		}

@@ -1,4 +1,4 @@
-package rules
+package actions
 
 import (
 	"errors"
@@ -10,30 +10,33 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/fix-status/fix-status/app/rules"
+
 	"github.com/google/go-cmp/cmp"
 )
 
-// ghaJobView is what a test compares of a Job.
-type ghaJobView struct {
+// jobView is what a test compares of a Job.
+type jobView struct {
 	Name, Context string
-	Trigger       Trigger
+	Pattern       string // the context pattern, if any
+	Trigger       rules.Trigger
 	MaxFiles      int
 	Unknown       string
 	Manual        string
-	Origin        Origin
-	Rerun         Rerun
+	Origin        rules.Origin
+	Rerun         rules.Rerun
 	Files         bool // has a file filter
 	Branches      bool // has a branch filter
 }
 
-func ghaView(jobs []*Job) []ghaJobView {
-	out := make([]ghaJobView, 0, len(jobs))
+func view(jobs []*rules.Job) []jobView {
+	out := make([]jobView, 0, len(jobs))
 	for _, j := range jobs {
-		if j.Source != SourceActions {
+		if j.Source != rules.SourceActions {
 			panic("source " + j.Source)
 		}
-		out = append(out, ghaJobView{
-			Name: j.Name, Context: j.Context, Trigger: j.Trigger, MaxFiles: j.MaxFiles,
+		out = append(out, jobView{
+			Name: j.Name, Context: j.Context, Pattern: j.ContextPattern.String(), Trigger: j.Trigger, MaxFiles: j.MaxFiles,
 			Unknown: j.Unknown, Manual: j.ManualReason, Origin: j.Origin, Rerun: j.Rerun,
 			Files: j.Files != nil, Branches: j.Branches != nil,
 		})
@@ -41,10 +44,13 @@ func ghaView(jobs []*Job) []ghaJobView {
 	return out
 }
 
-func ghaContexts(jobs []*Job) []string {
+func contexts(jobs []*rules.Job) []string {
 	out := make([]string, 0, len(jobs))
 	for _, j := range jobs {
 		s := j.Context
+		if j.ContextPattern != nil {
+			s += " [pattern: " + j.ContextPattern.String() + "]"
+		}
 		if j.Unknown != "" {
 			s += " [unknown: " + j.Unknown + "]"
 		}
@@ -53,26 +59,26 @@ func ghaContexts(jobs []*Job) []string {
 	return out
 }
 
-// ghaVerdicts evaluates jobs for one change and returns "context: verdict:
+// verdicts evaluates jobs for one change and returns "context: verdict:
 // reason" lines.
-func ghaVerdicts(jobs []*Job, change Change) []string {
+func verdicts(jobs []*rules.Job, change rules.Change) []string {
 	var out []string
-	for _, r := range Evaluate(jobs, change) {
+	for _, r := range rules.Evaluate(jobs, change) {
 		out = append(out, fmt.Sprintf("%s: %s: %s", r.Job.Context, r.Verdict, r.Reason))
 	}
 	return out
 }
 
-func ghaMustParse(t *testing.T, yml string, files map[string]string) []*Job {
+func mustParse(t *testing.T, yml string, files map[string]string) []*rules.Job {
 	t.Helper()
-	jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte(yml), ghaReader(files))
+	jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte(yml), reader(files))
 	if err != nil {
 		t.Fatalf("ParseWorkflow: %v", err)
 	}
 	return jobs
 }
 
-func ghaReader(files map[string]string) func(string) ([]byte, error) {
+func reader(files map[string]string) func(string) ([]byte, error) {
 	return func(name string) ([]byte, error) {
 		s, ok := files[name]
 		if !ok {
@@ -83,21 +89,22 @@ func ghaReader(files map[string]string) func(string) ([]byte, error) {
 }
 
 func TestLoadWorkflows(t *testing.T) {
-	jobs, err := LoadWorkflows("testdata/workflows")
-	if err != nil {
-		t.Fatal(err)
+	wf, err := LoadWorkflows("testdata/workflows")
+	if err != nil || len(wf.Errors) > 0 {
+		t.Fatal(err, wf.Errors)
 	}
+	jobs := wf.Jobs
 	const dir = "testdata/workflows/"
-	ci := Rerun{Method: RerunActions, Workflow: "ci.yml"}
-	cond := func(name, context string, line int) ghaJobView {
-		return ghaJobView{Name: name, Context: context, Trigger: TriggerConditional, MaxFiles: 300,
-			Origin: Origin{Path: dir + "ci.yml", Line: line}, Rerun: ci, Files: true, Branches: true}
+	ci := rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"}
+	cond := func(name, context string, line int) jobView {
+		return jobView{Name: name, Context: context, Trigger: rules.TriggerConditional, MaxFiles: 300,
+			Origin: rules.Origin{Path: dir + "ci.yml", Line: line}, Rerun: ci, Files: true, Branches: true}
 	}
-	called := func(v ghaJobView, line int) ghaJobView {
-		v.Origin = Origin{Path: dir + "reusable.yml", Line: line}
+	called := func(v jobView, line int) jobView {
+		v.Origin = rules.Origin{Path: dir + "reusable.yml", Line: line}
 		return v
 	}
-	want := []ghaJobView{
+	want := []jobView{
 		cond("ci.yml/lint", "Lint", 13),
 		cond("ci.yml/build", "build (ubuntu-latest, 1.22)", 19),
 		cond("ci.yml/build", "build (ubuntu-latest, 1.23, true)", 19),
@@ -109,23 +116,23 @@ func TestLoadWorkflows(t *testing.T) {
 		called(cond("ci.yml/integration/reusable.yml/e2e", "integration / e2e (api)", 0), 14),
 		called(cond("ci.yml/integration/reusable.yml/e2e", "integration / e2e (ui)", 0), 14),
 		called(cond("ci.yml/integration/reusable.yml/custom", "integration / Run ${{ inputs.target }}", 0), 21),
-		{Name: "docs.yml/spell", Context: "Spell check", Trigger: TriggerAlways,
-			Origin: Origin{Path: dir + "docs.yml", Line: 3}, Rerun: Rerun{Method: RerunActions, Workflow: "docs.yml"}},
-		{Name: "labeled.yml/benchmark", Context: "benchmark", Trigger: TriggerManual,
+		{Name: "docs.yml/spell", Context: "Spell check", Trigger: rules.TriggerAlways,
+			Origin: rules.Origin{Path: dir + "docs.yml", Line: 3}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "docs.yml"}},
+		{Name: "labeled.yml/benchmark", Context: "benchmark", Trigger: rules.TriggerManual,
 			Manual: "runs only on pull_request types [labeled, unlabeled]",
-			Origin: Origin{Path: dir + "labeled.yml", Line: 5}, Rerun: Rerun{Method: RerunActions, Workflow: "labeled.yml"}},
-		{Name: "release.yaml/license", Context: "License check", Trigger: TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
-			Origin: Origin{Path: dir + "release.yaml", Line: 8}, Rerun: Rerun{Method: RerunActions, Workflow: "release.yaml"}},
-		{Name: "release.yaml/external", Context: "external / *", Trigger: TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
-			Unknown: "calls reusable workflow octo-org/shared/.github/workflows/scan.yml@v1",
-			Origin:  Origin{Path: dir + "release.yaml", Line: 13}, Rerun: Rerun{Method: RerunActions, Workflow: "release.yaml"}},
+			Origin: rules.Origin{Path: dir + "labeled.yml", Line: 5}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "labeled.yml"}},
+		{Name: "release.yaml/license", Context: "License check", Trigger: rules.TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
+			Origin: rules.Origin{Path: dir + "release.yaml", Line: 8}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "release.yaml"}},
+		{Name: "release.yaml/external", Context: "external / *", Pattern: "external / *", Trigger: rules.TriggerConditional, MaxFiles: 300, Files: true, Branches: true,
+			Origin: rules.Origin{Path: dir + "release.yaml", Line: 13}, Rerun: rules.Rerun{Method: rules.RerunActions, Workflow: "release.yaml"}},
 	}
-	want[10].Unknown = "check name depends on an expression"
-	if diff := cmp.Diff(want, ghaView(jobs)); diff != "" {
+	// Names that cannot be known statically keep their filters.
+	want[10].Pattern = "integration / Run *"
+	if diff := cmp.Diff(want, view(jobs)); diff != "" {
 		t.Errorf("LoadWorkflows (-want +got):\n%s", diff)
 	}
 
-	got := ghaVerdicts(jobs, Change{Branch: "main", Files: []string{"src/docs/a.md", "README.md"}, Complete: true})
+	got := verdicts(jobs, rules.Change{Branch: "main", Files: []string{"src/docs/a.md", "README.md"}, Complete: true})
 	wantVerdicts := []string{
 		"Lint: skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"build (ubuntu-latest, 1.22): skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
@@ -137,22 +144,24 @@ func TestLoadWorkflows(t *testing.T) {
 		"integration / Unit tests: skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"integration / e2e (api): skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"integration / e2e (ui): skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
-		"integration / Run ${{ inputs.target }}: unknown: check name depends on an expression",
+		"integration / Run ${{ inputs.target }}: skip: no changed file matches paths [src/**, !src/docs/**, go.mod]",
 		"Spell check: run: runs on every pull request to main",
 		"benchmark: manual: runs only on pull_request types [labeled, unlabeled]",
 		"License check: skip: every changed file matches paths-ignore [docs/**, **.md]",
-		"external / *: unknown: calls reusable workflow octo-org/shared/.github/workflows/scan.yml@v1",
+		"external / *: skip: every changed file matches paths-ignore [docs/**, **.md]",
 	}
 	if diff := cmp.Diff(wantVerdicts, got); diff != "" {
 		t.Errorf("verdicts (-want +got):\n%s", diff)
 	}
 
-	got = ghaVerdicts(jobs[:1], Change{Branch: "dev", Files: []string{"src/a.go"}, Complete: true})
+	got = verdicts(jobs[:1], rules.Change{Branch: "dev", Files: []string{"src/a.go"}, Complete: true})
 	if diff := cmp.Diff([]string{"Lint: not_on_branch: branch dev does not match branches [main, release/**]"}, got); diff != "" {
 		t.Errorf("verdicts on dev (-want +got):\n%s", diff)
 	}
 }
 
+// TestLoadWorkflowsErrors: an invalid workflow does not hide the others;
+// its jobs block what it may report, and its error is returned on its own.
 func TestLoadWorkflowsErrors(t *testing.T) {
 	dir := t.TempDir()
 	write := func(name, s string) {
@@ -162,34 +171,87 @@ func TestLoadWorkflowsErrors(t *testing.T) {
 	}
 	write("a.yml", "on: pull_request\njobs: {a: {runs-on: x}}\n")
 	write("b.yml", "on: [pull_request\n")
-	write("c.yaml", "on:\n  pull_request:\n    paths: ['[a-']\njobs: {c: {}}\n")
+	write("c.yaml", "on:\n  pull_request:\n    paths: ['[a-']\njobs:\n  c: {name: Check}\n  m: {name: 'm-${{ matrix.x }}'}\n  call: {uses: ./.github/workflows/a.yml}\n")
+	// Only called (by nobody here): it is judged where it is called.
+	write("d.yml", "on: workflow_call\njobs: {d: {uses: [x]}}\n")
+	write("e.yml", "on: pull_request\njobs: [e]\n")
 	write("notes.txt", "not a workflow")
-	jobs, err := LoadWorkflows(dir)
-	if jobs != nil || err == nil {
-		t.Fatalf("LoadWorkflows = %v, %v; want an error", jobs, err)
+	wf, err := LoadWorkflows(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	want := filepath.ToSlash(dir) + "/b.yml: invalid YAML: yaml: line 1: did not find expected ',' or ']'\n" +
-		filepath.ToSlash(dir) + `/c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]`
-	if diff := cmp.Diff(want, err.Error()); diff != "" {
-		t.Errorf("error (-want +got):\n%s", diff)
+	d := filepath.ToSlash(dir)
+	var gotErrs []string
+	for _, e := range wf.Errors {
+		var fe *FileError
+		if !errors.As(e, &fe) || !strings.HasPrefix(fe.Path, d+"/") {
+			t.Errorf("error %v is not a *FileError of a file in %s", e, d)
+		}
+		gotErrs = append(gotErrs, strings.TrimPrefix(e.Error(), d+"/"))
 	}
-	if _, err := LoadWorkflows(filepath.Join(dir, "missing")); err == nil {
-		t.Error("LoadWorkflows(missing dir) = nil error")
+	wantErrs := []string{
+		"b.yml: invalid YAML: yaml: line 1: did not find expected ',' or ']'",
+		`c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]`,
+		"e.yml: jobs: must be a mapping",
+	}
+	if diff := cmp.Diff(wantErrs, gotErrs); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	var got []string
+	for _, j := range wf.Jobs {
+		s := j.Name + ": " + j.Context
+		if j.ContextPattern != nil {
+			s += " [pattern " + j.ContextPattern.String() + "]"
+		}
+		if j.Unknown != "" {
+			s += " [unknown: " + strings.TrimPrefix(j.Unknown, d+"/") + "]"
+		}
+		got = append(got, s)
+	}
+	want := []string{
+		"a.yml/a: a",
+		// Not YAML: any context.
+		"b.yml: * [pattern *] [unknown: b.yml: invalid YAML: yaml: line 1: did not find expected ',' or ']']",
+		// Its jobs can be read: their names.
+		`c.yaml/c: Check [unknown: c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]]`,
+		`c.yaml/m: m-${{ matrix.x }} [pattern m-*] [unknown: c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]]`,
+		`c.yaml/call: call / * [pattern call / *] [unknown: c.yaml: on.pull_request.paths[0]: invalid pattern "[a-": missing ]]`,
+		"e.yml: * [pattern *] [unknown: e.yml: jobs: must be a mapping]",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("jobs (-want +got):\n%s", diff)
+	}
+	for _, r := range rules.Evaluate(wf.Jobs[1:], rules.Change{Branch: "main", Files: []string{"a"}, Complete: true}) {
+		if r.Verdict != rules.VerdictUnknown {
+			t.Errorf("%s: verdict %s, want unknown", r.Job.Name, r.Verdict)
+		}
+	}
+	if !wf.Jobs[1].Reports("anything at all") || !wf.Jobs[3].Reports("M-1") || wf.Jobs[3].Reports("n-1") {
+		t.Error("blocking jobs report the wrong contexts")
+	}
+
+	if _, err := LoadWorkflows(filepath.Join(dir, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("LoadWorkflows(missing dir) = %v, want an error matching fs.ErrNotExist", err)
 	}
 }
 
 func TestLoadWorkflowsFS(t *testing.T) {
 	fsys := fstest.MapFS{
-		".github/workflows/ci.yml":    {Data: []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/build.yml\n")},
+		".github/workflows/ci.yml":    {Data: []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/build.yml\n  self:\n    uses: $/.github/workflows/build.yml\n")},
 		".github/workflows/build.yml": {Data: []byte("on: workflow_call\njobs:\n  unit:\n    runs-on: x\n")},
 	}
-	jobs, err := LoadWorkflowsFS(fsys, ".github/workflows")
-	if err != nil {
-		t.Fatal(err)
+	wf, err := LoadWorkflowsFS(fsys, ".github/workflows")
+	if err != nil || len(wf.Errors) > 0 {
+		t.Fatal(err, wf.Errors)
 	}
-	want := []ghaJobView{{Name: "ci.yml/call/build.yml/unit", Context: "call / unit", Trigger: TriggerAlways,
-		Origin: Origin{Path: ".github/workflows/build.yml", Line: 3}, Rerun: Rerun{Method: RerunActions, Workflow: "ci.yml"}}}
-	if diff := cmp.Diff(want, ghaView(jobs)); diff != "" {
+	origin := rules.Origin{Path: ".github/workflows/build.yml", Line: 3}
+	rerun := rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"}
+	want := []jobView{
+		{Name: "ci.yml/call/build.yml/unit", Context: "call / unit", Trigger: rules.TriggerAlways, Origin: origin, Rerun: rerun},
+		// $/ names the caller's own repository at its commit.
+		{Name: "ci.yml/self/build.yml/unit", Context: "self / unit", Trigger: rules.TriggerAlways, Origin: origin, Rerun: rerun},
+	}
+	if diff := cmp.Diff(want, view(wf.Jobs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 
@@ -198,9 +260,9 @@ func TestLoadWorkflowsFS(t *testing.T) {
 		t.Errorf("missing directory: error %v does not match fs.ErrNotExist", err)
 	}
 	delete(fsys, ".github/workflows/build.yml")
-	_, err = LoadWorkflowsFS(fsys, ".github/workflows")
-	if err == nil || errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("missing reusable workflow: error %v, want one that does not match fs.ErrNotExist", err)
+	wf, err = LoadWorkflowsFS(fsys, ".github/workflows")
+	if err != nil || len(wf.Errors) != 1 || errors.Is(wf.Errors[0], fs.ErrNotExist) {
+		t.Errorf("missing reusable workflow: %v, %v; want one file error that does not match fs.ErrNotExist", err, wf.Errors)
 	}
 }
 
@@ -209,39 +271,39 @@ func TestParseWorkflowOn(t *testing.T) {
 	tests := []struct {
 		name    string
 		on      string
-		trigger Trigger // "" = no jobs
+		trigger rules.Trigger // "" = no jobs
 		manual  string
 		unknown string
 	}{
-		{name: "string", on: "on: pull_request", trigger: TriggerAlways},
-		{name: "target string", on: "on: pull_request_target", trigger: TriggerAlways},
+		{name: "string", on: "on: pull_request", trigger: rules.TriggerAlways},
+		{name: "target string", on: "on: pull_request_target", trigger: rules.TriggerAlways},
 		{name: "other string", on: "on: push"},
-		{name: "list", on: "on: [push, pull_request]", trigger: TriggerAlways},
-		{name: "block list", on: "on:\n  - push\n  - pull_request_target", trigger: TriggerAlways},
+		{name: "list", on: "on: [push, pull_request]", trigger: rules.TriggerAlways},
+		{name: "block list", on: "on:\n  - push\n  - pull_request_target", trigger: rules.TriggerAlways},
 		{name: "list without pull requests", on: "on: [push, workflow_dispatch]"},
-		{name: "map with null", on: "on:\n  pull_request:\n  push:", trigger: TriggerAlways},
-		{name: "map with empty mapping", on: "on:\n  pull_request: {}", trigger: TriggerAlways},
+		{name: "map with null", on: "on:\n  pull_request:\n  push:", trigger: rules.TriggerAlways},
+		{name: "map with empty mapping", on: "on:\n  pull_request: {}", trigger: rules.TriggerAlways},
 		{name: "map without pull requests", on: "on:\n  push:\n    paths: [src/**]\n  workflow_call:"},
-		{name: "map with paths", on: "on:\n  pull_request:\n    paths: [src/**]", trigger: TriggerConditional},
-		{name: "single string filter", on: "on:\n  pull_request:\n    paths: src/**", trigger: TriggerConditional},
-		{name: "types with an update type", on: "on:\n  pull_request:\n    types: [opened, labeled]", trigger: TriggerAlways},
-		{name: "types synchronize", on: "on:\n  pull_request:\n    types: synchronize", trigger: TriggerAlways},
+		{name: "map with paths", on: "on:\n  pull_request:\n    paths: [src/**]", trigger: rules.TriggerConditional},
+		{name: "single string filter", on: "on:\n  pull_request:\n    paths: src/**", trigger: rules.TriggerConditional},
+		{name: "types with an update type", on: "on:\n  pull_request:\n    types: [opened, labeled]", trigger: rules.TriggerAlways},
+		{name: "types synchronize", on: "on:\n  pull_request:\n    types: synchronize", trigger: rules.TriggerAlways},
 		{name: "types without update types", on: "on:\n  pull_request:\n    types: [labeled]",
-			trigger: TriggerManual, manual: "runs only on pull_request types [labeled]"},
+			trigger: rules.TriggerManual, manual: "runs only on pull_request types [labeled]"},
 		{name: "both events without update types",
 			on:      "on:\n  pull_request:\n    types: [closed]\n  pull_request_target:\n    types: [labeled, assigned]",
-			trigger: TriggerManual, manual: "runs only on pull_request types [closed], pull_request_target types [labeled, assigned]"},
+			trigger: rules.TriggerManual, manual: "runs only on pull_request types [closed], pull_request_target types [labeled, assigned]"},
 		{name: "one event fires", on: "on:\n  pull_request:\n    types: [closed]\n  pull_request_target:\n    paths: [a]",
-			trigger: TriggerConditional},
-		{name: "empty paths", on: "on:\n  pull_request:\n    paths: []", trigger: TriggerConditional,
+			trigger: rules.TriggerConditional},
+		{name: "empty paths", on: "on:\n  pull_request:\n    paths: []", trigger: rules.TriggerConditional,
 			unknown: "on.pull_request.paths is an empty list"},
-		{name: "empty types", on: "on:\n  pull_request:\n    types: []", trigger: TriggerManual,
+		{name: "empty types", on: "on:\n  pull_request:\n    types: []", trigger: rules.TriggerManual,
 			manual: "runs only on pull_request types []"},
-		{name: "anchors", on: "x: &p [src/**]\non:\n  pull_request:\n    paths: *p", trigger: TriggerConditional},
+		{name: "anchors", on: "x: &p [src/**]\non:\n  pull_request:\n    paths: *p", trigger: rules.TriggerConditional},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := ghaMustParse(t, tt.on+jobs, nil)
+			got := mustParse(t, tt.on+jobs, nil)
 			if tt.trigger == "" {
 				if len(got) != 0 {
 					t.Fatalf("got %d jobs, want none", len(got))
@@ -255,16 +317,16 @@ func TestParseWorkflowOn(t *testing.T) {
 			if j.Trigger != tt.trigger || j.ManualReason != tt.manual || j.Unknown != tt.unknown {
 				t.Errorf("trigger, manual, unknown = %q, %q, %q; want %q, %q, %q", j.Trigger, j.ManualReason, j.Unknown, tt.trigger, tt.manual, tt.unknown)
 			}
-			if (j.Trigger == TriggerConditional) != (j.MaxFiles == 300) {
+			if (j.Trigger == rules.TriggerConditional) != (j.MaxFiles == 300) {
 				t.Errorf("MaxFiles = %d for trigger %s", j.MaxFiles, j.Trigger)
 			}
 		})
 	}
 }
 
-// TestActionsFilters evaluates workflows with branch and path filters for
+// TestFilters evaluates workflows with branch and path filters for
 // several changes, as a user would see the verdicts.
-func TestActionsFilters(t *testing.T) {
+func TestFilters(t *testing.T) {
 	type change struct {
 		branch string
 		files  []string
@@ -388,10 +450,10 @@ func TestActionsFilters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs := ghaMustParse(t, "on:\n  "+tt.on+"\njobs:\n  build:\n    runs-on: x\n", nil)
+			jobs := mustParse(t, "on:\n  "+tt.on+"\njobs:\n  build:\n    runs-on: x\n", nil)
 			var got, want []string
 			for _, c := range tt.changes {
-				got = append(got, ghaVerdicts(jobs, Change{Branch: c.branch, Files: c.files, Complete: true})...)
+				got = append(got, verdicts(jobs, rules.Change{Branch: c.branch, Files: c.files, Complete: true})...)
 				want = append(want, "build: "+c.want)
 			}
 			if diff := cmp.Diff(want, got); diff != "" {
@@ -404,9 +466,9 @@ func TestActionsFilters(t *testing.T) {
 // GitHub evaluates path filters against the first 300 changed files: a
 // match past them does not start the workflow, so it must never be blessed
 // as a skip.
-func TestActionsFirst300Files(t *testing.T) {
-	jobs := ghaMustParse(t, "on:\n  pull_request:\n    paths: ['src/**']\njobs:\n  build:\n    runs-on: x\n", nil)
-	ignore := ghaMustParse(t, "on:\n  pull_request:\n    paths-ignore: ['docs/**']\njobs:\n  docs:\n    runs-on: x\n", nil)
+func TestFirst300Files(t *testing.T) {
+	jobs := mustParse(t, "on:\n  pull_request:\n    paths: ['src/**']\njobs:\n  build:\n    runs-on: x\n", nil)
+	ignore := mustParse(t, "on:\n  pull_request:\n    paths-ignore: ['docs/**']\njobs:\n  docs:\n    runs-on: x\n", nil)
 	all := append(jobs, ignore...)
 	many := func(n int, last string) []string {
 		files := make([]string, n)
@@ -434,14 +496,14 @@ func TestActionsFirst300Files(t *testing.T) {
 			"docs: unknown: 500 changed files; GitHub Actions evaluates only the first 300"}},
 	}
 	for _, tt := range tests {
-		got := ghaVerdicts(all, Change{Branch: "main", Files: tt.files, Complete: true})
+		got := verdicts(all, rules.Change{Branch: "main", Files: tt.files, Complete: true})
 		if diff := cmp.Diff(tt.want, got); diff != "" {
 			t.Errorf("%s (-want +got):\n%s", tt.name, diff)
 		}
 	}
 }
 
-func TestActionsCheckNames(t *testing.T) {
+func TestCheckNames(t *testing.T) {
 	tests := []struct {
 		name string
 		jobs string
@@ -635,35 +697,37 @@ func TestActionsCheckNames(t *testing.T) {
       matrix:
         n: [0x10, 1e3, .inf, ~]
 `, want: []string{
-			"Build ${{ github.event_name }} [unknown: check name depends on an expression]",
-			"${{ matrix.os }}-${{ inputs.x }} [unknown: check name depends on an expression]",
-			"a ${{ matrix.os [unknown: check name depends on an expression]",
-			"fromjson [unknown: matrix depends on an expression]",
-			"vector [unknown: matrix depends on an expression]",
-			"value [unknown: matrix depends on an expression]",
-			"object [unknown: matrix has values that are not scalars]",
-			"strategy [unknown: strategy depends on an expression]",
-			"empty [unknown: matrix has no values]",
-			"nokeys [unknown: matrix has no values]",
-			"allexcluded [unknown: matrix has no combinations]",
-			"badexclude [unknown: matrix exclude uses a key that is not in the matrix]",
-			"x-${{ matrix.os }} [unknown: check name uses a matrix but the job has none]",
-			"x-${{ matrix.arch }} [unknown: check name uses matrix.arch, missing from a combination]",
-			"huge [unknown: matrix has more than 256 combinations]",
-			"weird [unknown: matrix has a value whose display is not known]",
+			// Names that cannot be known statically are patterns of every
+			// name they may be; a job GitHub refuses to run is unknown too.
+			"Build ${{ github.event_name }} [pattern: Build *]",
+			"${{ matrix.os }}-${{ inputs.x }} [pattern: *-*]",
+			"a ${{ matrix.os [pattern: a *]",
+			"fromjson [pattern: fromjson or fromjson (*)]",
+			"vector [pattern: vector or vector (*)]",
+			"value [pattern: value or value (*)]",
+			"object (linux)",
+			"strategy [pattern: strategy or strategy (*)]",
+			"empty [pattern: empty or empty (*)] [unknown: matrix has no values]",
+			"nokeys [pattern: nokeys or nokeys (*)] [unknown: matrix has no values]",
+			"allexcluded [pattern: allexcluded or allexcluded (*)] [unknown: matrix has no combinations]",
+			"badexclude [pattern: badexclude or badexclude (*)] [unknown: matrix exclude uses a key that is not in the matrix]",
+			"x-${{ matrix.os }} [pattern: x-*]",
+			"x-${{ matrix.arch }} [pattern: x-*]",
+			"huge [pattern: huge or huge (*)] [unknown: matrix has more than 256 combinations]",
+			"weird [pattern: weird or weird (*)]",
 		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs := ghaMustParse(t, "on: pull_request\njobs:"+tt.jobs, nil)
-			if diff := cmp.Diff(tt.want, ghaContexts(jobs)); diff != "" {
+			jobs := mustParse(t, "on: pull_request\njobs:"+tt.jobs, nil)
+			if diff := cmp.Diff(tt.want, contexts(jobs)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
 	}
 }
 
-func TestActionsReusableWorkflows(t *testing.T) {
+func TestReusableWorkflows(t *testing.T) {
 	files := map[string]string{
 		"build.yml": `
 on: workflow_call
@@ -718,20 +782,20 @@ jobs:
   call:
     name: Scan
     uses: octo/shared/.github/workflows/scan.yml@v1
-`, want: []string{"Scan / * [unknown: calls reusable workflow octo/shared/.github/workflows/scan.yml@v1]"}},
+`, want: []string{"Scan / * [pattern: Scan / *]"}},
 		{name: "remote below a local one", jobs: `
   call:
     uses: ./.github/workflows/remote2.yml
-`, want: []string{"call / r / * [unknown: calls reusable workflow o/r/.github/workflows/x.yml@main]"}},
+`, want: []string{"call / r / * [pattern: call / r / *]"}},
 		{name: "unknown caller name", jobs: `
   call:
     name: ${{ inputs.x }}
     uses: ./.github/workflows/leaf.yml
-`, want: []string{"${{ inputs.x }} / * [unknown: check name depends on an expression]"}},
+`, want: []string{"${{ inputs.x }} / leaf [pattern: * / leaf]"}},
 		{name: "recursion stops", jobs: `
   call:
     uses: ./.github/workflows/self.yml
-`, want: []string{"call / again / again / again / again / again / again / again / again / again / * [unknown: reusable workflows nested more than 10 deep]"}},
+`, want: []string{"call / again / again / again / again / again / again / again / again / again / * [pattern: call / again / again / again / again / again / again / again / again / again / *] [unknown: reusable workflows nested more than 10 deep]"}},
 		{name: "missing file", jobs: `
   call:
     uses: ./.github/workflows/missing.yml
@@ -751,15 +815,15 @@ jobs:
 		{name: "invalid reference below", jobs: `
   call:
     uses: ./.github/workflows/badref.yml
-`, wantErr: `.github/workflows/ci.yml: jobs.call: .github/workflows/badref.yml: jobs.x.uses: "docker://alpine" is not a reusable workflow (./.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
+`, wantErr: `.github/workflows/ci.yml: jobs.call: .github/workflows/badref.yml: jobs.x.uses: "docker://alpine" is not a reusable workflow (./.github/workflows/NAME.yml, $/.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
 		{name: "local path outside the workflows directory", jobs: `
   call:
     uses: ./ci/build.yml
-`, wantErr: `.github/workflows/ci.yml: jobs.call.uses: "./ci/build.yml" is not a reusable workflow (./.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
+`, wantErr: `.github/workflows/ci.yml: jobs.call.uses: "./ci/build.yml" is not a reusable workflow (./.github/workflows/NAME.yml, $/.github/workflows/NAME.yml or OWNER/REPO/PATH@REF)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte("on: pull_request\njobs:"+tt.jobs), ghaReader(files))
+			jobs, err := ParseWorkflow(".github/workflows/ci.yml", []byte("on: pull_request\njobs:"+tt.jobs), reader(files))
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("error = %v\nwant    %s", err, tt.wantErr)
@@ -769,7 +833,7 @@ jobs:
 			if err != nil {
 				t.Fatal(err)
 			}
-			if diff := cmp.Diff(tt.want, ghaContexts(jobs)); diff != "" {
+			if diff := cmp.Diff(tt.want, contexts(jobs)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
 		})
@@ -780,25 +844,25 @@ jobs:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"call / * [unknown: calls ./.github/workflows/leaf.yml, which was not read]"}, ghaContexts(jobs)); diff != "" {
+	if diff := cmp.Diff([]string{"call / * [pattern: call / *]"}, contexts(jobs)); diff != "" {
 		t.Errorf("nil reader (-want +got):\n%s", diff)
 	}
 }
 
-func TestActionsReusableOrigin(t *testing.T) {
+func TestReusableOrigin(t *testing.T) {
 	files := map[string]string{"leaf.yml": "on: workflow_call\njobs:\n\n  leaf:\n    runs-on: x\n"}
-	jobs := ghaMustParse(t, "on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/leaf.yml\n", files)
-	want := []ghaJobView{{
-		Name: "ci.yml/call/leaf.yml/leaf", Context: "call / leaf", Trigger: TriggerAlways,
-		Origin: Origin{Path: ".github/workflows/leaf.yml", Line: 4},
-		Rerun:  Rerun{Method: RerunActions, Workflow: "ci.yml"},
+	jobs := mustParse(t, "on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/leaf.yml\n", files)
+	want := []jobView{{
+		Name: "ci.yml/call/leaf.yml/leaf", Context: "call / leaf", Trigger: rules.TriggerAlways,
+		Origin: rules.Origin{Path: ".github/workflows/leaf.yml", Line: 4},
+		Rerun:  rules.Rerun{Method: rules.RerunActions, Workflow: "ci.yml"},
 	}}
-	if diff := cmp.Diff(want, ghaView(jobs)); diff != "" {
+	if diff := cmp.Diff(want, view(jobs)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
 
-func TestActionsBudget(t *testing.T) {
+func TestBudget(t *testing.T) {
 	// Each level calls the next 20 times: 20^4 jobs would be visited.
 	files := map[string]string{}
 	for i := 0; i < 5; i++ {
@@ -813,7 +877,7 @@ func TestActionsBudget(t *testing.T) {
 		}
 		files[fmt.Sprintf("l%d.yml", i)] = b.String()
 	}
-	_, err := ParseWorkflow("ci.yml", []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/l0.yml\n"), ghaReader(files))
+	_, err := ParseWorkflow("ci.yml", []byte("on: pull_request\njobs:\n  call:\n    uses: ./.github/workflows/l0.yml\n"), reader(files))
 	if err == nil || !strings.Contains(err.Error(), "more than 10000 jobs, counting matrix combinations and reusable workflows") {
 		t.Errorf("error = %v, want the job limit", err)
 	}
@@ -902,23 +966,40 @@ func FuzzParseWorkflow(f *testing.F) {
 		read := func(string) ([]byte, error) { return data, nil }
 		jobs, err := ParseWorkflow(".github/workflows/x.yml", data, read)
 		if err != nil {
-			return
+			// What an invalid file blocks is read from it as far as it goes.
+			jobs = blockers(".github/workflows/x.yml", data, err.Error())
 		}
 		for _, j := range jobs {
-			if j.Context == "" && j.Unknown == "" {
+			if j.Context == "" && j.ContextPattern == nil {
 				t.Fatalf("job %s has no context", j.Name)
 			}
+			if err != nil && j.Unknown == "" {
+				t.Fatalf("job %s of an invalid file is not unknown", j.Name)
+			}
 		}
-		Evaluate(jobs, Change{Branch: "main", Files: []string{"src/a.go", "docs/x.md"}, Complete: true})
+		for _, change := range []rules.Change{
+			{Branch: "main", Files: []string{"src/a.go", "docs/x.md"}, Complete: true},
+			{Branch: "main", Files: []string{"src/a.go"}, Complete: true, FirstHead: true},
+			{Branch: "main", Files: []string{"src/a.go"}, Complete: true, MergeGroup: true},
+		} {
+			for _, r := range rules.Evaluate(jobs, change) {
+				if r.Reason == "" && r.Verdict != rules.VerdictRun {
+					t.Fatalf("job %s: verdict %s without a reason", r.Job.Name, r.Verdict)
+				}
+			}
+		}
+		if len(jobs) > 0 {
+			rules.Classify(jobs, jobs[0].Context, "main")
+		}
 	})
 }
 
-// BenchmarkEvaluateActions: 500 Actions jobs with path filters against a
+// BenchmarkEvaluate: 500 Actions jobs with path filters against a
 // 3,000-file change (GitHub's PR files limit). Run with
 //
 //	go test -run '^$' -bench Actions -benchmem ./app/rules/
-func BenchmarkEvaluateActions(b *testing.B) {
-	var jobs []*Job
+func BenchmarkEvaluate(b *testing.B) {
+	var jobs []*rules.Job
 	for i := 0; i < 500; i++ {
 		var yml string
 		switch i % 4 {
@@ -946,10 +1027,10 @@ func BenchmarkEvaluateActions(b *testing.B) {
 			files[i] = fmt.Sprintf("services/svc%d/internal/pkg/file%d.go", 1000+i%50, i)
 		}
 	}
-	change := Change{Branch: "main", Files: files, Complete: true}
+	change := rules.Change{Branch: "main", Files: files, Complete: true}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		Evaluate(jobs, change)
+		rules.Evaluate(jobs, change)
 	}
 }
