@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -145,16 +146,16 @@ func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, bran
 	default:
 		return nil, fmt.Errorf("failed to get required status checks of %s:%s: %w", repo.FullRepo(), branch, err)
 	}
-	rules, _, err := c.Repositories.GetRulesForBranch(ctx, owner, name, branch)
+	rs, err := readBranchRules(ctx, c, repo, branch)
 	if err != nil {
-		return nil, fmt.Errorf("failed to get rules for %s:%s: %w", repo.FullRepo(), branch, err)
+		return nil, err
 	}
-	for _, r := range rules {
+	for _, r := range rs {
 		if r.Type != "required_status_checks" || r.Parameters == nil {
 			continue
 		}
 		var p github.RequiredStatusChecksRuleParameters
-		if err := json.Unmarshal(*r.Parameters, &p); err != nil {
+		if err := json.Unmarshal(r.Parameters, &p); err != nil {
 			return nil, fmt.Errorf("failed to decode a required_status_checks rule of %s:%s: %w", repo.FullRepo(), branch, err)
 		}
 		for _, chk := range p.RequiredStatusChecks {
@@ -162,6 +163,41 @@ func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, bran
 		}
 	}
 	return out, nil
+}
+
+// branchRule is one rule GitHub applies to a branch, as it answers it.
+type branchRule struct {
+	Type       string          `json:"type"`
+	Parameters json.RawMessage `json:"parameters"`
+}
+
+// readBranchRules reads the rules of a branch as they are: go-github v60's
+// RepositoryRule refuses rule types it does not know (merge_queue, for
+// one), which would make a branch with a merge queue unreadable.
+func readBranchRules(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string) ([]branchRule, error) {
+	req, err := c.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/%s/rules/branches/%s", repo.Owner, repo.Repo, url.PathEscape(branch)), nil)
+	if err != nil {
+		return nil, err
+	}
+	var rs []branchRule
+	if _, err := c.Do(ctx, req, &rs); err != nil {
+		return nil, fmt.Errorf("failed to get rules for %s:%s: %w", repo.FullRepo(), branch, err)
+	}
+	return rs, nil
+}
+
+// HasMergeQueue reports whether a branch's rules give it a merge queue.
+func HasMergeQueue(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string) (bool, error) {
+	rs, err := readBranchRules(ctx, c, repo, branch)
+	if err != nil {
+		return false, err
+	}
+	for _, r := range rs {
+		if r.Type == "merge_queue" {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // pinnedApp maps GitHub's "any source" (null or -1) to 0.
