@@ -208,6 +208,7 @@ type StateRepo struct {
 	Commits      []StateCommit      `json:"commits"`
 	CheckSuites  []StateCheckSuite  `json:"check_suites"`
 	WorkflowRuns []StateWorkflowRun `json:"workflow_runs"`
+	MergeGroups  []StateMergeGroup  `json:"merge_groups"`
 }
 
 // StateBranch is a branch head, its protection and rules.
@@ -340,7 +341,8 @@ func (s *Server) State() *State {
 func (w *world) stateRepo(r *repo) StateRepo {
 	sr := StateRepo{Name: r.full, DefaultBranch: r.defaultBranch, Private: r.private,
 		Files: map[string]map[string]string{}, Branches: map[string]StateBranch{}, Collaborators: map[string]string{},
-		Pulls: []StatePull{}, Commits: []StateCommit{}, CheckSuites: []StateCheckSuite{}, WorkflowRuns: []StateWorkflowRun{}}
+		Pulls: []StatePull{}, Commits: []StateCommit{}, CheckSuites: []StateCheckSuite{}, WorkflowRuns: []StateWorkflowRun{},
+		MergeGroups: w.stateMergeGroups(r)}
 	for name, b := range r.branches {
 		sb := StateBranch{SHA: b.sha, Rules: deepCopyRules(b.rules)}
 		if b.protection != nil {

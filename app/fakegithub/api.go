@@ -246,7 +246,9 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		c.w = s.w
 		out = c.dispatch()
+		afterWrite := s.settleAfterWrite(c, out)
 		s.mu.Unlock()
+		defer afterWrite()
 	} else {
 		s.mu.RLock()
 		c.w = s.w

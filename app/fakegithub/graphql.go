@@ -98,7 +98,7 @@ func (s *Server) serveGraphQL(hw http.ResponseWriter, r *http.Request) {
 	case idAnonymous:
 		s.write(hw, c, c.errResp(http.StatusUnauthorized, "This endpoint requires you to be authenticated."), nil)
 		return
-	case idApp:
+	case idApp, idUser:
 		s.write(hw, c, c.errResp(http.StatusForbidden, "Resource not accessible by integration"), nil)
 		return
 	}

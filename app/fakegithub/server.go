@@ -95,6 +95,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.w = w
+	w.registerScenarioApp(opts.Scenario.App, &key.PublicKey)
 	s.stats = newStats()
 	s.hookClient = &http.Client{Timeout: webhookTimeout}
 	s.hookSem = make(chan struct{}, 8)
@@ -171,6 +172,8 @@ type Credentials struct {
 	AppID                      int64
 	WebhookSecret              string
 	PrivateKey                 string
+	// ClientID and ClientSecret are the app's OAuth credentials (user sign-in).
+	ClientID, ClientSecret string
 }
 
 // Credentials returns the app's credentials and the emulator's addresses
@@ -183,6 +186,7 @@ func (s *Server) Credentials() Credentials {
 	return Credentials{
 		WebURL: base + "/", V3APIURL: base + "/", V4APIURL: base + "/graphql",
 		AppID: s.AppID(), WebhookSecret: s.secret, PrivateKey: string(s.keyPEM),
+		ClientID: s.w.app.reg.clientID, ClientSecret: s.w.app.reg.clientSecret,
 	}
 }
 
@@ -226,9 +230,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE /_fake/faults", s.handleClearFaults)
 	mux.HandleFunc("POST /_fake/events", s.handleEvents)
 	mux.HandleFunc("GET /_fake/deliveries", s.handleDeliveries)
+	mux.HandleFunc("POST /_fake/merge-queues/check", s.handleCheckMergeQueues)
+	s.webRoutes(mux)
 	api := http.HandlerFunc(s.serveAPI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/_fake/") {
+		if strings.HasPrefix(r.URL.Path, "/_fake/") || isWebPath(r.URL.Path) {
 			mux.ServeHTTP(w, r)
 			return
 		}

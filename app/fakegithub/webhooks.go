@@ -59,13 +59,13 @@ func newGUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// subscribed reports whether the app receives an event; GitHub always sends
+// subscribed reports whether an app receives an event; GitHub always sends
 // installation events to the app.
-func (s *Server) subscribed(event string) bool {
+func subscribed(a *appInfo, event string) bool {
 	if event == "installation" || event == "installation_repositories" {
 		return true
 	}
-	for _, e := range s.w.app.events {
+	for _, e := range a.events {
 		if e == event {
 			return true
 		}
@@ -75,14 +75,16 @@ func (s *Server) subscribed(event string) bool {
 
 // deliver sends a webhook, outside the world lock, and records it.
 func (s *Server) deliver(ctx context.Context, res *EventResult, h *hook) error {
-	s.hookMu.Lock()
-	url := s.webhookURL
-	s.hookMu.Unlock()
+	t := s.hookTarget(h)
+	url := t.url
 	switch {
+	case h.skip != "":
+		res.Skipped = h.skip
+		return nil
 	case !h.installed:
 		res.Skipped = "the repository is not in an installation of the app"
 		return nil
-	case !s.subscribed(h.event):
+	case !subscribed(t.app, h.event):
 		res.Skipped = "the app does not subscribe to " + h.event + " events"
 		return nil
 	case url == "":
@@ -95,7 +97,7 @@ func (s *Server) deliver(ctx context.Context, res *EventResult, h *hook) error {
 	}
 	d := Delivery{ID: newGUID(), Event: h.event, Action: res.Action, URL: url, At: s.now(), Payload: body}
 	res.Delivery = d.ID
-	err = s.post(ctx, url, h.event, d.ID, body, &d)
+	err = s.post(ctx, t, h.event, d.ID, body, &d)
 	if err != nil {
 		d.Error = err.Error()
 	}
@@ -117,7 +119,8 @@ func (s *Server) deliver(ctx context.Context, res *EventResult, h *hook) error {
 	return err
 }
 
-func (s *Server) post(ctx context.Context, url, event, id string, body []byte, d *Delivery) error {
+func (s *Server) post(ctx context.Context, t hookTarget, event, id string, body []byte, d *Delivery) error {
+	url := t.url
 	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
@@ -129,10 +132,10 @@ func (s *Server) post(ctx context.Context, url, event, id string, body []byte, d
 	req.Header.Set("X-GitHub-Event", event)
 	req.Header.Set("X-GitHub-Delivery", id)
 	req.Header.Set("X-GitHub-Hook-ID", "1")
-	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(s.AppID(), 10))
+	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(t.app.id, 10))
 	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
-	req.Header.Set("X-Hub-Signature-256", SignPayload(s.secret, body))
-	req.Header.Set("X-Hub-Signature", signSHA1(s.secret, body))
+	req.Header.Set("X-Hub-Signature-256", SignPayload(t.secret, body))
+	req.Header.Set("X-Hub-Signature", signSHA1(t.secret, body))
 	res, err := s.hookClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("failed to deliver %s %s: %w", event, id, err)
