@@ -91,15 +91,15 @@ type gqlMergeQueueEntryConnection struct {
 	nodes []*gqlMergeQueueEntry
 }
 
-func (c *gqlMergeQueueEntryConnection) TotalCount() int32              { return int32(c.total) }
-func (c *gqlMergeQueueEntryConnection) PageInfo() *gqlPageInfo         { return c.info }
+func (c *gqlMergeQueueEntryConnection) TotalCount() int32             { return int32(c.total) }
+func (c *gqlMergeQueueEntryConnection) PageInfo() *gqlPageInfo        { return c.info }
 func (c *gqlMergeQueueEntryConnection) Nodes() *[]*gqlMergeQueueEntry { return &c.nodes }
 
 func (x *gqlMergeQueueEntry) ID() graphql.ID {
 	return opaqueID("MergeQueueEntry", x.r.full, strconv.Itoa(x.p.number), x.group.headSHA)
 }
-func (x *gqlMergeQueueEntry) Position() int32          { return int32(x.position) }
-func (x *gqlMergeQueueEntry) EnqueuedAt() gqlDateTime  { return dateTime(x.since.createdAt) }
+func (x *gqlMergeQueueEntry) Position() int32         { return int32(x.position) }
+func (x *gqlMergeQueueEntry) EnqueuedAt() gqlDateTime { return dateTime(x.since.createdAt) }
 func (x *gqlMergeQueueEntry) PullRequest() *gqlPullRequest {
 	return &gqlPullRequest{q: x.q, r: x.r, p: x.p}
 }

@@ -246,7 +246,7 @@ func (w *world) newMergeGroup(r *repo, ev *Event, now time.Time) (*mergeGroup, e
 	}
 	g := &mergeGroup{headSHA: ev.HeadSHA, base: b.name, baseSHA: b.sha, prs: append([]int(nil), ev.PRs...),
 		headRef: fmt.Sprintf("refs/heads/gh-readonly-queue/%s/pr-%d-%s", b.name, last.number, last.headSHA),
-		sender: ev.User, state: groupQueued, createdAt: now, deadline: now.Add(timeout)}
+		sender:  ev.User, state: groupQueued, createdAt: now, deadline: now.Add(timeout)}
 	r.mergeGroups = append(r.mergeGroups, g)
 	return g, nil
 }
