@@ -175,6 +175,7 @@ func (w *world) fanOut(base string, h *hook, r *repo, ev *Event) {
 	if r == nil {
 		return
 	}
+	h.skip = needsPermission(h.event, r.inst)
 	for _, in := range w.insts {
 		if in.app == w.app || !in.holds(r) || !subscribed(in.app, h.event) {
 			continue
@@ -184,10 +185,7 @@ func (w *world) fanOut(base string, h *hook, r *repo, ev *Event) {
 			payload[k] = v
 		}
 		payload["installation"] = map[string]any{"id": in.id, "node_id": nodeID("Installation", in.id)}
-		other := &hook{event: h.event, action: h.action, payload: payload, installed: true, app: in.app, skip: h.skip}
-		if h.event == "merge_group" && !permAllows(in.perms["merge_queues"], "read") {
-			other.skip = "the installation lacks the merge_queues permission the merge_group event needs"
-		}
+		other := &hook{event: h.event, action: h.action, payload: payload, installed: true, app: in.app, skip: needsPermission(h.event, in)}
 		w.addFollowup(other, EventResult{})
 	}
 }

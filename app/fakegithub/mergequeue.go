@@ -267,10 +267,18 @@ func (w *world) mergeGroupPayload(base string, r *repo, g *mergeGroup) map[strin
 // the merge_queues permission.
 func (w *world) mergeGroupHook(base string, r *repo, g *mergeGroup, action string) *hook {
 	h := w.finishHook(base, r, "merge_group", action, g.sender, w.mergeGroupPayload(base, r, g))
-	if r.inst != nil && !permAllows(r.inst.perms["merge_queues"], "read") {
-		h.skip = "the installation lacks the merge_queues permission the merge_group event needs"
-	}
+	h.skip = needsPermission(h.event, r.inst)
 	return h
+}
+
+// needsPermission says why GitHub would not send an event to an
+// installation that lacks the permission the event needs ("" when it
+// would): merge_group needs merge_queues.
+func needsPermission(event string, in *installation) string {
+	if event == "merge_group" && in != nil && !permAllows(in.perms["merge_queues"], "read") {
+		return "the installation lacks the merge_queues permission the merge_group event needs"
+	}
+	return ""
 }
 
 // followup is a webhook an event caused besides its own.

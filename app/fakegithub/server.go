@@ -120,8 +120,10 @@ func (s *Server) Start(addr string) (string, error) {
 	}
 	s.listener = l
 	s.url = "http://" + l.Addr().String()
-	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.httpSrv.Serve(l) }()
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = srv
+	// srv, not s.httpSrv: Close may clear that before this goroutine runs.
+	go func() { _ = srv.Serve(l) }()
 	return s.url, nil
 }
 
