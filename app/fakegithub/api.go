@@ -217,6 +217,7 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.id = id
+	s.countApp(c, false)
 	if fail := c.checkAuthKind(); fail != nil {
 		s.write(hw, c, *fail, c.budgetFor())
 		return
@@ -276,6 +277,7 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 	if rt.auth == authToken && (out.status == http.StatusCreated || out.status == http.StatusAccepted ||
 		out.status == http.StatusNoContent || (out.status == http.StatusOK && r.Method == http.MethodPatch)) {
 		s.count(rt.key, 1)
+		s.countApp(c, true)
 	}
 	if etag != "" && out.status == http.StatusOK && r.Method == http.MethodGet {
 		c.header.Set("ETag", etag)

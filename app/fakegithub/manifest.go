@@ -368,3 +368,52 @@ func hConvertManifest(c *reqCtx) resp {
 	return created(appConfigJSON{integrationJSON: c.w.integrationJSON(c.base, mc.app), ClientSecret: mc.app.reg.clientSecret,
 		WebhookSecret: mc.app.reg.webhookSecret, PEM: mc.pem})
 }
+
+// AppStats counts what one app did.
+type AppStats struct {
+	Requests int64 `json:"requests"`
+	Writes   int64 `json:"writes"`
+}
+
+// countApp counts a request (or a write) for the app whose credentials it
+// carries.
+func (s *Server) countApp(c *reqCtx, write bool) {
+	if c.id.kind == idAnonymous || c.id.kind == idApp && c.id.app == nil {
+		return
+	}
+	slug := c.callerApp().slug
+	s.statsMu.Lock()
+	defer s.statsMu.Unlock()
+	st := s.stats.byApp[slug]
+	if write {
+		st.Writes++
+	} else {
+		st.Requests++
+	}
+	s.stats.byApp[slug] = st
+}
+
+// stateApps lists the served apps, the scenario's first.
+func (w *world) stateApps() []StateApp {
+	out := []StateApp{}
+	ids := make([]int64, 0, len(w.apps))
+	for id, a := range w.apps {
+		if a.reg != nil && a != w.app {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	for _, a := range append([]*appInfo{w.app}, appsByID(w, ids)...) {
+		out = append(out, StateApp{ID: a.id, Slug: a.slug, Permissions: copyPerms(a.perms), Owner: a.owner,
+			Events: append([]string{}, a.events...), HookURL: a.reg.hookURL})
+	}
+	return out
+}
+
+func appsByID(w *world, ids []int64) []*appInfo {
+	out := make([]*appInfo, len(ids))
+	for i, id := range ids {
+		out[i] = w.apps[id]
+	}
+	return out
+}

@@ -76,7 +76,14 @@ type hookSink struct {
 	mu     sync.Mutex
 	got    []received
 	events []string
+	secret string
 	url    string
+}
+
+func (h *hookSink) setSecret(secret string) {
+	h.mu.Lock()
+	h.secret = secret
+	h.mu.Unlock()
 }
 
 func (h *hookSink) Handles() []string { return h.events }
@@ -96,8 +103,13 @@ func (h *hookSink) all() []received {
 
 func newHookSink(t *testing.T, secret string, events ...string) *hookSink {
 	t.Helper()
-	h := &hookSink{events: events}
-	hs := httptest.NewServer(githubapp.NewEventDispatcher([]githubapp.EventHandler{h}, secret))
+	h := &hookSink{events: events, secret: secret}
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		secret := h.secret
+		h.mu.Unlock()
+		githubapp.NewEventDispatcher([]githubapp.EventHandler{h}, secret).ServeHTTP(w, r)
+	}))
 	t.Cleanup(hs.Close)
 	h.url = hs.URL + "/api/github/hook"
 	return h
