@@ -21,8 +21,14 @@
 //   - GitHub's secondary limits when the scenario sets secondary_limits (80
 //     content-creating requests a minute, 500 an hour, 100 concurrent, per
 //     installation): 403 with retry-after (*github.AbuseRateLimitError).
-//   - Writes made with an installation token are recorded as the app's bot
-//     (login "<slug>[bot]"); writes through events as the named user. With
+//   - Writes made with an installation token are recorded as the bot of the
+//     token's app (login "<slug>[bot]"); writes through events as the named
+//     user.
+//   - More of GitHub (README.md): merge queues (mergequeue.go), an opt-in
+//     simulation of GitHub Actions for merge groups (mergegroup_actions.go),
+//     user sign-in through OAuth and user tokens (oauth.go), apps created
+//     through the manifest flow and served beside the scenario's
+//     (manifest.go). With
 //     Options.WebhooksForAPIWrites the app's own writes also cause webhooks
 //     (sent in the background; Server.WaitWebhooks waits for them).
 //
@@ -67,13 +73,28 @@
 //	                               checks: [{context, app_id}]}, enforce_admins}
 //	repository_ruleset.created|edited|deleted
 //	                               branch, rules: [{type, parameters}] (replaces the branch's rules)
-//	installation.created           installation_id, account, account_type, repos (existing,
-//	                               uninstalled repositories of the account)
+//	installation.created           installation_id, account, account_type, repos (existing
+//	                               repositories of the account the app is not yet installed on),
+//	                               app_id (default the scenario's app; or an app made from a
+//	                               manifest, which alone receives the webhook)
 //	installation_repositories.added
 //	                               installation_id, repos
+//	merge_group.checks_requested   base (default branch; it needs a merge_queue rule), prs: [N, ...]
+//	                               (open PRs of base, in queue order), head_sha (default generated)
+//	                               → result sha, head_ref
+//	merge_group.destroyed          sha (an active group's head), reason: merged | dequeued |
+//	                               invalidated (merged merges it)
+//
+// A repository event is also delivered to every other served app installed
+// on the repository that subscribes to it (an app made from a manifest), as
+// a followup. The merge queues settle after every event and API write (see
+// mergequeue.go): what that changes (a merge group merged, dequeued or
+// invalidated, its PRs closed as merged) is delivered after the event's own
+// webhook, as followups.
 //
 // The answer of POST /_fake/events is the EventResult: {"event", "action",
 // "delivery", "delivered", "status_code", "skipped", "number", "sha",
-// "comment_id", "check_run_id"}; 422 for an invalid event (nothing changed),
-// 502 when the delivery failed (the state has changed).
+// "comment_id", "check_run_id", "head_ref", "followups": [EventResult...]};
+// 422 for an invalid event (nothing changed), 502 when a delivery failed
+// (the state has changed).
 package fakegithub
