@@ -56,6 +56,14 @@ func (a *appInfo) externalURL(base string) string {
 	return base + "/apps/" + a.slug
 }
 
+// descriptionOf is the app's description (null when it has none).
+func (a *appInfo) descriptionOf() *string {
+	if a.reg == nil {
+		return nil
+	}
+	return strp(a.reg.description)
+}
+
 // randomHex returns n random bytes in hex, for secrets and codes.
 func randomHex(n int) string {
 	b := make([]byte, n)
@@ -190,8 +198,9 @@ func (w *world) fanOut(base string, h *hook, r *repo, ev *Event) {
 	}
 }
 
-// manifestJSON is the manifest a user's browser posts (GitHub's
-// "Registering a GitHub App from a manifest").
+// manifestJSON is what the emulator reads of the manifest a user's browser
+// posts (GitHub's "Registering a GitHub App from a manifest"); the other
+// keys (public, setup_url, …) change nothing it serves.
 type manifestJSON struct {
 	Name           string `json:"name"`
 	URL            string `json:"url"`
@@ -202,12 +211,8 @@ type manifestJSON struct {
 	} `json:"hook_attributes"`
 	RedirectURL        string            `json:"redirect_url"`
 	CallbackURLs       []string          `json:"callback_urls"`
-	SetupURL           string            `json:"setup_url"`
-	Public             bool              `json:"public"`
 	DefaultPermissions map[string]string `json:"default_permissions"`
 	DefaultEvents      []string          `json:"default_events"`
-	RequestOAuth       bool              `json:"request_oauth_on_install"`
-	SetupOnUpdate      bool              `json:"setup_on_update"`
 }
 
 // manifestCode is the temporary code the manifest flow hands back.

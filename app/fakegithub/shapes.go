@@ -440,7 +440,7 @@ func (w *world) integrationJSON(base string, a *appInfo) *integrationJSON {
 	}
 	return &integrationJSON{
 		ID: a.id, Slug: a.slug, ClientID: a.clientID(), NodeID: nodeID("Integration", a.id),
-		Owner: w.userJSON(base, a.owner), Name: a.name, ExternalURL: a.externalURL(base),
+		Owner: w.userJSON(base, a.owner), Name: a.name, Description: a.descriptionOf(), ExternalURL: a.externalURL(base),
 		HTMLURL: base + "/apps/" + a.slug, CreatedAt: ts(a.createdAt), UpdatedAt: ts(a.createdAt),
 		Permissions: perms, Events: events,
 	}
