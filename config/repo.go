@@ -24,7 +24,7 @@ const (
 	CommandCollaborators = "collaborators"
 )
 
-// Repo is the repo config (CONTRACTS.md §5), version 1.
+// Repo is the repo config (the README's "The repo config"), version 1.
 type Repo struct {
 	Version  int       `yaml:"version"`
 	Sources  Sources   `yaml:"sources"`

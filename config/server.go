@@ -31,7 +31,7 @@ const (
 	DefaultSweepInterval     = 30 * time.Minute
 )
 
-// Server is the server config (CONTRACTS.md §4).
+// Server is the server config (the README's "Server config").
 type Server struct {
 	Server ServerListen `yaml:"server"`
 	GitHub GitHub       `yaml:"github"`

@@ -21,13 +21,13 @@ func (h *BranchProtectionRule) Handle(ctx context.Context, eventType, deliveryID
 	if err != nil {
 		return err
 	}
-	repo := e.GetRepo()
-	if err := requireRepo(eventType, repo.GetOwner().GetLogin(), repo.GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+	repo, err := repoOf(eventType, e.GetRepo(), githubapp.GetInstallationIDFromEvent(&e))
+	if err != nil {
 		return err
 	}
 	// The rule's name is a branch pattern (fnmatch), not a branch: re-check
 	// every open PR of the repository.
-	return h.svc.RequirementsChanged(ctx, githubapp.GetInstallationIDFromEvent(&e), repo.GetOwner().GetLogin(), repo.GetName(), "")
+	return h.svc.RequirementsChanged(ctx, repo, "")
 }
 
 var _ githubapp.EventHandler = (*BranchProtectionRule)(nil)

@@ -5,8 +5,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
-
-	"github.com/fix-status/fix-status/app"
 )
 
 // CheckRun re-checks the PRs of a check run reported by another app.
@@ -31,10 +29,25 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	default:
 		return nil
 	}
-	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+	repo, err := repoOf(eventType, e.GetRepo(), githubapp.GetInstallationIDFromEvent(&e))
+	if err != nil {
 		return err
 	}
-	return h.svc.ScheduleSHA(ctx, githubapp.GetInstallationIDFromEvent(&e), e.GetRepo(), run.GetHeadSHA(), run.PullRequests, app.Trigger{Event: eventType + "." + e.GetAction()})
+	return h.svc.ScheduleSHA(ctx, repo, run.GetHeadSHA(), prsOf(e.GetRepo(), run.PullRequests), eventType+"."+e.GetAction())
+}
+
+// prsOf returns the numbers of the PRs of repo that a check payload lists.
+// It lists PRs of forks' repositories too; only the PRs of this repository
+// are ours to check.
+func prsOf(repo *github.Repository, prs []*github.PullRequest) []int {
+	var out []int
+	for _, pr := range prs {
+		if id := pr.GetBase().GetRepo().GetID(); id != 0 && id != repo.GetID() {
+			continue
+		}
+		out = append(out, pr.GetNumber())
+	}
+	return out
 }
 
 var _ githubapp.EventHandler = (*CheckRun)(nil)

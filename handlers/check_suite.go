@@ -5,8 +5,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
-
-	"github.com/fix-status/fix-status/app"
 )
 
 // CheckSuite re-checks the PRs of a check suite of another app.
@@ -26,10 +24,11 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 	if h.svc.IsOwnSender(e.GetSender().GetLogin(), suite.GetApp().GetID()) || e.GetAction() != "completed" {
 		return nil
 	}
-	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+	repo, err := repoOf(eventType, e.GetRepo(), githubapp.GetInstallationIDFromEvent(&e))
+	if err != nil {
 		return err
 	}
-	return h.svc.ScheduleSHA(ctx, githubapp.GetInstallationIDFromEvent(&e), e.GetRepo(), suite.GetHeadSHA(), suite.PullRequests, app.Trigger{Event: eventType + "." + e.GetAction()})
+	return h.svc.ScheduleSHA(ctx, repo, suite.GetHeadSHA(), prsOf(e.GetRepo(), suite.PullRequests), eventType+"."+e.GetAction())
 }
 
 var _ githubapp.EventHandler = (*CheckSuite)(nil)

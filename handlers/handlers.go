@@ -8,14 +8,17 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/metrics"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/serve"
 )
 
 // All returns every handler, in one list for the dispatcher.
-func All(svc *app.Service, m *app.Metrics) []githubapp.EventHandler {
+func All(svc *serve.Service, m *metrics.Metrics) []githubapp.EventHandler {
 	b := base{svc: svc, metrics: m}
 	return []githubapp.EventHandler{
 		&PullRequest{b}, &IssueComment{b}, &Push{b}, &Status{b}, &CheckRun{b}, &CheckSuite{b},
@@ -25,8 +28,8 @@ func All(svc *app.Service, m *app.Metrics) []githubapp.EventHandler {
 
 // base is what every handler shares.
 type base struct {
-	svc     *app.Service
-	metrics *app.Metrics
+	svc     *serve.Service
+	metrics *metrics.Metrics
 }
 
 // decode unmarshals a payload, counts the event and prepares the logger.
@@ -45,12 +48,20 @@ func (b base) decode(ctx context.Context, eventType string, payload []byte, into
 	return logger.WithContext(ctx), nil
 }
 
-// requireRepo rejects a payload that names no repository or installation:
-// such a payload is malformed (GitHub sends both to an app), and checking it
-// could only fail later with a less clear message.
-func requireRepo(eventType, owner, repo string, installationID int64) error {
-	if owner == "" || repo == "" || installationID == 0 {
-		return fmt.Errorf("%s event without repository or installation: malformed payload ignored", eventType)
+// namedRepo is a repository of a payload: a push has its own type for it.
+type namedRepo interface {
+	GetOwner() *github.User
+	GetName() string
+}
+
+// repoOf names the repository and installation of an event. It rejects a
+// payload that names neither: such a payload is malformed (GitHub sends both
+// to an app), and checking it could only fail later with a less clear
+// message.
+func repoOf(eventType string, repo namedRepo, installationID int64) (plan.RepoRef, error) {
+	ref := plan.RepoRef{InstallationID: installationID, Owner: repo.GetOwner().GetLogin(), Repo: repo.GetName()}
+	if ref.Owner == "" || ref.Repo == "" || installationID == 0 {
+		return ref, fmt.Errorf("%s event without repository or installation: malformed payload ignored", eventType)
 	}
-	return nil
+	return ref, nil
 }

@@ -13,9 +13,11 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
+	"github.com/fix-status/fix-status/app/metrics"
+	"github.com/fix-status/fix-status/app/reconcile"
+	"github.com/fix-status/fix-status/app/serve"
 )
 
 // The handlers are thin: these tests call Handle directly with GitHub's
@@ -47,7 +49,8 @@ repos:
 
 type env struct {
 	gh  *fakegithub.Server
-	rec *app.Reconciler
+	cc  githubapp.ClientCreator
+	rec *reconcile.Reconciler
 }
 
 func newEnv(t *testing.T) *env {
@@ -58,8 +61,8 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := app.NewReconciler(app.Options{Clients: cc, Config: cfg, AppID: 1, AppSlug: "fix-status"})
-	return &env{gh: gh, rec: rec}
+	rec := reconcile.New(reconcile.Options{Clients: cc, Config: cfg, AppID: 1, AppSlug: "fix-status"})
+	return &env{gh: gh, cc: cc, rec: rec}
 }
 
 // payload reads one of GitHub's example payloads and sets fields by dotted
@@ -145,10 +148,10 @@ func TestHandlers(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			svc := app.NewService(e.rec, app.ServiceOptions{Coalesce: time.Hour})
+			svc := serve.New(e.rec, serve.Options{Clients: e.cc, Coalesce: time.Hour})
 			t.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
 			var h githubapp.EventHandler
-			for _, x := range All(svc, app.NewMetrics(nil)) {
+			for _, x := range All(svc, metrics.New(nil)) {
 				for _, ev := range x.Handles() {
 					if ev == c.event {
 						h = x
@@ -190,9 +193,9 @@ func TestAll(t *testing.T) {
 func TestEventsCounted(t *testing.T) {
 	e := newEnv(t)
 	reg := prometheus.NewRegistry()
-	svc := app.NewService(e.rec, app.ServiceOptions{Coalesce: time.Hour})
+	svc := serve.New(e.rec, serve.Options{Clients: e.cc, Coalesce: time.Hour})
 	t.Cleanup(func() { _ = svc.Shutdown(context.Background()) })
-	hs := All(svc, app.NewMetrics(reg))
+	hs := All(svc, metrics.New(reg))
 	deliveries := []struct{ event, file string }{
 		{"pull_request", "pull_request/opened.json"},
 		{"pull_request", "pull_request/labeled.json"},
@@ -235,9 +238,9 @@ func BenchmarkHandlePullRequest(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	svc := app.NewService(app.NewReconciler(app.Options{}), app.ServiceOptions{Coalesce: time.Hour})
+	svc := serve.New(reconcile.New(reconcile.Options{}), serve.Options{Coalesce: time.Hour})
 	defer func() { _ = svc.Shutdown(context.Background()) }()
-	h := &PullRequest{base{svc: svc, metrics: app.NewMetrics(nil)}}
+	h := &PullRequest{base{svc: svc, metrics: metrics.New(nil)}}
 	b.SetBytes(int64(len(data)))
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {

@@ -30,7 +30,16 @@ func (h *Installation) Handle(ctx context.Context, eventType, deliveryID string,
 	if e.GetInstallation().GetID() == 0 {
 		return fmt.Errorf("%s event without installation: malformed payload ignored", eventType)
 	}
-	return h.svc.CheckRepos(ctx, e.GetInstallation().GetID(), e.Repositories)
+	return h.svc.CheckRepos(ctx, e.GetInstallation().GetID(), fullNames(e.Repositories))
+}
+
+// fullNames lists the "owner/name" of repositories.
+func fullNames(repos []*github.Repository) []string {
+	out := make([]string, 0, len(repos))
+	for _, r := range repos {
+		out = append(out, r.GetFullName())
+	}
+	return out
 }
 
 var _ githubapp.EventHandler = (*Installation)(nil)

@@ -30,7 +30,7 @@ func (h *InstallationRepositories) Handle(ctx context.Context, eventType, delive
 	if e.GetInstallation().GetID() == 0 {
 		return fmt.Errorf("%s event without installation: malformed payload ignored", eventType)
 	}
-	return h.svc.CheckRepos(ctx, e.GetInstallation().GetID(), e.RepositoriesAdded)
+	return h.svc.CheckRepos(ctx, e.GetInstallation().GetID(), fullNames(e.RepositoriesAdded))
 }
 
 var _ githubapp.EventHandler = (*InstallationRepositories)(nil)

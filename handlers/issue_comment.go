@@ -5,6 +5,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
+
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/serve"
 )
 
 // IssueComment runs the /fix-status command.
@@ -20,13 +23,18 @@ func (h *IssueComment) Handle(ctx context.Context, eventType, deliveryID string,
 	if err != nil {
 		return err
 	}
-	if e.GetAction() != "created" || !e.GetIssue().IsPullRequest() {
+	comment := e.GetComment()
+	user := comment.GetUser()
+	if e.GetAction() != "created" || !e.GetIssue().IsPullRequest() || !plan.IsCommand(comment.GetBody()) ||
+		user.GetType() == "Bot" || h.svc.IsOwnSender(user.GetLogin(), 0) {
 		return nil
 	}
-	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+	repo, err := repoOf(eventType, e.GetRepo(), githubapp.GetInstallationIDFromEvent(&e))
+	if err != nil {
 		return err
 	}
-	return h.svc.Command(ctx, &e)
+	return h.svc.Command(ctx, serve.CommandRequest{PR: repo.PR(e.GetIssue().GetNumber()), CommentID: comment.GetID(),
+		Commenter: user.GetLogin(), Association: comment.GetAuthorAssociation()})
 }
 
 var _ githubapp.EventHandler = (*IssueComment)(nil)

@@ -7,7 +7,7 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/ghapi"
 )
 
 // PullRequest re-checks a PR when its head, base or readiness changes.
@@ -19,7 +19,7 @@ func (h *PullRequest) Handles() []string { return []string{"pull_request"} }
 // Handle implements githubapp.EventHandler.
 func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var e github.PullRequestEvent
-	// Schedule takes no context: the re-check runs later, on its own.
+	// PREvent takes no context: the re-check runs later, on its own.
 	if _, err := h.decode(ctx, eventType, payload, &e); err != nil {
 		return err
 	}
@@ -32,15 +32,14 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 	default:
 		return nil
 	}
-	ref := app.PRRef{Owner: e.GetRepo().GetOwner().GetLogin(), Repo: e.GetRepo().GetName(),
-		Number: e.GetNumber(), InstallationID: githubapp.GetInstallationIDFromEvent(&e)}
-	if err := requireRepo(eventType, e.GetRepo().GetOwner().GetLogin(), e.GetRepo().GetName(), ref.InstallationID); err != nil {
+	repo, err := repoOf(eventType, e.GetRepo(), githubapp.GetInstallationIDFromEvent(&e))
+	if err != nil {
 		return err
 	}
-	if ref.Number <= 0 {
+	if e.GetNumber() <= 0 {
 		return fmt.Errorf("%s event without a pull request number: malformed payload ignored", eventType)
 	}
-	h.svc.Schedule(ref, app.Trigger{Event: "pull_request." + e.GetAction(), PR: e.GetPullRequest()}, h.svc.Coalesce())
+	h.svc.PREvent(repo.PR(e.GetNumber()), "pull_request."+e.GetAction(), ghapi.PRInfo(e.GetPullRequest()))
 	return nil
 }
 

@@ -32,11 +32,11 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 		changed = append(changed, c.Modified...)
 		changed = append(changed, c.Removed...)
 	}
-	repo := e.GetRepo()
-	if err := requireRepo(eventType, repo.GetOwner().GetLogin(), repo.GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+	repo, err := repoOf(eventType, e.GetRepo(), githubapp.GetInstallationIDFromEvent(&e))
+	if err != nil {
 		return err
 	}
-	return h.svc.RulesPushed(ctx, githubapp.GetInstallationIDFromEvent(&e), repo.GetOwner().GetLogin(), repo.GetName(), branch, changed)
+	return h.svc.RulesPushed(ctx, repo, branch, changed)
 }
 
 var _ githubapp.EventHandler = (*Push)(nil)

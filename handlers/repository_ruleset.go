@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 
+	"github.com/fix-status/fix-status/app/plan"
 	"github.com/palantir/go-githubapp/githubapp"
 )
 
@@ -43,7 +44,8 @@ func (h *RepositoryRuleset) Handle(ctx context.Context, eventType, deliveryID st
 	}
 	// conditions.ref_name holds fnmatch patterns and ~DEFAULT_BRANCH: which
 	// branches match is GitHub's to say, so every open PR is re-checked.
-	return h.svc.RequirementsChanged(ctx, e.Installation.ID, e.Repository.Owner.Login, e.Repository.Name, "")
+	repo := plan.RepoRef{InstallationID: e.Installation.ID, Owner: e.Repository.Owner.Login, Repo: e.Repository.Name}
+	return h.svc.RequirementsChanged(ctx, repo, "")
 }
 
 var _ githubapp.EventHandler = (*RepositoryRuleset)(nil)

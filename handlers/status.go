@@ -5,8 +5,6 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
-
-	"github.com/fix-status/fix-status/app"
 )
 
 // Status re-checks the PRs of a SHA when another sender reports a status.
@@ -25,12 +23,11 @@ func (h *Status) Handle(ctx context.Context, eventType, deliveryID string, paylo
 	if h.svc.IsOwnSender(e.GetSender().GetLogin(), 0) {
 		return nil
 	}
-	repo := e.GetRepo()
-	if err := requireRepo(eventType, repo.GetOwner().GetLogin(), repo.GetName(), githubapp.GetInstallationIDFromEvent(&e)); err != nil {
+	repo, err := repoOf(eventType, e.GetRepo(), githubapp.GetInstallationIDFromEvent(&e))
+	if err != nil {
 		return err
 	}
-	_, err = h.svc.ScheduleOpenPRs(ctx, githubapp.GetInstallationIDFromEvent(&e), repo.GetOwner().GetLogin(), repo.GetName(), "", e.GetSHA(), app.Trigger{Event: eventType})
-	return err
+	return h.svc.ScheduleSHA(ctx, repo, e.GetSHA(), nil, eventType)
 }
 
 var _ githubapp.EventHandler = (*Status)(nil)

@@ -18,7 +18,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
 )
 
 // Read modes.
@@ -36,7 +37,7 @@ const (
 
 // Reconciler is what backfill needs of app.Reconciler.
 type Reconciler interface {
-	Reconcile(ctx context.Context, ref app.PRRef, trig app.Trigger) (*app.Report, error)
+	Reconcile(ctx context.Context, ref plan.PRRef, trig reconcile.Trigger) (*plan.Report, error)
 }
 
 // Progress is told what the run found and finished (a progress bar, log
@@ -87,11 +88,11 @@ type Runner struct {
 
 // PRResult is what became of one PR.
 type PRResult struct {
-	Ref     app.PRRef
+	Ref     plan.PRRef
 	HeadSHA string
 	// Priority says how close to merging the PR was ranked.
 	Priority string
-	Report   *app.Report
+	Report   *plan.Report
 	// DryRun is set when the PR was only planned (a dry run, or writes
 	// stopped by --max-writes).
 	DryRun bool
@@ -111,7 +112,7 @@ func (r *PRResult) WouldWrite() int {
 	n, comment := 0, false
 	for _, d := range r.Report.Decisions {
 		for _, w := range d.Writes {
-			if w.Kind == app.WriteComment {
+			if w.Kind == plan.WriteComment {
 				comment = true
 				continue
 			}
@@ -130,7 +131,7 @@ func (r *PRResult) Blocked() bool {
 		return false
 	}
 	for _, d := range r.Report.Decisions {
-		if d.Verdict == app.Blocked {
+		if d.Verdict == plan.Blocked {
 			return true
 		}
 	}
@@ -243,10 +244,10 @@ func NewRunner(o Options) (*Runner, error) {
 
 // Run repairs every open PR of repos. It returns when all are done or ctx
 // ends (Result.Interrupted); failures are in the result, never fatal.
-func (rn *Runner) Run(ctx context.Context, repos []app.InstalledRepo) *Result {
+func (rn *Runner) Run(ctx context.Context, repos []plan.RepoRef) *Result {
 	start := time.Now()
 	q := newQueue(rn.opts.QueueSize)
-	repoCh := make(chan app.InstalledRepo)
+	repoCh := make(chan plan.RepoRef)
 	var rg sync.WaitGroup
 	for range readers {
 		rg.Add(1)
@@ -303,7 +304,7 @@ func (rn *Runner) Run(ctx context.Context, repos []app.InstalledRepo) *Result {
 	return res
 }
 
-func lessRef(a, b app.PRRef) bool {
+func lessRef(a, b plan.PRRef) bool {
 	if ka, kb := strings.ToLower(a.FullRepo()), strings.ToLower(b.FullRepo()); ka != kb {
 		return ka < kb
 	}
@@ -325,7 +326,7 @@ func (rn *Runner) fail(f Failure) {
 
 // done reports whether the journal has the PR finished at sha: it is
 // neither read further nor reconciled.
-func (rn *Runner) done(ref app.PRRef, sha string) bool {
+func (rn *Runner) done(ref plan.PRRef, sha string) bool {
 	return rn.opts.Journal != nil && rn.opts.Journal.Done(ref.String(), sha, rn.opts.DryRun)
 }
 
@@ -333,8 +334,8 @@ func (rn *Runner) done(ref app.PRRef, sha string) bool {
 // GraphQL failing for a repository (an old GHES without a field, say)
 // falls back to REST for it. PRs finished in an earlier run (resume) are
 // counted once, by the read that is kept.
-func (rn *Runner) readRepo(ctx context.Context, repo app.InstalledRepo, q *queue) {
-	logger := zerolog.Ctx(ctx).With().Str("repo", repo.Owner+"/"+repo.Name).Logger()
+func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
+	logger := zerolog.Ctx(ctx).With().Str("repo", repo.Owner+"/"+repo.Repo).Logger()
 	ctx = withPRRead(logger.WithContext(ctx))
 	var items []*Item
 	var resumed int
@@ -354,7 +355,7 @@ func (rn *Runner) readRepo(ctx context.Context, repo app.InstalledRepo, q *queue
 	rn.resumedSkips.Add(int64(resumed))
 	if err != nil {
 		if ctx.Err() == nil {
-			rn.fail(Failure{Repo: repo.Owner + "/" + repo.Name, Err: err})
+			rn.fail(Failure{Repo: repo.Owner + "/" + repo.Repo, Err: err})
 		}
 		return
 	}
@@ -379,10 +380,10 @@ func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
 	gov := rn.opts.Clients.Governor()
 	res := &PRResult{Ref: it.Ref, HeadSHA: it.HeadSHA, Priority: it.Priority()}
 	res.DryRun = rn.opts.DryRun || gov.WritesExhausted()
-	var rep *app.Report
+	var rep *plan.Report
 	made := 0
 	attempts, err := gov.retry(ctx, it.Ref.InstallationID, rn.opts.MaxRetries, it.Ref.String(), func(attempt int) error {
-		trig := app.Trigger{Event: "backfill", DryRun: res.DryRun}
+		trig := reconcile.Trigger{Event: "backfill", DryRun: res.DryRun}
 		if attempt == 0 {
 			trig.Prefetched = it.Prefetched
 		}
@@ -429,7 +430,7 @@ func (rn *Runner) finish(ctx context.Context, r *PRResult) {
 		if r.Report != nil {
 			writes = r.Report.Writes
 		}
-		if err := rn.opts.Journal.Record(JournalEntry{PR: r.Ref.String(), HeadSHA: r.HeadSHA, DryRun: r.DryRun, Writes: writes, At: time.Now().UTC()}); err != nil {
+		if err := rn.opts.Journal.Record(JournalEntry{PR: r.Ref.String(), HeadSHA: r.HeadSHA, DryRun: r.DryRun, Writes: writes, At: rn.opts.Clients.Governor().Now().UTC()}); err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Msg("failed to record a finished PR in the resume file")
 		}
 	}

@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/gregjones/httpcache"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
@@ -23,7 +24,7 @@ const (
 	ResourceGraphQL = "graphql"
 )
 
-// GitHub's limits (GITHUB.md): at most 100 concurrent requests; about 80
+// GitHub's limits (docs/github.md): at most 100 concurrent requests; about 80
 // content-creating requests per minute and 500 per hour.
 const (
 	MaxConcurrency         = 100
@@ -479,22 +480,11 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// retry-after for the retry decision.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		_ = resp.Body.Close()
-		he := &HTTPError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
+		he := &ghapi.HTTPError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
 		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
 			he.RetryAfter = time.Duration(secs) * time.Second
 		}
 		return nil, he
 	}
 	return resp, nil
-}
-
-// HTTPError is a GraphQL request answered with an HTTP error.
-type HTTPError struct {
-	StatusCode int
-	RetryAfter time.Duration
-	Message    string
-}
-
-func (e *HTTPError) Error() string {
-	return fmt.Sprintf("GraphQL request failed: %d %s: %s", e.StatusCode, http.StatusText(e.StatusCode), e.Message)
 }

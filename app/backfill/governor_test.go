@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/google/go-github/v60/github"
 )
 
@@ -198,45 +199,36 @@ func TestGovernorMaxWrites(t *testing.T) {
 	}
 }
 
+// TestClassify: the governor's additions to ghapi.Classify (its table is
+// in package ghapi): --max-writes is final, and an exhausted GraphQL budget
+// waits for the reset the governor saw.
 func TestClassify(t *testing.T) {
 	now := time.Unix(1_700_000_000, 0)
 	g := NewGovernor(GovernorOptions{Now: func() time.Time { return now }})
-	resp := func(code int, h ...string) *http.Response {
-		r := &http.Response{StatusCode: code, Header: http.Header{}, Request: &http.Request{Method: "GET", URL: &url.URL{}}}
-		for i := 0; i+1 < len(h); i += 2 {
-			r.Header.Set(h[i], h[i+1])
-		}
-		return r
-	}
-	ra := 30 * time.Second
 	for _, tc := range []struct {
 		name string
 		err  error
-		kind errKind
+		kind ghapi.Kind
 		wait time.Duration
 	}{
-		{"secondary limit", &github.AbuseRateLimitError{Response: resp(403), RetryAfter: &ra}, limited, 30 * time.Second},
-		{"secondary limit without retry-after", &github.AbuseRateLimitError{Response: resp(403)}, limited, time.Minute},
-		{"primary limit", &github.RateLimitError{Response: resp(403), Rate: github.Rate{Reset: github.Timestamp{Time: now.Add(10 * time.Minute)}}}, limited, 10*time.Minute + time.Second},
-		{"429 with retry-after", &github.ErrorResponse{Response: resp(429, "Retry-After", "5")}, limited, 5 * time.Second},
-		{"502", fmt.Errorf("failed to set status: %w", &github.ErrorResponse{Response: resp(502)}), transient, 0},
-		{"one write of several got 502", errors.Join(errors.New("x"), fmt.Errorf("w: %w", &github.ErrorResponse{Response: resp(502)})), transient, 0},
-		{"422", &github.ErrorResponse{Response: resp(422)}, permanent, 0},
-		{"404", &github.ErrorResponse{Response: resp(404)}, permanent, 0},
-		{"GraphQL 502", &url.Error{Op: "Post", URL: "/graphql", Err: &HTTPError{StatusCode: 502}}, transient, 0},
-		{"GraphQL secondary limit", &url.Error{Op: "Post", URL: "/graphql", Err: &HTTPError{StatusCode: 403, RetryAfter: 3 * time.Second}}, limited, 3 * time.Second},
-		{"GraphQL 401", &HTTPError{StatusCode: 401}, permanent, 0},
-		{"GraphQL RATE_LIMITED", errors.New("API rate limit exceeded for installation ID 7."), limited, time.Minute},
-		{"GraphQL schema error", errors.New("Field 'reviewDecision' doesn't exist on type 'PullRequest'"), permanent, 0},
-		{"connection refused", &url.Error{Op: "Get", URL: "/x", Err: &timeoutErr{}}, transient, 0},
-		{"max writes", fmt.Errorf("w: %w", &url.Error{Op: "Post", Err: ErrMaxWrites}), permanent, 0},
+		{"max writes", fmt.Errorf("w: %w", &url.Error{Op: "Post", Err: ErrMaxWrites}), ghapi.Permanent, 0},
+		{"GraphQL RATE_LIMITED without a known reset", errors.New("API rate limit exceeded for installation ID 7."), ghapi.Limited, time.Minute},
+		{"GraphQL secondary limit", &url.Error{Op: "Post", URL: "/graphql", Err: &ghapi.HTTPError{StatusCode: 403, RetryAfter: 3 * time.Second}}, ghapi.Limited, 3 * time.Second},
+		{"connection refused", &url.Error{Op: "Get", URL: "/x", Err: &timeoutErr{}}, ghapi.Transient, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			kind, wait := g.classify(tc.err, 7)
-			if kind != tc.kind || wait != tc.wait {
-				t.Errorf("classify = %v, %s; want %v, %s", kind, wait, tc.kind, tc.wait)
+			if c := g.classify(tc.err, 7); c.Kind != tc.kind || c.Wait != tc.wait {
+				t.Errorf("classify = %v, %s; want %v, %s", c.Kind, c.Wait, tc.kind, tc.wait)
 			}
 		})
+	}
+	h := http.Header{}
+	h.Set("X-RateLimit-Limit", "5000")
+	h.Set("X-RateLimit-Remaining", "0")
+	h.Set("X-RateLimit-Reset", strconv.FormatInt(now.Add(10*time.Minute).Unix(), 10))
+	g.observe(context.Background(), 7, ResourceGraphQL, false, &http.Response{StatusCode: 200, Header: h})
+	if c := g.classify(errors.New("API rate limit exceeded for installation ID 7."), 7); c.Wait != 10*time.Minute+time.Second {
+		t.Errorf("GraphQL RATE_LIMITED waits %s, want the budget's reset", c.Wait)
 	}
 }
 

@@ -8,7 +8,9 @@ import (
 	"github.com/google/go-github/v60/github"
 	"github.com/shurcooL/githubv4"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
 )
 
 // Page sizes of the GraphQL read. GitHub charges a query the number of
@@ -121,7 +123,7 @@ type gqlRun struct {
 // reconciler then lists them by REST); one with more check suites or runs
 // than a page has its check runs read by REST here. PRs finished in an
 // earlier run (resume) are only counted.
-func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) (items []*Item, resumed int, err error) {
+func (rn *Runner) readGraphQL(ctx context.Context, repo plan.RepoRef) (items []*Item, resumed int, err error) {
 	v4, err := rn.opts.Clients.NewInstallationV4Client(repo.InstallationID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to create a GraphQL client for installation %d: %w", repo.InstallationID, err)
@@ -130,10 +132,10 @@ func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) (item
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
 	}
-	full := repo.Owner + "/" + repo.Name
+	full := repo.Owner + "/" + repo.Repo
 	vars := map[string]any{
 		"owner":  githubv4.String(repo.Owner),
-		"name":   githubv4.String(repo.Name),
+		"name":   githubv4.String(repo.Repo),
 		"prs":    githubv4.Int(rn.opts.PRsPerQuery),
 		"after":  (*githubv4.String)(nil),
 		"suites": githubv4.Int(suitesPerCommit),
@@ -159,7 +161,7 @@ func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) (item
 		prs := &q.Repository.PullRequests
 		for i := range prs.Nodes {
 			n := &prs.Nodes[i]
-			ref := app.PRRef{Owner: repo.Owner, Repo: repo.Name, Number: n.Number, InstallationID: repo.InstallationID}
+			ref := repo.PR(n.Number)
 			if rn.done(ref, n.HeadRefOid) {
 				resumed++
 				continue
@@ -180,19 +182,16 @@ func (rn *Runner) readGraphQL(ctx context.Context, repo app.InstalledRepo) (item
 
 // gqlItem maps one PR from GraphQL to what the reconciler takes from REST:
 // GitHub's upper-case enums become REST's lower-case values.
-func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref app.PRRef, n *gqlPR) (*Item, error) {
-	pr := &github.PullRequest{
-		Number: github.Int(n.Number), State: github.String(strings.ToLower(n.State)), Draft: github.Bool(n.IsDraft),
-		Base:         &github.PullRequestBranch{Ref: github.String(n.BaseRefName), SHA: github.String(n.BaseRefOid)},
-		Head:         &github.PullRequestBranch{SHA: github.String(n.HeadRefOid)},
-		UpdatedAt:    &github.Timestamp{Time: n.UpdatedAt.Time},
-		CreatedAt:    &github.Timestamp{Time: n.CreatedAt.Time},
-		ChangedFiles: github.Int(n.ChangedFiles),
+func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref plan.PRRef, n *gqlPR) (*Item, error) {
+	pr := plan.PRInfo{
+		Number: n.Number, State: strings.ToLower(n.State), Draft: n.IsDraft,
+		BaseRef: n.BaseRefName, BaseSHA: n.BaseRefOid, HeadSHA: n.HeadRefOid,
+		UpdatedAt: n.UpdatedAt.Time, ChangedFiles: n.ChangedFiles,
 	}
 	if n.Author != nil {
-		pr.User = &github.User{Login: github.String(n.Author.Login)}
+		pr.Author = n.Author.Login
 	}
-	pf := &app.Prefetched{PR: pr}
+	pf := &reconcile.Prefetched{PR: pr}
 	if f := n.Files; f != nil {
 		for _, fl := range f.Nodes {
 			pf.Files = append(pf.Files, fl.Path)
@@ -230,13 +229,13 @@ func (rn *Runner) gqlItem(ctx context.Context, rest *github.Client, ref app.PRRe
 }
 
 // statuses maps the head's statuses (GitHub's latest per context).
-func (rn *Runner) statuses(commit *gqlCommit) []app.Status {
+func (rn *Runner) statuses(commit *gqlCommit) []plan.Status {
 	if commit.Status == nil {
 		return nil
 	}
-	var out []app.Status
+	var out []plan.Status
 	for _, c := range commit.Status.Contexts {
-		s := app.Status{Context: c.Context, State: strings.ToLower(c.State), CreatedAt: c.CreatedAt.Time}
+		s := plan.Status{Context: c.Context, State: strings.ToLower(c.State), CreatedAt: c.CreatedAt.Time}
 		if c.Description != nil {
 			s.Description = *c.Description
 		}
@@ -253,17 +252,17 @@ func (rn *Runner) statuses(commit *gqlCommit) []app.Status {
 
 // readResultsREST reads the head's check runs, and its statuses when
 // statuses is set, by REST into pf.
-func (rn *Runner) readResultsREST(ctx context.Context, rest *github.Client, ref app.PRRef, sha string, pf *app.Prefetched, statuses bool) error {
+func (rn *Runner) readResultsREST(ctx context.Context, rest *github.Client, ref plan.PRRef, sha string, pf *reconcile.Prefetched, statuses bool) error {
 	gov := rn.opts.Clients.Governor()
 	var err error
 	if _, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "check runs of "+ref.String(), func(int) error {
-		pf.CheckRuns, err = app.ReadCheckRuns(ctx, rest, ref, sha)
+		pf.CheckRuns, err = ghapi.ReadCheckRuns(ctx, rest, ref, sha)
 		return err
 	}); err != nil || !statuses {
 		return err
 	}
 	_, err = gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "statuses of "+ref.String(), func(int) error {
-		pf.Statuses, err = app.ReadStatuses(ctx, rest, ref, sha)
+		pf.Statuses, err = ghapi.ReadStatuses(ctx, rest, ref, sha)
 		return err
 	})
 	return err
@@ -272,8 +271,8 @@ func (rn *Runner) readResultsREST(ctx context.Context, rest *github.Client, ref 
 // latestRuns keeps the latest check run per name and app, as the REST read
 // with filter=latest does; complete turns false when a suite's page of runs
 // is full.
-func latestRuns(cs *gqlSuites, complete bool) ([]app.CheckRun, bool) {
-	var all []app.CheckRun
+func latestRuns(cs *gqlSuites, complete bool) ([]plan.CheckRun, bool) {
+	var all []plan.CheckRun
 	for _, s := range cs.Nodes {
 		if s.CheckRuns == nil {
 			continue
@@ -287,7 +286,7 @@ func latestRuns(cs *gqlSuites, complete bool) ([]app.CheckRun, bool) {
 			appID, slug = s.App.DatabaseId, s.App.Slug
 		}
 		for _, r := range s.CheckRuns.Nodes {
-			run := app.CheckRun{ID: r.DatabaseId, Name: r.Name, Status: strings.ToLower(r.Status), AppID: appID, AppSlug: slug, SuiteID: s.DatabaseId}
+			run := plan.CheckRun{ID: r.DatabaseId, Name: r.Name, Status: strings.ToLower(r.Status), AppID: appID, AppSlug: slug, SuiteID: s.DatabaseId}
 			if r.Conclusion != nil {
 				run.Conclusion = strings.ToLower(*r.Conclusion)
 			}
@@ -297,7 +296,7 @@ func latestRuns(cs *gqlSuites, complete bool) ([]app.CheckRun, bool) {
 			all = append(all, run)
 		}
 	}
-	return app.LatestCheckRuns(all), complete
+	return plan.LatestCheckRuns(all), complete
 }
 
 // restLogin is the login REST shows for an actor: GraphQL names a bot by
@@ -311,7 +310,7 @@ func (rn *Runner) restLogin(login string) string {
 }
 
 // green reports whether every result reported on the head passes.
-func green(sts []app.Status, crs []app.CheckRun) bool {
+func green(sts []plan.Status, crs []plan.CheckRun) bool {
 	for _, s := range sts {
 		if s.State != "success" {
 			return false

@@ -6,16 +6,17 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
 )
 
 // Item is one open PR read for backfill, with what decides its turn.
 type Item struct {
-	Ref     app.PRRef
+	Ref     plan.PRRef
 	HeadSHA string
 	// Prefetched is the PR's data from the bulk read (nil: the reconciler
 	// reads it).
-	Prefetched *app.Prefetched
+	Prefetched *reconcile.Prefetched
 	// Approved: the review decision is APPROVED (GraphQL reads only).
 	Approved bool
 	// Green: every result reported on the head passes.

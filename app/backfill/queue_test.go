@@ -9,11 +9,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/plan"
 )
 
 func item(n int, approved, green, draft bool) *Item {
-	return &Item{Ref: app.PRRef{Owner: "o", Repo: "r", Number: n}, Approved: approved, Green: green, Draft: draft}
+	return &Item{Ref: plan.RepoRef{Owner: "o", Repo: "r"}.PR(n), Approved: approved, Green: green, Draft: draft}
 }
 
 // TestQueueOrder: approved and green first, then green, then approved, then
@@ -151,9 +151,9 @@ func TestJournal(t *testing.T) {
 }
 
 func TestGreenAndLatestRuns(t *testing.T) {
-	ok := []app.Status{{Context: "a", State: "success"}}
-	if !green(ok, []app.CheckRun{{Status: "completed", Conclusion: "skipped"}}) || green(ok, []app.CheckRun{{Status: "in_progress"}}) ||
-		green([]app.Status{{State: "pending"}}, nil) || !green(nil, nil) {
+	ok := []plan.Status{{Context: "a", State: "success"}}
+	if !green(ok, []plan.CheckRun{{Status: "completed", Conclusion: "skipped"}}) || green(ok, []plan.CheckRun{{Status: "in_progress"}}) ||
+		green([]plan.Status{{State: "pending"}}, nil) || !green(nil, nil) {
 		t.Error("green")
 	}
 	str := func(s string) *string { return &s }
@@ -173,7 +173,7 @@ func TestGreenAndLatestRuns(t *testing.T) {
 	}}
 	runs, complete := latestRuns(cs, true)
 	got := fmt.Sprint(runs)
-	want := fmt.Sprint([]app.CheckRun{
+	want := fmt.Sprint([]plan.CheckRun{
 		{ID: 15, Name: "build", Status: "queued", AppID: 99, AppSlug: "app99", SuiteID: 3},
 		{ID: 20, Name: "Build", Status: "completed", Conclusion: "success", AppID: 15368, AppSlug: "app15368", SuiteID: 2},
 		{ID: 21, Name: "lint", Status: "in_progress", AppID: 15368, AppSlug: "app15368", SuiteID: 2},

@@ -7,7 +7,9 @@ import (
 
 	"github.com/google/go-github/v60/github"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
 )
 
 // readREST reads a repository's open PRs by REST: the list (100 per page),
@@ -15,15 +17,15 @@ import (
 // several PRs at a time. PRs finished in an earlier run (resume) are not
 // read, only counted. The review decision is not read (GitHub's REST API would need one
 // more request per PR), so only green comes first.
-func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) (items []*Item, resumed int, err error) {
+func (rn *Runner) readREST(ctx context.Context, repo plan.RepoRef) (items []*Item, resumed int, err error) {
 	c, err := rn.opts.Clients.NewInstallationClient(repo.InstallationID)
 	if err != nil {
 		return nil, 0, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
 	}
 	gov := rn.opts.Clients.Governor()
-	var prs []*github.PullRequest
-	if _, err := gov.retry(ctx, repo.InstallationID, rn.opts.MaxRetries, "list "+repo.Owner+"/"+repo.Name, func(int) error {
-		prs, err = app.ListOpenPRs(ctx, c, repo.Owner, repo.Name, "")
+	var prs []plan.PRInfo
+	if _, err := gov.retry(ctx, repo.InstallationID, rn.opts.MaxRetries, "list "+repo.Owner+"/"+repo.Repo, func(int) error {
+		prs, err = ghapi.ListOpenPRs(ctx, c, repo, "")
 		return err
 	}); err != nil {
 		return nil, 0, err
@@ -34,8 +36,8 @@ func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) (items [
 		sem = make(chan struct{}, rn.opts.Concurrency)
 	)
 	for _, pr := range prs {
-		ref := app.PRRef{Owner: repo.Owner, Repo: repo.Name, Number: pr.GetNumber(), InstallationID: repo.InstallationID}
-		if rn.done(ref, pr.GetHead().GetSHA()) {
+		ref := repo.PR(pr.Number)
+		if rn.done(ref, pr.HeadSHA) {
 			resumed++
 			continue
 		}
@@ -64,37 +66,24 @@ func (rn *Runner) readREST(ctx context.Context, repo app.InstalledRepo) (items [
 	return items, resumed, ctx.Err()
 }
 
-func (rn *Runner) restItem(ctx context.Context, c *github.Client, ref app.PRRef, pr *github.PullRequest) (*Item, error) {
+func (rn *Runner) restItem(ctx context.Context, c *github.Client, ref plan.PRRef, pr plan.PRInfo) (*Item, error) {
 	gov := rn.opts.Clients.Governor()
-	sha := pr.GetHead().GetSHA()
-	pf := &app.Prefetched{PR: slimPR(pr)}
+	sha := pr.HeadSHA
+	pf := &reconcile.Prefetched{PR: pr}
 	_, err := gov.retry(ctx, ref.InstallationID, rn.opts.MaxRetries, "read "+ref.String(), func(int) error {
 		var err error
-		if pf.Files, pf.FilesComplete, err = app.ReadFiles(ctx, c, ref, pr.GetChangedFiles()); err != nil {
+		if pf.Files, pf.FilesComplete, err = ghapi.ReadFiles(ctx, c, ref, pr.ChangedFiles); err != nil {
 			return err
 		}
-		if pf.Statuses, err = app.ReadStatuses(ctx, c, ref, sha); err != nil {
+		if pf.Statuses, err = ghapi.ReadStatuses(ctx, c, ref, sha); err != nil {
 			return err
 		}
-		pf.CheckRuns, err = app.ReadCheckRuns(ctx, c, ref, sha)
+		pf.CheckRuns, err = ghapi.ReadCheckRuns(ctx, c, ref, sha)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &Item{Ref: ref, HeadSHA: sha, Prefetched: pf, Draft: pr.GetDraft(), UpdatedAt: pr.GetUpdatedAt().Time,
+	return &Item{Ref: ref, HeadSHA: sha, Prefetched: pf, Draft: pr.Draft, UpdatedAt: pr.UpdatedAt,
 		Green: green(pf.Statuses, pf.CheckRuns)}, nil
-}
-
-// slimPR keeps what the reconciler needs of a listed PR: the list carries
-// both repositories in full, and thousands of PRs may wait in the queue.
-func slimPR(pr *github.PullRequest) *github.PullRequest {
-	out := &github.PullRequest{Number: pr.Number, State: pr.State, Draft: pr.Draft,
-		Base:      &github.PullRequestBranch{Ref: pr.GetBase().Ref, SHA: pr.GetBase().SHA},
-		Head:      &github.PullRequestBranch{SHA: pr.GetHead().SHA},
-		UpdatedAt: pr.UpdatedAt, CreatedAt: pr.CreatedAt, ChangedFiles: pr.ChangedFiles}
-	if u := pr.GetUser(); u != nil {
-		out.User = &github.User{Login: u.Login}
-	}
-	return out
 }

@@ -8,20 +8,21 @@ import (
 
 	"github.com/palantir/go-githubapp/githubapp"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/plan"
 )
 
 // SelectRepos lists the repositories to backfill: the given repositories
 // ("owner/name") and every repository the app can access in the given
 // organisations (or user accounts); with neither, every repository of every
 // installation. What cannot be found is a failure; the rest goes on.
-func SelectRepos(ctx context.Context, cc githubapp.ClientCreator, repos, orgs []string) ([]app.InstalledRepo, []Failure) {
-	var out []app.InstalledRepo
+func SelectRepos(ctx context.Context, cc githubapp.ClientCreator, repos, orgs []string) ([]plan.RepoRef, []Failure) {
+	var out []plan.RepoRef
 	var fails []Failure
 	seen := map[string]bool{}
-	add := func(rs ...app.InstalledRepo) {
+	add := func(rs ...plan.RepoRef) {
 		for _, r := range rs {
-			k := strings.ToLower(r.Owner + "/" + r.Name)
+			k := strings.ToLower(r.FullRepo())
 			if !seen[k] {
 				seen[k] = true
 				out = append(out, r)
@@ -29,7 +30,7 @@ func SelectRepos(ctx context.Context, cc githubapp.ClientCreator, repos, orgs []
 		}
 	}
 	if len(repos) == 0 && len(orgs) == 0 {
-		all, err := app.InstalledRepos(ctx, cc)
+		all, err := ghapi.InstalledRepos(ctx, cc)
 		add(all...)
 		if err != nil {
 			fails = append(fails, Failure{Repo: "(installations)", Err: err})
@@ -39,8 +40,8 @@ func SelectRepos(ctx context.Context, cc githubapp.ClientCreator, repos, orgs []
 	for _, org := range orgs {
 		id, err := findAccountInstallation(ctx, cc, org)
 		if err == nil {
-			var rs []app.InstalledRepo
-			rs, err = app.InstallationRepos(ctx, cc, id)
+			var rs []plan.RepoRef
+			rs, err = ghapi.InstallationRepos(ctx, cc, id)
 			add(rs...)
 		}
 		if err != nil {
@@ -53,12 +54,12 @@ func SelectRepos(ctx context.Context, cc githubapp.ClientCreator, repos, orgs []
 			fails = append(fails, Failure{Repo: full, Err: fmt.Errorf("%q is not OWNER/REPO", full)})
 			continue
 		}
-		id, err := app.FindInstallation(ctx, cc, owner, name)
+		repo, err := ghapi.FindInstallation(ctx, cc, plan.RepoRef{Owner: owner, Repo: name})
 		if err != nil {
 			fails = append(fails, Failure{Repo: full, Err: err})
 			continue
 		}
-		add(app.InstalledRepo{InstallationID: id, Owner: owner, Name: name})
+		add(repo)
 	}
 	return out, fails
 }

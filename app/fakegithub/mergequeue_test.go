@@ -192,7 +192,7 @@ func TestMergeGroupRoundTrip(t *testing.T) {
 	mg := ev.GetMergeGroup()
 	if ev.GetAction() != "checks_requested" || mg.GetHeadSHA() != res.SHA || mg.GetHeadRef() != wantRef ||
 		mg.GetBaseSHA() != "1111111111111111111111111111111111111111" || mg.GetBaseRef() != "refs/heads/main" ||
-		mg.GetHeadCommit().GetSHA() != "" && mg.GetHeadCommit().GetSHA() != res.SHA ||
+		mg.GetHeadCommit().GetMessage() != "Merge pull request #2 from Codertocat:pr-2" ||
 		ev.GetInstallation().GetID() != 7 || ev.GetSender().GetLogin() != "octocat" || ev.GetRepo().GetFullName() != "Codertocat/queue" {
 		t.Errorf("merge_group payload = %s", got[0].payload)
 	}

@@ -192,7 +192,7 @@ func (s *Server) faultResp(c *reqCtx, f *Fault) resp {
 	return resp{status: f.Status, body: errorJSON{Message: msg, DocumentationURL: c.route.docs}}
 }
 
-// GitHub's documented secondary limits (GITHUB.md), enforced per
+// GitHub's documented secondary limits (docs/github.md), enforced per
 // installation when the scenario sets secondary_limits.
 const (
 	contentPerMinute = 80

@@ -15,7 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Scenario is the emulator's starting state (CONTRACTS.md §6). Load it with
+// Scenario is the emulator's starting state (app/fakegithub/README.md). Load it with
 // ParseScenario or LoadScenario; both reject unknown keys and invalid values
 // with an error that names the field.
 type Scenario struct {
@@ -192,7 +192,7 @@ type ScenarioComment struct {
 // GitHubActionsAppID is the id of the GitHub Actions app on github.com.
 const GitHubActionsAppID = 15368
 
-// DefaultPermissions are the permissions fix-status asks for (GITHUB.md).
+// DefaultPermissions are the permissions fix-status asks for (docs/github.md).
 func DefaultPermissions() map[string]string {
 	return map[string]string{
 		"metadata":       "read",

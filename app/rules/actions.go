@@ -15,7 +15,7 @@ import (
 )
 
 // GitHub Actions as a job source: every check name a workflow's jobs report
-// on pull requests becomes one Job. See ACTIONS.md for the semantics.
+// on pull requests becomes one Job. See docs/semantics.md for the semantics.
 
 const (
 	// ghaMaxFiles: GitHub evaluates path filters against the first 300

@@ -5,7 +5,7 @@ import (
 	"unicode/utf8"
 )
 
-// Verdict is what a job does for one PR (CONTRACTS.md §1).
+// Verdict is what a job does for one PR (the README's eval section).
 type Verdict string
 
 // The verdicts.

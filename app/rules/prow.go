@@ -21,7 +21,7 @@ import (
 // This file reads Prow presubmit configs (kubernetes-sigs/prow,
 // pkg/config/config.go and jobs.go) and turns each presubmit into a Job.
 // Loading, defaulting, validation and branch matching follow Prow exactly
-// (see PROW.md); only the fields that decide triggering and reporting are
+// (see docs/semantics.md); only the fields that decide triggering and reporting are
 // kept, every other key is accepted and ignored.
 
 // ProwConfig is a loaded and validated set of Prow presubmits, with every
@@ -178,7 +178,7 @@ func (ps *prowPresubmit) allBranches() bool {
 	return len(ps.branches) == 0 && len(ps.skipBranches) == 0
 }
 
-// couldRun is Prow's Brancher.ShouldRun (see PROW.md, CouldRun).
+// couldRun is Prow's Brancher.ShouldRun (see docs/semantics.md).
 func (ps *prowPresubmit) couldRun(branch string) bool {
 	if ps.allBranches() {
 		return true

@@ -27,7 +27,7 @@ import (
 // memory; what is read again (branch rules, comments on a retry) fits.
 const backfillCacheEntries = 2000
 
-// backfillFlags are the command's flags (CONTRACTS.md §3 and more).
+// backfillFlags are the command's flags (the README's Backfill section).
 type backfillFlags struct {
 	cfgPath          string
 	repos, orgs      []string
@@ -325,7 +325,7 @@ func (p *logProgress) done(*backfill.Result) {
 	p.log("backfill finished")
 }
 
-// backfillReport is the JSON report (CONTRACTS.md §3, plus more fields).
+// backfillReport is the JSON report (the README's Backfill section).
 type backfillReport struct {
 	PRs         int   `json:"prs"`
 	Repaired    int   `json:"repaired"`

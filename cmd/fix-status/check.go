@@ -10,7 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -40,11 +42,11 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ref := app.PRRef{Owner: m[1], Repo: m[2], Number: n}
-			if ref.InstallationID, err = app.FindInstallation(cmd.Context(), w.clients, ref.Owner, ref.Repo); err != nil {
+			repo, err := ghapi.FindInstallation(cmd.Context(), w.clients, plan.RepoRef{Owner: m[1], Repo: m[2]})
+			if err != nil {
 				return err
 			}
-			rep, err := w.rec.Reconcile(cmd.Context(), ref, app.Trigger{Event: "check", DryRun: !apply})
+			rep, err := w.rec.Reconcile(cmd.Context(), repo.PR(n), reconcile.Trigger{Event: "check", DryRun: !apply})
 			if err != nil {
 				return err
 			}
@@ -76,7 +78,7 @@ type checkReport struct {
 	Writes    int             `json:"writes"`
 }
 
-func toCheckReport(rep *app.Report) checkReport {
+func toCheckReport(rep *plan.Report) checkReport {
 	out := checkReport{PR: rep.PR.String(), HeadSHA: rep.HeadSHA, Skipped: rep.Skipped, Writes: rep.Writes, Decisions: []checkDecision{}}
 	for i, d := range rep.Decisions {
 		out.Decisions = append(out.Decisions, checkDecision{Context: d.Context, Verdict: string(d.Verdict), Reason: d.Reason, Action: rep.Actions[i]})
@@ -84,13 +86,13 @@ func toCheckReport(rep *app.Report) checkReport {
 	return out
 }
 
-func writeCheckJSON(w io.Writer, rep *app.Report) error {
+func writeCheckJSON(w io.Writer, rep *plan.Report) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(toCheckReport(rep))
 }
 
-func writeCheckText(w io.Writer, rep *app.Report, applied bool) error {
+func writeCheckText(w io.Writer, rep *plan.Report, applied bool) error {
 	if rep.Skipped != "" {
 		fmt.Fprintf(w, "%s: not checked: %s\n", rep.PR, rep.Skipped)
 		return nil
@@ -108,6 +110,6 @@ func writeCheckText(w io.Writer, rep *app.Report, applied bool) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\n%s; %d write(s).\n", app.Summary(rep.Decisions), rep.Writes)
+	fmt.Fprintf(w, "\n%s; %d write(s).\n", plan.Summary(rep.Decisions), rep.Writes)
 	return nil
 }

@@ -7,9 +7,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
+	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
 )
 
 const e2eScenario = `
@@ -68,12 +70,13 @@ func TestCheckEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := app.PRRef{Owner: "acme", Repo: "widgets", Number: 1}
-	if ref.InstallationID, err = app.FindInstallation(ctx, w.clients, "acme", "widgets"); err != nil || ref.InstallationID != 7 {
+	repo, err := ghapi.FindInstallation(ctx, w.clients, plan.RepoRef{Owner: "acme", Repo: "widgets"})
+	ref := repo.PR(1)
+	if err != nil || ref.InstallationID != 7 {
 		t.Fatalf("installation %d, %v", ref.InstallationID, err)
 	}
 
-	dry, err := w.rec.Reconcile(ctx, ref, app.Trigger{Event: "check", DryRun: true})
+	dry, err := w.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "check", DryRun: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +101,7 @@ func TestCheckEndToEnd(t *testing.T) {
 		t.Fatalf("dry run wrote: %d writes", dry.Writes)
 	}
 
-	rep, err := w.rec.Reconcile(ctx, ref, app.Trigger{Event: "check"})
+	rep, err := w.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "check"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,70 +128,22 @@ func TestCheckEndToEnd(t *testing.T) {
 	// already, and the re-trigger waits out the grace period counted from
 	// its own comment.
 	cfg.Repair.GracePeriod.Duration = time.Hour
-	again, err := w.rec.Reconcile(ctx, ref, app.Trigger{Event: "check"})
+	again, err := w.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "check"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.Writes != 0 || again.Decisions[1].Verdict != app.Waiting {
+	if again.Writes != 0 || again.Decisions[1].Verdict != plan.Waiting {
 		t.Errorf("second run wrote %d times: %+v %v", again.Writes, again.Decisions, again.Actions)
 	}
 
 	// A third look at the unchanged PR is all conditional requests answered
 	// 304: it costs no rate limit.
 	gh.ResetStats()
-	if _, err := w.rec.Reconcile(ctx, ref, app.Trigger{Event: "check"}); err != nil {
+	if _, err := w.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "check"}); err != nil {
 		t.Fatal(err)
 	}
 	st := gh.Stats()
 	if st.RateLimitUsed["7"] != 0 || st.NotModified == 0 {
 		t.Errorf("unchanged PR cost %d rate limit (%d requests, %d not modified): %v", st.RateLimitUsed["7"], st.Requests, st.NotModified, st.ByRoute)
-	}
-}
-
-// TestPrefetchedFilesAreNotReadAgain: a bulk reader that already listed a
-// PR's files as far as GitHub lists them (its 3,000-file limit) passes them
-// on; the reconciler must not list them again, and must still treat the list
-// as incomplete.
-func TestPrefetchedFilesAreNotReadAgain(t *testing.T) {
-	gh := fakegithubtest.Start(t, e2eScenario, fakegithub.Options{})
-	ctx := context.Background()
-	w, err := wire(ctx, fakegithubtest.ServerConfig(gh), wireOptions{logOut: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref := app.PRRef{Owner: "acme", Repo: "widgets", Number: 1, InstallationID: 7}
-	client, err := w.clients.NewInstallationClient(7)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pr, _, err := client.PullRequests.Get(ctx, "acme", "widgets", 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const files = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
-	for _, tt := range []struct {
-		name      string
-		pf        app.Prefetched
-		wantReads int64
-		want      app.Verdict
-	}{
-		{"cut short by GitHub: used as is", app.Prefetched{PR: pr, Files: []string{"pkg/a.go"}}, 0, app.Blocked},
-		{"no list: read by REST", app.Prefetched{PR: pr}, 1, app.Skip},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			gh.ResetStats()
-			rep, err := w.rec.Reconcile(ctx, ref, app.Trigger{Event: "backfill", DryRun: true, Prefetched: &tt.pf})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := gh.Stats().ByRoute[files]; got != tt.wantReads {
-				t.Errorf("file list read %d times, want %d", got, tt.wantReads)
-			}
-			for _, d := range rep.Decisions {
-				if d.Context == "pull-docs" && d.Verdict != tt.want {
-					t.Errorf("pull-docs: %s (%s), want %s", d.Verdict, d.Reason, tt.want)
-				}
-			}
-		})
 	}
 }

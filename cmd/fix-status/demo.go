@@ -17,8 +17,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
+	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -60,7 +62,7 @@ prints each PR's required contexts before and after. Nothing leaves 127.0.0.1.`,
 // demoResult is what the demo saw, for its test.
 type demoResult struct {
 	// verdicts maps "owner/repo#n context" to the final verdict.
-	verdicts map[string]app.Verdict
+	verdicts map[string]plan.Verdict
 	state    *fakegithub.State
 }
 
@@ -104,7 +106,7 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 	}
 	did := &demoActions{m: map[demoKey][]string{}}
 	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logOut,
-		service: app.ServiceOptions{Coalesce: 300 * time.Millisecond, OnReport: did.record}})
+		service: serve.Options{Coalesce: 300 * time.Millisecond, OnReport: did.record}})
 	if err != nil {
 		ln.Close()
 		return nil, err
@@ -159,12 +161,13 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 		return nil, err
 	}
 
-	res := &demoResult{verdicts: map[string]app.Verdict{}, state: gh.State()}
+	res := &demoResult{verdicts: map[string]plan.Verdict{}, state: gh.State()}
 	after := demoContexts(res.state)
 	fmt.Fprintln(out)
 	for _, pr := range demoPRs(res.state) {
-		ref := app.PRRef{Owner: strings.Split(pr.repo, "/")[0], Repo: strings.Split(pr.repo, "/")[1], Number: pr.number, InstallationID: pr.installation}
-		rep, err := srv.w.rec.Reconcile(ctx, ref, app.Trigger{Event: "demo", DryRun: true})
+		owner, name, _ := strings.Cut(pr.repo, "/")
+		ref := plan.RepoRef{InstallationID: pr.installation, Owner: owner, Repo: name}.PR(pr.number)
+		rep, err := srv.w.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "demo", DryRun: true})
 		if err != nil {
 			return nil, fmt.Errorf("explaining %s: %w", ref, err)
 		}
@@ -202,7 +205,11 @@ type demoActions struct {
 	m  map[demoKey][]string
 }
 
-func (a *demoActions) record(rep *app.Report) {
+func (a *demoActions) record(out serve.Outcome) {
+	rep := out.Report
+	if rep == nil {
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for i, d := range rep.Decisions {
@@ -262,7 +269,7 @@ func (p *prowSim) step(ctx context.Context) (bool, error) {
 
 // waitQuiet waits until fix-status has nothing queued or running and Prow
 // has nothing to answer, for a second in a row.
-func waitQuiet(ctx context.Context, svc *app.Service, prow *prowSim, limit time.Duration) error {
+func waitQuiet(ctx context.Context, svc *serve.Service, prow *prowSim, limit time.Duration) error {
 	deadline := time.Now().Add(limit)
 	quietSince := time.Time{}
 	for time.Now().Before(deadline) {

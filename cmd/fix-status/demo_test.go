@@ -9,7 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/plan"
 )
 
 func TestDemo(t *testing.T) {
@@ -18,23 +18,23 @@ func TestDemo(t *testing.T) {
 	if err != nil {
 		t.Fatalf("demo failed: %v\n%s", err, out.String())
 	}
-	want := map[string]app.Verdict{
-		"kubernetes/kubernetes#73850 pull-kubernetes-verify":   app.Satisfied,
-		"kubernetes/kubernetes#73850 pull-kubernetes-e2e-gce":  app.Satisfied, // skipped by fix-status
-		"kubernetes/kubernetes#73850 pull-kubernetes-node-e2e": app.Satisfied,
-		"kubernetes/kubernetes#73851 pull-kubernetes-verify":   app.Satisfied,
-		"kubernetes/kubernetes#73851 pull-kubernetes-e2e-gce":  app.Waiting, // re-triggered, Prow started it
-		"kubernetes/kubernetes#73851 pull-kubernetes-node-e2e": app.Waiting,
-		"kubernetes/kubernetes#73852 pull-kubernetes-verify":   app.Satisfied,
-		"kubernetes/kubernetes#73852 pull-kubernetes-e2e-gce":  app.Blocked, // 3,500 files: cannot judge
-		"kubernetes/kubernetes#73852 pull-kubernetes-node-e2e": app.Waiting,
-		"kubernetes/kubernetes#73853 pull-kubernetes-verify":   app.Satisfied,
-		"kubernetes/kubernetes#73853 pull-kubernetes-e2e-gce":  app.Waiting,
-		"kubernetes/kubernetes#73853 pull-kubernetes-node-e2e": app.Waiting,
-		"acme/widgets#7 build":                                 app.Satisfied, // skipped check run
-		"acme/widgets#7 lint":                                  app.Blocked,   // pinned to GitHub Actions
-		"acme/widgets#8 build":                                 app.Blocked,   // the PR edits its own workflow
-		"acme/widgets#8 lint":                                  app.Blocked,
+	want := map[string]plan.Verdict{
+		"kubernetes/kubernetes#73850 pull-kubernetes-verify":   plan.Satisfied,
+		"kubernetes/kubernetes#73850 pull-kubernetes-e2e-gce":  plan.Satisfied, // skipped by fix-status
+		"kubernetes/kubernetes#73850 pull-kubernetes-node-e2e": plan.Satisfied,
+		"kubernetes/kubernetes#73851 pull-kubernetes-verify":   plan.Satisfied,
+		"kubernetes/kubernetes#73851 pull-kubernetes-e2e-gce":  plan.Waiting, // re-triggered, Prow started it
+		"kubernetes/kubernetes#73851 pull-kubernetes-node-e2e": plan.Waiting,
+		"kubernetes/kubernetes#73852 pull-kubernetes-verify":   plan.Satisfied,
+		"kubernetes/kubernetes#73852 pull-kubernetes-e2e-gce":  plan.Blocked, // 3,500 files: cannot judge
+		"kubernetes/kubernetes#73852 pull-kubernetes-node-e2e": plan.Waiting,
+		"kubernetes/kubernetes#73853 pull-kubernetes-verify":   plan.Satisfied,
+		"kubernetes/kubernetes#73853 pull-kubernetes-e2e-gce":  plan.Waiting,
+		"kubernetes/kubernetes#73853 pull-kubernetes-node-e2e": plan.Waiting,
+		"acme/widgets#7 build":                                 plan.Satisfied, // skipped check run
+		"acme/widgets#7 lint":                                  plan.Blocked,   // pinned to GitHub Actions
+		"acme/widgets#8 build":                                 plan.Blocked,   // the PR edits its own workflow
+		"acme/widgets#8 lint":                                  plan.Blocked,
 	}
 	if d := cmp.Diff(want, res.verdicts); d != "" {
 		t.Errorf("verdicts (-want +got):\n%s\n%s", d, out.String())

@@ -11,8 +11,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/sources"
 )
 
 type evalFlags struct {
@@ -65,7 +65,7 @@ func runEval(stdin io.Reader, stdout io.Writer, f evalFlags) error {
 	if err != nil {
 		return err
 	}
-	jobs, err := app.LoadLocalJobs(app.LocalSources{
+	jobs, err := sources.LoadLocalJobs(sources.LocalSources{
 		Repo: f.repo, ProwConfig: f.prow, Workflows: f.workflows, RepoConfig: f.repoConfig,
 	})
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/spf13/cobra"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/config"
 	"github.com/fix-status/fix-status/handlers"
 )
@@ -57,14 +57,17 @@ func newServeCmd() *cobra.Command {
 type serverOptions struct {
 	// listener, when set, is used instead of the config's address and port.
 	listener net.Listener
-	service  app.ServiceOptions
+	service  serve.Options
 	logOut   io.Writer
+	// onHandlerError, when set, is told every error a webhook handler
+	// returns (they are logged either way).
+	onHandlerError func(error)
 }
 
 // server is the running GitHub App.
 type server struct {
 	w     *wired
-	svc   *app.Service
+	svc   *serve.Service
 	sched *trackingScheduler
 	http  *http.Server
 	ln    net.Listener
@@ -83,17 +86,24 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		return nil, err
 	}
 	so := o.service
-	so.Logger = w.logger
+	so.Logger, so.Clients, so.Metrics, so.Now = w.logger, w.clients, w.metrics, w.now
 	if so.SweepInterval == 0 {
 		so.SweepInterval = cfg.Repair.SweepInterval.Duration
 	}
-	svc := app.NewService(w.rec, so)
+	svc := serve.New(w.rec, so)
 	// Handlers only enqueue work, so a small pool keeps up; the queue
 	// absorbs bursts, and a full queue answers 503 (GitHub shows the failed
 	// delivery, which can be redelivered). The request's logger, with the
 	// event type and delivery id, follows each event into its handler.
+	onError := githubapp.DefaultAsyncErrorCallback
+	if o.onHandlerError != nil {
+		onError = func(ctx context.Context, d githubapp.Dispatch, err error) {
+			githubapp.DefaultAsyncErrorCallback(ctx, d, err)
+			o.onHandlerError(err)
+		}
+	}
 	sched := &trackingScheduler{inner: githubapp.QueueAsyncScheduler(1000, 4,
-		githubapp.WithContextDeriver(githubapp.DefaultContextDeriver))}
+		githubapp.WithContextDeriver(githubapp.DefaultContextDeriver), githubapp.WithAsyncErrorCallback(onError))}
 	dispatcher := requireSHA256(githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
 		githubapp.WithScheduler(sched)))
 	s := &server{w: w, svc: svc, sched: sched}
@@ -191,7 +201,7 @@ func (h trackedHandler) Handle(ctx context.Context, eventType, deliveryID string
 
 // requireSHA256 refuses deliveries without X-Hub-Signature-256: go-github
 // would otherwise accept the older SHA-1 signature alone, and fix-status
-// accepts only the SHA-256 one (DESIGN.md §6, invariant 8).
+// accepts only the SHA-256 one (docs/design.md, invariant 8).
 func requireSHA256(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Hub-Signature-256") == "" {

@@ -1,613 +1,24 @@
 package main
 
-// End-to-end tests over real HTTP: the emulator (app/fakegithub) delivers
-// signed webhooks to the server newServer builds (go-githubapp's dispatcher,
-// the handlers, the service's queue) listening on 127.0.0.1:0, the app reads
-// and writes through go-githubapp's client creator, and every test asserts
-// what the emulator then holds: the statuses, check runs and comments a user
-// would see on the pull request.
-//
-// Waiting is done by polling (the emulator's state, or the decision log lines
-// the reconciler writes after it has applied its writes) until a deadline,
-// never by sleeping and then asserting.
-
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/fix-status/fix-status/app"
 	"github.com/fix-status/fix-status/app/fakegithub"
-	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
-	"github.com/fix-status/fix-status/config"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/serve"
 )
-
-// e2eWait bounds every wait; reconciles take milliseconds, the bound is for
-// slow machines and -race.
-const e2eWait = 20 * time.Second
-
-// e2eCoalesce is the service's coalescing window in tests.
-const e2eCoalesce = 50 * time.Millisecond
-
-type harnessOptions struct {
-	// grace and stale override the repair config (default 0: no grace
-	// period, so a job that should have run is re-triggered at once; and
-	// pending results never turn stale).
-	grace, stale time.Duration
-	// coalesce is the service's window (default e2eCoalesce).
-	coalesce time.Duration
-	// workers of the service (default 4).
-	workers int
-	// latency is added by the emulator to every API answer.
-	latency time.Duration
-	// apiWriteHooks makes the emulator send the webhooks the app's own
-	// writes cause, as GitHub does.
-	apiWriteHooks bool
-}
-
-// harness is one emulator and one fix-status server wired to it.
-type harness struct {
-	gh      *fakegithub.Server
-	cfg     *config.Server
-	srv     *server
-	hookURL string
-	logPath string
-	deliver atomic.Int64
-	// stop stops the server (as SIGTERM does) and returns run's error.
-	stop func() error
-}
-
-func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
-	t.Helper()
-	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
-	cfg := fakegithubtest.ServerConfig(gh)
-	cfg.Repair.GracePeriod.Duration = o.grace
-	cfg.Repair.StalePendingAfter.Duration = o.stale
-	cfg.Repair.SweepInterval.Duration = 0
-	if o.coalesce == 0 {
-		o.coalesce = e2eCoalesce
-	}
-	logFile, err := os.Create(filepath.Join(t.TempDir(), "fix-status.log"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile,
-		service: app.ServiceOptions{Coalesce: o.coalesce, Workers: o.workers, RetryBackoff: 100 * time.Millisecond}})
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.run(ctx) }()
-	var once sync.Once
-	var runErr error
-	h := &harness{gh: gh, cfg: cfg, srv: srv, hookURL: srv.URL() + WebhookRoute, logPath: logFile.Name(),
-		stop: func() error {
-			once.Do(func() { cancel(); runErr = <-done })
-			return runErr
-		}}
-	t.Cleanup(func() {
-		if err := h.stop(); err != nil {
-			t.Errorf("server stopped with: %v", err)
-		}
-		// The log stays open: run does not wait for the dispatcher's
-		// handlers, which may still log (the file goes with TempDir).
-		if t.Failed() {
-			h.dumpLog(t)
-		}
-	})
-	deadline := time.Now().Add(e2eWait)
-	for {
-		resp, err := http.Get(srv.URL() + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server not ready: %v", err)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	gh.SetWebhookURL(h.hookURL)
-	return h
-}
-
-func (h *harness) dumpLog(t testing.TB) {
-	data, _ := os.ReadFile(h.logPath)
-	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
-	if len(lines) > 80 {
-		lines = lines[len(lines)-80:]
-	}
-	t.Logf("fix-status log (last %d lines):\n%s", len(lines), strings.Join(lines, "\n"))
-}
-
-// event applies an emulator event and checks its webhook was accepted.
-func (h *harness) event(t testing.TB, ev fakegithub.Event) *fakegithub.EventResult {
-	t.Helper()
-	res, err := h.gh.Apply(context.Background(), ev)
-	if err != nil {
-		t.Fatalf("event %s: %v", ev.Type, err)
-	}
-	if !res.Delivered || res.StatusCode != http.StatusOK {
-		t.Fatalf("event %s: delivered %v, status %d, skipped %q", ev.Type, res.Delivered, res.StatusCode, res.Skipped)
-	}
-	return res
-}
-
-// quietly changes the emulator's state without delivering the webhook (to
-// deliver GitHub's own example payload for that change instead).
-func (h *harness) quietly(t testing.TB, ev fakegithub.Event) *fakegithub.EventResult {
-	t.Helper()
-	h.gh.SetWebhookURL("")
-	defer h.gh.SetWebhookURL(h.hookURL)
-	res, err := h.gh.Apply(context.Background(), ev)
-	if err != nil {
-		t.Fatalf("event %s: %v", ev.Type, err)
-	}
-	return res
-}
-
-// post delivers a raw webhook the way GitHub does; sig is the
-// X-Hub-Signature-256 value ("" leaves the header out). It returns the
-// answer's status code and body.
-func (h *harness) post(t testing.TB, event string, body []byte, sig string) (int, string) {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, h.hookURL, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "GitHub-Hookshot/e2e")
-	req.Header.Set("X-GitHub-Event", event)
-	req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("e2e-%d", h.deliver.Add(1)))
-	switch {
-	case strings.HasPrefix(sig, "sha1="):
-		req.Header.Set("X-Hub-Signature", sig)
-	case sig != "":
-		req.Header.Set("X-Hub-Signature-256", sig)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-// postSigned delivers body signed with the app's webhook secret and wants a
-// 2xx answer.
-func (h *harness) postSigned(t testing.TB, event string, body []byte) {
-	t.Helper()
-	code, msg := h.post(t, event, body, fakegithub.SignPayload(h.gh.WebhookSecret(), body))
-	if code/100 != 2 {
-		t.Fatalf("%s webhook answered %d: %s", event, code, msg)
-	}
-}
-
-// fixture reads one of GitHub's example payloads from testdata/webhooks-e2e
-// and adapts it to the scenario: adapt sets fields by dotted path.
-func fixture(t testing.TB, name string, adapt map[string]any) []byte {
-	t.Helper()
-	return fakegithubtest.Payload(t, filepath.Join("..", "..", "testdata", "webhooks-e2e", name), adapt)
-}
-
-// waitState polls the emulator's state until cond holds.
-func (h *harness) waitState(t testing.TB, what string, cond func(*fakegithub.State) bool) *fakegithub.State {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for {
-		st := h.gh.State()
-		if cond(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s; state of the pulls: %s", what, pullsSummary(st))
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// pull returns a PR from a state.
-func pull(st *fakegithub.State, repo string, n int) *fakegithub.StatePull {
-	for i := range st.Repos {
-		if !strings.EqualFold(st.Repos[i].Name, repo) {
-			continue
-		}
-		for j := range st.Repos[i].Pulls {
-			if st.Repos[i].Pulls[j].Number == n {
-				return &st.Repos[i].Pulls[j]
-			}
-		}
-	}
-	return nil
-}
-
-func (h *harness) pull(t testing.TB, repo string, n int) *fakegithub.StatePull {
-	t.Helper()
-	p := pull(h.gh.State(), repo, n)
-	if p == nil {
-		t.Fatalf("no pull %s#%d", repo, n)
-	}
-	return p
-}
-
-// latestStatus is the newest status of a context on the PR head (nil if none).
-func latestStatus(p *fakegithub.StatePull, context string) *fakegithub.StateStatus {
-	var out *fakegithub.StateStatus
-	for i := range p.Statuses {
-		if strings.EqualFold(p.Statuses[i].Context, context) {
-			out = &p.Statuses[i]
-		}
-	}
-	return out
-}
-
-// writesBy lists what login wrote on the PR: statuses, check runs and
-// comments, one line each, in order.
-func writesBy(p *fakegithub.StatePull, login string) []string {
-	var out []string
-	for _, s := range p.Statuses {
-		if s.Creator == login {
-			out = append(out, "status "+s.Context+" "+s.State+": "+s.Description)
-		}
-	}
-	for _, c := range p.CheckRuns {
-		if c.Creator == login {
-			out = append(out, "check_run "+c.Name+" "+c.Status+"/"+c.Conclusion+": "+c.Summary)
-		}
-	}
-	for _, c := range p.Comments {
-		if c.User == login {
-			out = append(out, "comment "+firstLine(c.Body))
-		}
-	}
-	return out
-}
-
-func firstLine(s string) string {
-	first, _, _ := strings.Cut(s, "\n")
-	return first
-}
-
-const bot = "fix-status[bot]"
-
-func pullsSummary(st *fakegithub.State) string {
-	var b strings.Builder
-	for _, r := range st.Repos {
-		for _, p := range r.Pulls {
-			fmt.Fprintf(&b, "\n  %s#%d:", r.Name, p.Number)
-			for _, s := range p.Statuses {
-				fmt.Fprintf(&b, "\n    status %s=%s by %s (%s)", s.Context, s.State, s.Creator, s.Description)
-			}
-			for _, c := range p.CheckRuns {
-				fmt.Fprintf(&b, "\n    check_run %s=%s/%s by %s", c.Name, c.Status, c.Conclusion, c.Creator)
-			}
-			for _, c := range p.Comments {
-				fmt.Fprintf(&b, "\n    comment by %s: %q", c.User, firstLine(c.Body))
-			}
-		}
-	}
-	return b.String()
-}
-
-// decision is one decision log line of the reconciler: it writes one per
-// required context after it has applied the writes.
-type decision struct {
-	PR      string `json:"pr"`
-	Trigger string `json:"trigger"`
-	Context string `json:"context"`
-	Verdict string `json:"verdict"`
-	Reason  string `json:"reason"`
-	Action  string `json:"action"`
-}
-
-// logLine is any log line, for the fields the tests look at.
-type logLine struct {
-	Level   string `json:"level"`
-	Message string `json:"message"`
-	Error   string `json:"error"`
-	decision
-}
-
-// logMark is the current end of the log: waits look only at what follows.
-func (h *harness) logMark() int64 {
-	fi, err := os.Stat(h.logPath)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// logLines reads the complete log lines written after mark.
-func (h *harness) logLines(mark int64) []logLine {
-	f, err := os.Open(h.logPath)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	if _, err := f.Seek(mark, io.SeekStart); err != nil {
-		return nil
-	}
-	var out []logLine
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<22)
-	for sc.Scan() {
-		var l logLine
-		if json.Unmarshal(sc.Bytes(), &l) == nil {
-			out = append(out, l)
-		}
-	}
-	return out
-}
-
-// waitDecisions waits, after mark, for a decision on each of contexts of pr
-// and returns the latest per context.
-func (h *harness) waitDecisions(t testing.TB, mark int64, pr string, contexts ...string) map[string]decision {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for {
-		got := map[string]decision{}
-		for _, l := range h.logLines(mark) {
-			if l.Message == "decision" && l.decision.PR == pr {
-				got[l.decision.Context] = l.decision
-			}
-		}
-		all := true
-		for _, c := range contexts {
-			if _, ok := got[c]; !ok {
-				all = false
-			}
-		}
-		if all {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for decisions on %v of %s; got %+v", contexts, pr, got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// settle waits until fix-status is quiet: the service idle and no API
-// request for four coalescing windows. It is for asserting that something
-// did not happen (a webhook's handler may still be reading when it starts).
-func (h *harness) settle(t testing.TB) {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	quiet := 4 * e2eCoalesce
-	last, since := h.gh.Stats().Requests, time.Now()
-	for {
-		time.Sleep(5 * time.Millisecond)
-		n := h.gh.Stats().Requests
-		if n != last || !h.srv.svc.Idle() {
-			last, since = n, time.Now()
-		} else if time.Since(since) >= quiet {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting for fix-status to settle")
-		}
-	}
-}
-
-// waitLog waits, after mark, for a log line matching cond.
-func (h *harness) waitLog(t testing.TB, mark int64, what string, cond func(logLine) bool) logLine {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for {
-		for _, l := range h.logLines(mark) {
-			if cond(l) {
-				return l
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for a log line: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// metric scrapes /metrics and returns the value of one series (0 if absent),
-// e.g. metric(`fix_status_webhook_events_total{event="status"}`).
-func (h *harness) metric(t testing.TB, series string) float64 {
-	t.Helper()
-	resp, err := http.Get(h.srv.URL() + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, series+" "); ok {
-			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
-			if err != nil {
-				t.Fatalf("metric %s: %v", line, err)
-			}
-			return v
-		}
-	}
-	return 0
-}
-
-func (h *harness) waitMetric(t testing.TB, series string, atLeast float64) {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for h.metric(t, series) < atLeast {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s >= %v", series, atLeast)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// wantVerdicts compares decisions with "verdict: reason" (or just the
-// verdict when the wanted string has no colon; a trailing "*" matches any
-// end, for reasons that count time).
-func wantVerdicts(t testing.TB, got map[string]decision, want map[string]string) {
-	t.Helper()
-	for ctx, w := range want {
-		d, ok := got[ctx]
-		if !ok {
-			t.Errorf("%s: no decision", ctx)
-			continue
-		}
-		g := d.Verdict
-		if strings.Contains(w, ": ") {
-			g += ": " + d.Reason
-		}
-		if prefix, ok := strings.CutSuffix(w, "*"); (ok && !strings.HasPrefix(g, prefix)) || (!ok && g != w) {
-			t.Errorf("%s: got %q, want %q", ctx, g, w)
-		}
-	}
-}
-
-// widgets describes the acme/widgets scenario most tests use: Prow jobs in
-// prow/ named by the repo config, on branch main.
-type widgets struct {
-	// required are the contexts classic protection requires on main
-	// (default pull-unit).
-	required []string
-	// rules is the YAML list of rules for main (indented for the key).
-	rules string
-	// repoConfig replaces .github/fix-status.yml.
-	repoConfig string
-	// jobs replaces prow/jobs.yaml.
-	jobs string
-	// pulls is YAML for repos[0].pulls.
-	pulls string
-	// files are more files on main.
-	files map[string]string
-	// branches is YAML for more branches (indented for the key).
-	branches string
-	// extra is appended to the scenario (more repos).
-	extra string
-}
-
-const widgetsConfig = `version: 1
-sources: {prow: [prow]}
-`
-
-const widgetsJobs = `presubmits:
-  acme/widgets:
-  - name: pull-docs
-    run_if_changed: '^docs/'
-  - name: pull-unit
-    run_if_changed: '^pkg/'
-  - name: pull-lint
-    run_if_changed: '^pkg/'
-  - name: pull-manual
-    always_run: false
-`
-
-func (w widgets) yaml() string {
-	if w.required == nil {
-		w.required = []string{"pull-unit"}
-	}
-	if w.repoConfig == "" {
-		w.repoConfig = widgetsConfig
-	}
-	if w.jobs == "" {
-		w.jobs = widgetsJobs
-	}
-	var b strings.Builder
-	b.WriteString(`app: {id: 1, slug: fix-status, webhook_secret: s3cret}
-apps:
-  - {id: 4242, slug: other-ci}
-installations:
-  - {id: 7, account: acme, account_type: Organization, repos: [acme/widgets]}
-repos:
-  - name: acme/widgets
-    default_branch: main
-    collaborators: {octocat: write, reader: read}
-    files:
-      main:
-        README.md: "hello\n"
-        .github/fix-status.yml: |
-`)
-	b.WriteString(indentYAML(w.repoConfig, 10))
-	b.WriteString("        prow/jobs.yaml: |\n")
-	b.WriteString(indentYAML(w.jobs, 10))
-	names := make([]string, 0, len(w.files))
-	for name := range w.files {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		b.WriteString("        " + name + ": |\n" + indentYAML(w.files[name], 10))
-	}
-	b.WriteString(`    branches:
-      main:
-        protection:
-          required_status_checks:
-            strict: false
-            contexts: [` + strings.Join(w.required, ", ") + `]
-`)
-	if w.rules != "" {
-		b.WriteString("        rules:\n" + indentYAML(w.rules, 10))
-	}
-	if w.branches != "" {
-		b.WriteString(indentYAML(w.branches, 6))
-	}
-	if w.pulls != "" {
-		b.WriteString("    pulls:\n" + indentYAML(w.pulls, 6))
-	}
-	b.WriteString(w.extra)
-	return b.String()
-}
-
-func indentYAML(s string, n int) string {
-	pad := strings.Repeat(" ", n)
-	var b strings.Builder
-	for _, l := range strings.Split(strings.TrimRight(s, "\n"), "\n") {
-		if l != "" {
-			b.WriteString(pad)
-		}
-		b.WriteString(l + "\n")
-	}
-	return b.String()
-}
-
-const widgetsRepo = "acme/widgets"
-
-// openPR opens a pull request on acme/widgets through the emulator (the
-// pull_request.opened webhook carries the PR) and returns its number.
-func (h *harness) openPR(t testing.TB, user string, files ...string) int {
-	t.Helper()
-	ev := fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: user, Title: "Change " + strings.Join(files, ", ")}
-	for _, f := range files {
-		ev.Files = append(ev.Files, fakegithub.File{Filename: f, Status: "modified", Additions: 1})
-	}
-	return h.event(t, ev).Number
-}
-
-func prName(n int) string { return widgetsRepo + "#" + strconv.Itoa(n) }
 
 // TestE2EVerdictSkip: a PR that touches no file a required job watches gets
 // a passing "skipped" result from fix-status, as a status or as a check run
@@ -618,7 +29,7 @@ func TestE2EVerdictSkip(t *testing.T) {
 		t.Run(reportAs, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, widgets{repoConfig: widgetsConfig + "report_as: " + reportAs + "\n"}.yaml(), harnessOptions{})
-			mark := h.logMark()
+			mark := h.mark()
 			n := h.openPR(t, "octocat", "docs/guide.md")
 			ds := h.waitDecisions(t, mark, prName(n), "pull-unit")
 			wantVerdicts(t, ds, map[string]string{"pull-unit": "skip: Skipped: no changed file matches run_if_changed ^pkg/"})
@@ -670,11 +81,11 @@ func TestE2EVerdictReported(t *testing.T) {
 		t.Run(tt.verdict, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour})
-			mark := h.logMark()
+			mark := h.mark()
 			n := h.openPR(t, "octocat", "pkg/a.go")
 			h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
 			sha := h.pull(t, widgetsRepo, n).HeadSHA
-			mark = h.logMark()
+			mark = h.mark()
 			h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "pull-unit", State: tt.status, Creator: "prow"})
 			h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, SHA: sha, Name: "pull-lint", Conclusion: tt.conclusion, AppID: 4242})
 			ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
@@ -682,7 +93,7 @@ func TestE2EVerdictReported(t *testing.T) {
 				// The status webhook's re-check may have run before the
 				// check run was reported; the check run's own webhook
 				// re-checks again.
-				ds = h.waitDecisions(t, h.logMark(), prName(n), "pull-lint")
+				ds = h.waitDecisions(t, h.mark(), prName(n), "pull-lint")
 			}
 			wantVerdicts(t, ds, tt.want)
 			if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
@@ -697,14 +108,14 @@ func TestE2EVerdictReported(t *testing.T) {
 func TestE2EVerdictWaiting(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{grace: time.Hour, stale: 2 * time.Hour})
-	mark := h.logMark()
+	mark := h.mark()
 	n := h.openPR(t, "octocat", "pkg/a.go")
 	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
 	wantVerdicts(t, ds, map[string]string{
 		"pull-unit": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in *",
 		"pull-lint": "waiting: should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in *",
 	})
-	mark = h.logMark()
+	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: h.pull(t, widgetsRepo, n).HeadSHA, Context: "pull-unit",
 		State: "pending", Creator: "prow", Description: "Job triggered."})
 	ds = h.waitDecisions(t, mark, prName(n), "pull-unit")
@@ -720,7 +131,7 @@ func TestE2EVerdictWaiting(t *testing.T) {
 func TestE2EVerdictRetrigger(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{required: []string{"pull-unit", "pull-lint"}}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	n := h.openPR(t, "octocat", "pkg/a.go")
 	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
 	wantVerdicts(t, ds, map[string]string{
@@ -751,12 +162,12 @@ func TestE2EVerdictRetrigger(t *testing.T) {
 func TestE2EVerdictRevoke(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	n := h.openPR(t, "octocat", "docs/guide.md")
 	ds := h.waitDecisions(t, mark, prName(n), "pull-unit")
 	wantVerdicts(t, ds, map[string]string{"pull-unit": "skip"})
 
-	mark = h.logMark()
+	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat",
 		Contents: map[string]string{"prow/jobs.yaml": strings.Replace(widgetsJobs, "run_if_changed: '^pkg/'", "run_if_changed: '^(pkg|docs)/'", 1)}})
 	ds = h.waitDecisions(t, mark, prName(n), "pull-unit")
@@ -778,7 +189,7 @@ func TestE2EVerdictRevoke(t *testing.T) {
 func TestE2EVerdictBlocked(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{required: []string{"pull-manual"}}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	n := h.openPR(t, "octocat", "pkg/a.go")
 	ds := h.waitDecisions(t, mark, prName(n), "pull-manual")
 	wantVerdicts(t, ds, map[string]string{"pull-manual": "blocked: manual job, runs only when requested: /test pull-manual"})
@@ -825,7 +236,7 @@ func TestE2EInvariant1RulesFromBase(t *testing.T) {
 			"skip: Skipped: no changed file matches run_if_changed ^docs/"},
 	}
 	for _, c := range cases {
-		mark := h.logMark()
+		mark := h.mark()
 		n := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat", Title: c.name, Files: changed(c.files)}).Number
 		ds := h.waitDecisions(t, mark, prName(n), "pull-docs")
 		wantVerdicts(t, ds, map[string]string{"pull-docs": c.want})
@@ -880,7 +291,7 @@ jobs:
 			"build":     "skip: Skipped: no changed file matches paths [docs/**]"}},
 	}
 	for _, c := range cases {
-		mark := h.logMark()
+		mark := h.mark()
 		n := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat",
 			Title: fmt.Sprintf("%d files", c.files), Files: manyFiles("gen", c.files)}).Number
 		ds := h.waitDecisions(t, mark, prName(n), "pull-docs", "build")
@@ -908,7 +319,7 @@ func TestE2EInvariant3PinnedCheck(t *testing.T) {
       - {context: pull-docs, integration_id: 4242}
       - {context: pull-lint, integration_id: 1}
 `}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	n := h.openPR(t, "octocat", "README.md")
 	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-docs", "pull-lint")
 	wantVerdicts(t, ds, map[string]string{
@@ -944,7 +355,7 @@ func TestE2EInvariant4NeverBesideOthers(t *testing.T) {
     - {name: pull-lint, status: in_progress, app_id: 4242}
 `}.yaml(), harnessOptions{})
 	sha := h.pull(t, widgetsRepo, 1).HeadSHA
-	mark := h.logMark()
+	mark := h.mark()
 	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "ci/other", State: "success", Creator: "jenkins"})
 	ds := h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-lint", "pull-docs")
 	wantVerdicts(t, ds, map[string]string{
@@ -962,7 +373,7 @@ func TestE2EInvariant4NeverBesideOthers(t *testing.T) {
 func TestE2EInvariant5UnknownContext(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{required: []string{"mystery", "pull-unit"}}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	n := h.openPR(t, "octocat", "README.md")
 	ds := h.waitDecisions(t, mark, prName(n), "mystery", "pull-unit")
 	wantVerdicts(t, ds, map[string]string{"mystery": "blocked: no job defines it", "pull-unit": "skip"})
@@ -1007,7 +418,7 @@ func TestE2EInvariant6Errors(t *testing.T) {
 			if c.fault != nil {
 				h.gh.Fault(*c.fault)
 			}
-			mark := h.logMark()
+			mark := h.mark()
 			n := h.openPR(t, "octocat", "README.md")
 			ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-docs")
 			for ctx, d := range ds {
@@ -1016,7 +427,7 @@ func TestE2EInvariant6Errors(t *testing.T) {
 				}
 			}
 			p := h.pull(t, widgetsRepo, n)
-			st := latestStatus(p, app.RulesStatusContext)
+			st := latestStatus(p, plan.RulesStatusContext)
 			if st == nil || st.State != "error" || st.Creator != bot || !strings.HasPrefix(st.Description, c.want) {
 				t.Fatalf("fix-status status: %+v, want a description starting %q", st, c.want)
 			}
@@ -1025,9 +436,9 @@ func TestE2EInvariant6Errors(t *testing.T) {
 			}
 			// The whole error is logged (the status is cut at 140
 			// characters): for an API error, with GitHub's answer.
-			l := h.waitLog(t, mark, "the rules error", func(l logLine) bool { return l.Message == "cannot read the job rules" })
-			if l.Level != "warn" || l.decision.PR != prName(n) || (c.fault != nil && !strings.Contains(l.Error, "502")) {
-				t.Errorf("log: %+v", l)
+			o := h.waitOutcome(t, mark, "the rules error", func(o serve.Outcome) bool { return o.Report != nil && o.Report.RulesErr != nil })
+			if o.PR.String() != prName(n) || (c.fault != nil && !strings.Contains(o.Report.RulesErr.Error(), "502")) {
+				t.Errorf("rules error of %s: %v", o.PR, o.Report.RulesErr)
 			}
 			if c.fault == nil {
 				// /fix-status answers with the same reason.
@@ -1041,7 +452,7 @@ func TestE2EInvariant6Errors(t *testing.T) {
 				}
 			}
 
-			mark = h.logMark()
+			mark = h.mark()
 			if c.trigger {
 				h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: p.HeadSHA, Context: "ci/other", State: "success", Creator: "jenkins"})
 			} else {
@@ -1050,66 +461,11 @@ func TestE2EInvariant6Errors(t *testing.T) {
 			ds = h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-docs")
 			wantVerdicts(t, ds, map[string]string{"pull-unit": "skip", "pull-docs": "skip"})
 			p = h.pull(t, widgetsRepo, n)
-			if st := latestStatus(p, app.RulesStatusContext); st == nil || st.State != "success" || st.Description != "job rules read fine" {
+			if st := latestStatus(p, plan.RulesStatusContext); st == nil || st.State != "success" || st.Description != "job rules read fine" {
 				t.Errorf("fix-status status after the fix: %+v", st)
 			}
 		})
 	}
-}
-
-// presetPulls are open PRs of acme/widgets in the scenario (no webhook was
-// sent for them): #1 changes docs/guide.md and README.md, #2 and #3
-// docs/guide.md.
-const presetPulls = `- {number: 1, title: One, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}, {filename: README.md, status: modified}]}
-- {number: 2, title: Two, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}]}
-- {number: 3, title: Three, user: octocat, base: main, files: [{filename: docs/guide.md, status: modified}]}
-`
-
-// comment posts a PR comment through the emulator (issue_comment webhook).
-func (h *harness) comment(t testing.TB, n int, user, body string) int64 {
-	t.Helper()
-	return h.event(t, fakegithub.Event{Type: "issue_comment.created", Repo: widgetsRepo, Number: n, User: user, Body: body}).CommentID
-}
-
-// waitReply waits for fix-status's nth reply to user on a PR (a comment
-// that starts with "@user ").
-func (h *harness) waitReply(t testing.TB, pr int, user string, nth int) string {
-	t.Helper()
-	var replies []string
-	h.waitState(t, fmt.Sprintf("fix-status's reply #%d to %s on #%d", nth, user, pr), func(st *fakegithub.State) bool {
-		replies = nil
-		if p := pull(st, widgetsRepo, pr); p != nil {
-			for _, c := range p.Comments {
-				if c.User == bot && strings.HasPrefix(c.Body, "@"+user+" ") {
-					replies = append(replies, c.Body)
-				}
-			}
-		}
-		return len(replies) >= nth
-	})
-	return replies[nth-1]
-}
-
-func countComments(p *fakegithub.StatePull, user string) int {
-	n := 0
-	for _, c := range p.Comments {
-		if c.User == user {
-			n++
-		}
-	}
-	return n
-}
-
-func reactions(p *fakegithub.StatePull, commentID int64) []string {
-	var out []string
-	for _, c := range p.Comments {
-		if c.ID == commentID {
-			for _, r := range c.Reactions {
-				out = append(out, r.User+":"+r.Content)
-			}
-		}
-	}
-	return out
 }
 
 // TestE2EFixStatusCommand: /fix-status reacts, re-checks the PR now,
@@ -1155,23 +511,15 @@ func TestE2EFixStatusCommand(t *testing.T) {
 	}
 
 	// Only a line that is the command alone runs it.
-	mark := h.logMark()
+	mark := h.mark()
 	h.comment(t, 2, "octocat", "please run `/fix-status` later")
 	h.comment(t, 2, "octocat", "/fix-status")
 	h.waitReply(t, 2, "octocat", 1)
-	if lines := h.logLines(mark); countDecisions(lines, prName(2)) != 2 {
-		t.Errorf("want one check of #2 (2 decisions), got %d decisions", countDecisions(lines, prName(2)))
+	h.waitOutcome(t, mark, "the check of #2", func(o serve.Outcome) bool { return o.PR.String() == prName(2) })
+	h.settle(t)
+	if n := countChecks(h.outcomes(mark), prName(2)); n != 1 {
+		t.Errorf("want one check of #2, got %d", n)
 	}
-}
-
-func countDecisions(lines []logLine, pr string) int {
-	n := 0
-	for _, l := range lines {
-		if l.Message == "decision" && l.decision.PR == pr {
-			n++
-		}
-	}
-	return n
 }
 
 // TestE2EFixStatusCommandPolicy: with commands.fix_status: collaborators,
@@ -1287,7 +635,7 @@ func TestE2EGitHubPayloads(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mark := h.logMark()
+	mark := h.mark()
 	h.postSigned(t, "pull_request", raw)
 	ds := h.waitDecisions(t, mark, helloPR, "ci/docs")
 	wantVerdicts(t, ds, map[string]string{"ci/docs": "skip: Skipped: no changed file matches run_if_changed ^docs/"})
@@ -1325,7 +673,7 @@ func TestE2EGitHubPayloads(t *testing.T) {
 	// here master of Hello-World now requires ci/build too.
 	h.quietly(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: helloRepo, Branch: "master",
 		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{Contexts: []string{"ci/docs", "ci/build"}}}})
-	mark = h.logMark()
+	mark = h.mark()
 	h.postSigned(t, "branch_protection_rule", fixture(t, "branch_protection_rule/edited.json", map[string]any{
 		"installation": inst, "repository": helloRepository(t), "rule.name": "master", "rule.required_status_checks": []string{"ci/docs", "ci/build"},
 	}))
@@ -1340,7 +688,7 @@ func TestE2EGitHubPayloads(t *testing.T) {
 	commit := map[string]any{"id": sha, "message": "Run ci/docs for the README", "timestamp": "2019-05-15T15:20:30Z", "distinct": true,
 		"added": []string{}, "removed": []string{}, "modified": []string{".github/fix-status.yml"},
 		"author": map[string]any{"name": "Codertocat", "email": "21031067+Codertocat@users.noreply.github.com", "username": "Codertocat"}}
-	mark = h.logMark()
+	mark = h.mark()
 	h.postSigned(t, "push", fixture(t, "push/event.json", map[string]any{
 		"installation": inst, "ref": "refs/heads/master", "before": "f95f852bd8fca8fcc58a9a2d6c842781e32a215e", "after": sha,
 		"deleted": false, "commits": []any{commit}, "head_commit": commit,
@@ -1354,7 +702,7 @@ func TestE2EGitHubPayloads(t *testing.T) {
 	// status: the example reports "default" on the initial commit; here the
 	// CI reports ci/docs success on the PR head.
 	h.quietly(t, fakegithub.Event{Type: "status", Repo: helloRepo, SHA: helloHead, Context: "ci/docs", State: "success", Creator: "Codertocat"})
-	mark = h.logMark()
+	mark = h.mark()
 	h.postSigned(t, "status", fixture(t, "status/event.with-installation.json", map[string]any{
 		"installation": inst, "sha": helloHead, "commit.sha": helloHead, "context": "ci/docs", "state": "success",
 	}))
@@ -1362,7 +710,7 @@ func TestE2EGitHubPayloads(t *testing.T) {
 	wantVerdicts(t, ds, map[string]string{"ci/docs": "satisfied: status reported success"})
 
 	// check_run.completed: the example's run is on the PR head already.
-	mark = h.logMark()
+	mark = h.mark()
 	h.postSigned(t, "check_run", fixture(t, "check_run/completed.json", map[string]any{"installation": inst}))
 	ds = h.waitDecisions(t, mark, helloPR, "ci/docs", "ci/build")
 	if ds["ci/docs"].Trigger != "check_run.completed" {
@@ -1371,7 +719,7 @@ func TestE2EGitHubPayloads(t *testing.T) {
 
 	// installation_repositories.added: Codertocat/Space joins installation 1.
 	h.quietly(t, fakegithub.Event{Type: "installation_repositories.added", InstallationID: 1, Repos: []string{"Codertocat/Space"}})
-	mark = h.logMark()
+	mark = h.mark()
 	h.postSigned(t, "installation_repositories", fixture(t, "installation_repositories/added.json", map[string]any{"installation.id": 1}))
 	ds = h.waitDecisions(t, mark, "Codertocat/Space#1", "ci/docs")
 	wantVerdicts(t, ds, map[string]string{"ci/docs": "skip"})
@@ -1397,7 +745,7 @@ func TestE2EInvariant7Idempotent(t *testing.T) {
   files: [{filename: docs/guide.md, status: modified}]
 `}.yaml(), harnessOptions{grace: 10 * time.Minute})
 	sha := h.pull(t, widgetsRepo, 1).HeadSHA
-	mark := h.logMark()
+	mark := h.mark()
 	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "ci/other", State: "success", Creator: "jenkins"})
 	ds := h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-docs")
 	wantVerdicts(t, ds, map[string]string{
@@ -1412,7 +760,7 @@ func TestE2EInvariant7Idempotent(t *testing.T) {
 	last := delivery[len(delivery)-1]
 
 	writes := h.gh.Stats().Writes.Total
-	mark = h.logMark()
+	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "ci/other", State: "success", Creator: "jenkins"})
 	ds = h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-docs")
 	wantVerdicts(t, ds, map[string]string{
@@ -1420,7 +768,7 @@ func TestE2EInvariant7Idempotent(t *testing.T) {
 		"pull-docs": "waiting: should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; grace period ends in *",
 	})
 
-	mark = h.logMark()
+	mark = h.mark()
 	h.postSigned(t, last.Event, last.Payload) // GitHub's redelivery
 	h.waitDecisions(t, mark, prName(1), "pull-unit", "pull-docs")
 	if got := h.gh.Stats().Writes.Total - writes; got != 0 {
@@ -1465,14 +813,14 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 		t.Fatalf("rejected webhooks caused work: %d requests charged, %d writes", st.RateLimitUsed["1"], st.Writes.Total)
 	}
 
-	mark := h.logMark()
+	mark := h.mark()
 	h.postSigned(t, "pull_request", body)
 	h.waitDecisions(t, mark, helloPR, "ci/docs")
 	if w := writesBy(h.pull(t, helloRepo, 2), bot); len(w) != 1 {
 		t.Fatalf("fix-status wrote %q", w)
 	}
 	// From here on, only the other CI's status below may cause a check.
-	mark = h.logMark()
+	mark = h.mark()
 
 	// The emulator sends the status webhook of fix-status's own skip (in
 	// the background: wait for it by the events counter); send its own
@@ -1506,9 +854,9 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 	// The reply's own webhook, after the two comments above.
 	h.waitMetric(t, `fix_status_webhook_events_total{event="issue_comment.created"}`, 3)
 	h.settle(t)
-	for _, l := range h.logLines(mark) {
-		if l.Message == "decision" && l.Trigger != "comment" {
-			t.Errorf("fix-status checked the PR again after its own events: %+v", l.decision)
+	for _, o := range h.outcomes(mark) {
+		if o.Trigger != "comment" {
+			t.Errorf("fix-status checked %s again after its own events (%s)", o.PR, o.Trigger)
 		}
 	}
 	// Its writes: the skip, the /fix-status comment made in its name and
@@ -1525,7 +873,7 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 func TestE2EMalformedPayload(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	for _, c := range []struct{ event, body string }{
 		{"pull_request", `{"action": "opened", "number": 1, "pull_request": {`},
 		{"pull_request", `{"action": "opened", "number": "one"}`},
@@ -1537,11 +885,9 @@ func TestE2EMalformedPayload(t *testing.T) {
 	} {
 		h.postSigned(t, c.event, []byte(c.body))
 	}
-	for _, want := range []string{"failed to parse pull_request event payload", "failed to parse push event payload", "failed to parse repository_ruleset event payload"} {
-		h.waitLog(t, mark, want, func(l logLine) bool { return l.Level == "error" && strings.Contains(l.Error, want) })
-	}
-	for _, want := range []string{"pull_request event without", "issue_comment event without", "installation_repositories event without"} {
-		h.waitLog(t, mark, want, func(l logLine) bool { return strings.Contains(l.Error, want) })
+	for _, want := range []string{"failed to parse pull_request event payload", "failed to parse push event payload", "failed to parse repository_ruleset event payload",
+		"pull_request event without", "issue_comment event without", "installation_repositories event without"} {
+		h.waitHandlerError(t, want)
 	}
 	if st := h.gh.Stats(); st.RateLimitUsed["7"] != 0 {
 		t.Errorf("malformed payloads cost %d requests: %v", st.RateLimitUsed["7"], st.ByRoute)
@@ -1551,7 +897,7 @@ func TestE2EMalformedPayload(t *testing.T) {
 		t.Fatalf("health after malformed payloads: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	mark = h.logMark()
+	mark = h.mark()
 	n := h.openPR(t, "octocat", "docs/a.md")
 	wantVerdicts(t, h.waitDecisions(t, mark, prName(n), "pull-unit"), map[string]string{"pull-unit": "skip"})
 }
@@ -1565,12 +911,11 @@ func TestE2EInvariant6APIErrorReachesPeople(t *testing.T) {
 	files := "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
 
 	h.gh.Fault(fakegithub.Fault{Route: files, Status: http.StatusBadGateway, Count: 1})
-	mark := h.logMark()
+	mark := h.mark()
 	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: h.pull(t, widgetsRepo, 1).HeadSHA, Context: "ci/other", State: "success", Creator: "jenkins"})
-	l := h.waitLog(t, mark, "reconcile failed", func(l logLine) bool { return strings.HasPrefix(l.Message, "reconcile failed") })
-	if l.Level != "warn" || l.Message != "reconcile failed; will retry" || l.decision.PR != prName(1) ||
-		!strings.Contains(l.Error, "failed to list files of acme/widgets#1") || !strings.Contains(l.Error, "502") {
-		t.Errorf("log: %+v", l)
+	o := h.waitOutcome(t, mark, "the failed reconcile", func(o serve.Outcome) bool { return o.Err != nil })
+	if o.Retry == 0 || o.PR.String() != prName(1) || !strings.Contains(o.Err.Error(), "failed to list files of acme/widgets#1") || !strings.Contains(o.Err.Error(), "502") {
+		t.Errorf("outcome: %+v", o)
 	}
 	// The failed check wrote nothing; its retry (the fault is gone) checks
 	// the PR without another event.
@@ -1593,11 +938,11 @@ func TestE2EInvariant6APIErrorReachesPeople(t *testing.T) {
 func TestE2ERequirementsChanged(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{required: []string{"pull-unit"}, pulls: presetPulls}.yaml(), harnessOptions{grace: time.Hour})
-	mark := h.logMark()
+	mark := h.mark()
 	h.comment(t, 1, "octocat", "/fix-status")
 	wantVerdicts(t, h.waitDecisions(t, mark, prName(1), "pull-unit"), map[string]string{"pull-unit": "skip"})
 
-	mark = h.logMark()
+	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: widgetsRepo, Branch: "main",
 		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{Contexts: []string{"pull-unit", "pull-lint"}}}})
 	for _, n := range []int{1, 2, 3} {
@@ -1608,7 +953,7 @@ func TestE2ERequirementsChanged(t *testing.T) {
 		}
 	}
 
-	mark = h.logMark()
+	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "repository_ruleset.created", Repo: widgetsRepo, Branch: "main", Rules: []fakegithub.ScenarioRule{{
 		Type: "required_status_checks", Parameters: map[string]any{"required_status_checks": []any{map[string]any{"context": "pull-docs"}}}}}})
 	for _, n := range []int{1, 2, 3} {
@@ -1642,11 +987,11 @@ func TestE2EInstallations(t *testing.T) {
 `
 	}
 	h := newHarness(t, widgets{extra: other("acme/gadgets") + other("umbrella/corp")}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	h.event(t, fakegithub.Event{Type: "installation_repositories.added", InstallationID: 7, Repos: []string{"acme/gadgets"}})
 	wantVerdicts(t, h.waitDecisions(t, mark, "acme/gadgets#4", "ci/docs"), map[string]string{"ci/docs": "skip"})
 
-	mark = h.logMark()
+	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "installation.created", InstallationID: 8, Account: "umbrella", AccountType: "Organization", Repos: []string{"umbrella/corp"}})
 	wantVerdicts(t, h.waitDecisions(t, mark, "umbrella/corp#4", "ci/docs"), map[string]string{"ci/docs": "skip"})
 	for _, repo := range []string{"acme/gadgets", "umbrella/corp"} {
@@ -1663,11 +1008,11 @@ func TestE2EPushRechecksOnlyRulesBranches(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{pulls: presetPulls + "- {number: 4, title: Backport, user: octocat, base: release, files: [{filename: docs/a.md, status: modified}]}\n",
 		branches: "release:\n  protection:\n    required_status_checks: {strict: false, contexts: [pull-unit]}\n"}.yaml(), harnessOptions{})
-	mark := h.logMark()
+	mark := h.mark()
 	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat", Contents: map[string]string{"README.md": "hello again\n"}})
 	h.waitMetric(t, `fix_status_webhook_events_total{event="push"}`, 1)
 	h.settle(t)
-	pushed := h.logMark()
+	pushed := h.mark()
 	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat",
 		Contents: map[string]string{"prow/jobs.yaml": widgetsJobs + "# reviewed\n"}})
 	for _, n := range []int{1, 2, 3} {
@@ -1675,10 +1020,8 @@ func TestE2EPushRechecksOnlyRulesBranches(t *testing.T) {
 	}
 	h.settle(t)
 	got := map[string]int{}
-	for _, l := range h.logLines(mark) {
-		if l.Message == "decision" {
-			got[l.decision.PR+" "+l.Trigger]++
-		}
+	for _, o := range h.outcomes(mark) {
+		got[o.PR.String()+" "+o.Trigger]++
 	}
 	want := map[string]int{prName(1) + " requirements_changed": 1, prName(2) + " requirements_changed": 1, prName(3) + " requirements_changed": 1}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -1704,7 +1047,7 @@ func TestE2EAPIBudget(t *testing.T) {
 	// A: 151 files, two pages, nothing to write (every job should run and
 	// is inside its grace period). B: one page, one skip to write.
 	h.gh.ResetStats()
-	mark := h.logMark()
+	mark := h.mark()
 	a := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat", Title: "A",
 		Files: append(manyFiles("pkg", 150), fakegithub.File{Filename: "docs/a.md", Status: "added"})}).Number
 	b := h.openPR(t, "octocat", "docs/b.md")
@@ -1763,7 +1106,7 @@ func TestE2EAPIBudget(t *testing.T) {
 		{"Change docs/b.md", b, 0, 3},
 	} {
 		h.gh.ResetStats()
-		mark = h.logMark()
+		mark = h.mark()
 		redeliver(c.title)
 		h.waitDecisions(t, mark, prName(c.n), "pull-unit", "pull-docs", "pull-lint")
 		if st := h.gh.Stats(); st.RateLimitUsed["7"] != c.charged || st.NotModified != c.notModified {
@@ -1775,7 +1118,7 @@ func TestE2EAPIBudget(t *testing.T) {
 	// Without a payload (the branch's protection changed), each PR is read
 	// once more, and the open PRs are listed once for the branch.
 	h.gh.ResetStats()
-	mark = h.logMark()
+	mark = h.mark()
 	h.event(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: widgetsRepo, Branch: "main",
 		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{Contexts: []string{"pull-unit", "pull-docs"}}}})
 	h.waitDecisions(t, mark, prName(a), "pull-unit")
@@ -1808,7 +1151,7 @@ func TestE2EShutdownDrains(t *testing.T) {
 	}
 	p := h.pull(t, widgetsRepo, n)
 	if st := latestStatus(p, "pull-unit"); st == nil || st.State != "success" || st.Creator != bot {
-		t.Errorf("the queued check did not run on shutdown: %+v; log: %+v", st, h.logLines(0)[len(h.logLines(0))-2:])
+		t.Errorf("the queued check did not run on shutdown: %+v; outcomes: %+v", st, h.outcomes(0))
 	}
 }
 
@@ -1833,4 +1176,15 @@ func hmacSHA1(secret string, body []byte) string {
 	m := hmac.New(sha1.New, []byte(secret))
 	m.Write(body)
 	return hex.EncodeToString(m.Sum(nil))
+}
+
+// countChecks counts the reconciles of pr among outcomes.
+func countChecks(outs []serve.Outcome, pr string) int {
+	n := 0
+	for _, o := range outs {
+		if o.PR.String() == pr {
+			n++
+		}
+	}
+	return n
 }

@@ -12,8 +12,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
-	"github.com/fix-status/fix-status/app"
+	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/metrics"
+	"github.com/fix-status/fix-status/app/reconcile"
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/sources"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -24,9 +27,11 @@ var version = "dev"
 type wired struct {
 	cfg     *config.Server
 	clients githubapp.ClientCreator
-	rec     *app.Reconciler
-	metrics *app.Metrics
+	rec     *reconcile.Reconciler
+	metrics *metrics.Metrics
 	logger  zerolog.Logger
+	// now is the one clock of the commands (tests move it).
+	now func() time.Time
 }
 
 type wireOptions struct {
@@ -37,7 +42,7 @@ type wireOptions struct {
 	// it (backfill governs every request, the reconciler's too).
 	wrapClients func(githubapp.ClientCreator) (githubapp.ClientCreator, error)
 	// cacheEntries bounds each installation client's HTTP cache (0 =
-	// app.DefaultCacheEntries); backfill reads each PR once and keeps it
+	// ghapi.DefaultCacheEntries); backfill reads each PR once and keeps it
 	// small.
 	cacheEntries int
 }
@@ -48,15 +53,15 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 		o.logOut = os.Stderr
 	}
 	logger := zerolog.New(o.logOut).With().Timestamp().Logger()
-	metrics := app.NewMetrics(o.registry)
+	m := metrics.New(o.registry)
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(),
 		githubapp.WithClientUserAgent("fix-status/"+version),
 		githubapp.WithClientTimeout(30*time.Second),
 		// Always revalidate: GitHub marks responses fresh for 60 s, and a
 		// status fix-status just wrote must be seen on the next read. A
 		// revalidation answered 304 costs no rate limit.
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return app.NewHTTPCache(o.cacheEntries) }),
-		githubapp.WithClientMiddleware(githubapp.ClientLogging(zerolog.DebugLevel), metrics.ClientMiddleware()),
+		githubapp.WithClientCaching(true, func() httpcache.Cache { return ghapi.NewHTTPCache(o.cacheEntries) }),
+		githubapp.WithClientMiddleware(githubapp.ClientLogging(zerolog.DebugLevel), m.ClientMiddleware()),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create GitHub clients: %w", err)
@@ -80,9 +85,12 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 			return nil, fmt.Errorf("prow.job_config: %w", err)
 		}
 	}
-	rec := app.NewReconciler(app.Options{
+	rec := reconcile.New(reconcile.Options{
 		Clients: cc, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
-		CentralProw: central, Metrics: metrics, Now: o.now,
+		Sources: sources.NewLoader(central), Metrics: m, Now: o.now,
 	})
-	return &wired{cfg: cfg, clients: cc, rec: rec, metrics: metrics, logger: logger}, nil
+	if o.now == nil {
+		o.now = time.Now
+	}
+	return &wired{cfg: cfg, clients: cc, rec: rec, metrics: m, logger: logger, now: o.now}, nil
 }

@@ -1,4 +1,9 @@
-package app
+// Package ghapi is every call fix-status makes to GitHub's API: the reads
+// of a pull request's snapshot, the writes that repair it, listings of
+// installations and pull requests, a repository as a file system over the
+// contents API, the HTTP cache, and one classifier of GitHub's errors that
+// every driver uses to decide whether and when to try again.
+package ghapi
 
 import (
 	"context"
@@ -6,33 +11,42 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/fix-status/fix-status/app/plan"
 	"github.com/google/go-github/v60/github"
 )
 
 // MaxPRFiles is where GitHub's PR files API stops listing.
 const MaxPRFiles = 3000
 
-// perPage is GitHub's page size maximum; bigger pages mean fewer requests.
-const perPage = 100
+// PerPage is GitHub's page size maximum; bigger pages mean fewer requests.
+const PerPage = 100
 
-// readPR reads the pull request itself.
-func readPR(ctx context.Context, c *github.Client, ref PRRef) (*github.PullRequest, error) {
+// ReadPR reads the pull request itself.
+func ReadPR(ctx context.Context, c *github.Client, ref plan.PRRef) (plan.PRInfo, error) {
 	pr, _, err := c.PullRequests.Get(ctx, ref.Owner, ref.Repo, ref.Number)
 	if err != nil {
-		return nil, fmt.Errorf("failed to get pull request %s: %w", ref, err)
+		return plan.PRInfo{}, fmt.Errorf("failed to get pull request %s: %w", ref, err)
 	}
-	return pr, nil
+	return PRInfo(pr), nil
+}
+
+// PRInfo is what the plan needs of a go-github pull request.
+func PRInfo(pr *github.PullRequest) plan.PRInfo {
+	return plan.PRInfo{
+		Number: pr.GetNumber(), State: pr.GetState(), Draft: pr.GetDraft(), Author: pr.GetUser().GetLogin(),
+		BaseRef: pr.GetBase().GetRef(), BaseSHA: pr.GetBase().GetSHA(), HeadSHA: pr.GetHead().GetSHA(),
+		UpdatedAt: pr.GetUpdatedAt().Time, ChangedFiles: pr.GetChangedFiles(),
+	}
 }
 
 // ReadFiles lists the PR's changed file names (renamed files by their new
 // name, deleted files included) and whether the list is complete.
-func ReadFiles(ctx context.Context, c *github.Client, ref PRRef, changedFiles int) ([]string, bool, error) {
+func ReadFiles(ctx context.Context, c *github.Client, ref plan.PRRef, changedFiles int) ([]string, bool, error) {
 	var names []string
-	opt := &github.ListOptions{PerPage: perPage}
+	opt := &github.ListOptions{PerPage: PerPage}
 	for {
 		files, resp, err := c.PullRequests.ListFiles(ctx, ref.Owner, ref.Repo, ref.Number, opt)
 		if err != nil {
@@ -55,10 +69,10 @@ func ReadFiles(ctx context.Context, c *github.Client, ref PRRef, changedFiles in
 // ReadStatuses returns the latest status per context (case-insensitive) on
 // sha, with who created it. The statuses list is newest first; the combined
 // status would be one read too but does not say who created each status.
-func ReadStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]Status, error) {
+func ReadStatuses(ctx context.Context, c *github.Client, ref plan.PRRef, sha string) ([]plan.Status, error) {
 	seen := map[string]bool{}
-	var out []Status
-	opt := &github.ListOptions{PerPage: perPage}
+	var out []plan.Status
+	opt := &github.ListOptions{PerPage: PerPage}
 	for {
 		sts, resp, err := c.Repositories.ListStatuses(ctx, ref.Owner, ref.Repo, sha, opt)
 		if err != nil {
@@ -70,7 +84,7 @@ func ReadStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) 
 				continue
 			}
 			seen[k] = true
-			out = append(out, Status{
+			out = append(out, plan.Status{
 				Context: st.GetContext(), State: st.GetState(), Description: st.GetDescription(),
 				TargetURL: st.GetTargetURL(), Creator: st.GetCreator().GetLogin(), CreatedAt: st.GetCreatedAt().Time,
 			})
@@ -83,77 +97,55 @@ func ReadStatuses(ctx context.Context, c *github.Client, ref PRRef, sha string) 
 }
 
 // ReadCheckRuns returns the latest check run per name and app on sha.
-func ReadCheckRuns(ctx context.Context, c *github.Client, ref PRRef, sha string) ([]CheckRun, error) {
-	var all []CheckRun
-	opt := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: perPage}}
+func ReadCheckRuns(ctx context.Context, c *github.Client, ref plan.PRRef, sha string) ([]plan.CheckRun, error) {
+	var all []plan.CheckRun
+	opt := &github.ListCheckRunsOptions{Filter: github.String("latest"), ListOptions: github.ListOptions{PerPage: PerPage}}
 	for {
 		res, resp, err := c.Checks.ListCheckRunsForRef(ctx, ref.Owner, ref.Repo, sha, opt)
 		if err != nil {
 			return nil, fmt.Errorf("failed to list check runs of %s@%s: %w", ref.FullRepo(), sha, err)
 		}
 		for _, cr := range res.CheckRuns {
-			all = append(all, CheckRun{
+			all = append(all, plan.CheckRun{
 				ID: cr.GetID(), Name: cr.GetName(), Status: cr.GetStatus(), Conclusion: cr.GetConclusion(),
 				AppID: cr.GetApp().GetID(), AppSlug: cr.GetApp().GetSlug(), SuiteID: cr.GetCheckSuite().GetID(),
 				StartedAt: cr.GetStartedAt().Time,
 			})
 		}
 		if resp.NextPage == 0 {
-			return LatestCheckRuns(all), nil
+			return plan.LatestCheckRuns(all), nil
 		}
 		opt.Page = resp.NextPage
 	}
 }
 
-// LatestCheckRuns keeps the newest run (highest id) per name
-// (case-insensitive) and app, in id order: what GitHub counts for a
-// required check.
-func LatestCheckRuns(runs []CheckRun) []CheckRun {
-	type key struct {
-		name string
-		app  int64
-	}
-	latest := map[key]CheckRun{}
-	for _, run := range runs {
-		k := key{strings.ToLower(run.Name), run.AppID}
-		if prev, ok := latest[k]; !ok || run.ID > prev.ID {
-			latest[k] = run
-		}
-	}
-	out := make([]CheckRun, 0, len(latest))
-	for _, r := range latest {
-		out = append(out, r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out
-}
-
-// readRequired returns the base branch's required contexts: classic
+// ReadRequired returns the base branch's required contexts: classic
 // protection ∪ rules for the branch. Without Administration permission the
 // protection read fails with 403; rulesets still count then.
-func readRequired(ctx context.Context, c *github.Client, owner, repo, branch string) ([]RequiredCheck, error) {
-	var out []RequiredCheck
-	rsc, resp, err := c.Repositories.GetRequiredStatusChecks(ctx, owner, repo, branch)
+func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string) ([]plan.RequiredCheck, error) {
+	owner, name := repo.Owner, repo.Repo
+	var out []plan.RequiredCheck
+	rsc, resp, err := c.Repositories.GetRequiredStatusChecks(ctx, owner, name, branch)
 	switch {
 	case err == nil:
 		seen := map[string]bool{}
 		for _, chk := range rsc.GetChecks() {
-			out = append(out, RequiredCheck{Context: chk.Context, AppID: pinnedApp(chk.AppID), From: "protection"})
+			out = append(out, plan.RequiredCheck{Context: chk.Context, AppID: pinnedApp(chk.AppID), From: "protection"})
 			seen[chk.Context] = true
 		}
 		for _, ctxName := range rsc.GetContexts() {
 			if !seen[ctxName] {
-				out = append(out, RequiredCheck{Context: ctxName, From: "protection"})
+				out = append(out, plan.RequiredCheck{Context: ctxName, From: "protection"})
 			}
 		}
 	case errors.Is(err, github.ErrBranchNotProtected):
 	case resp != nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden):
 	default:
-		return nil, fmt.Errorf("failed to get required status checks of %s/%s:%s: %w", owner, repo, branch, err)
+		return nil, fmt.Errorf("failed to get required status checks of %s:%s: %w", repo.FullRepo(), branch, err)
 	}
-	rules, _, err := c.Repositories.GetRulesForBranch(ctx, owner, repo, branch)
+	rules, _, err := c.Repositories.GetRulesForBranch(ctx, owner, name, branch)
 	if err != nil {
-		return nil, fmt.Errorf("failed to get rules for %s/%s:%s: %w", owner, repo, branch, err)
+		return nil, fmt.Errorf("failed to get rules for %s:%s: %w", repo.FullRepo(), branch, err)
 	}
 	for _, r := range rules {
 		if r.Type != "required_status_checks" || r.Parameters == nil {
@@ -161,10 +153,10 @@ func readRequired(ctx context.Context, c *github.Client, owner, repo, branch str
 		}
 		var p github.RequiredStatusChecksRuleParameters
 		if err := json.Unmarshal(*r.Parameters, &p); err != nil {
-			return nil, fmt.Errorf("failed to decode a required_status_checks rule of %s/%s:%s: %w", owner, repo, branch, err)
+			return nil, fmt.Errorf("failed to decode a required_status_checks rule of %s:%s: %w", repo.FullRepo(), branch, err)
 		}
 		for _, chk := range p.RequiredStatusChecks {
-			out = append(out, RequiredCheck{Context: chk.Context, AppID: pinnedApp(chk.IntegrationID), From: "ruleset"})
+			out = append(out, plan.RequiredCheck{Context: chk.Context, AppID: pinnedApp(chk.IntegrationID), From: "ruleset"})
 		}
 	}
 	return out, nil
@@ -178,11 +170,11 @@ func pinnedApp(id *int64) int64 {
 	return *id
 }
 
-// readRetriggers lists fix-status's earlier re-trigger comments for sha.
-func readRetriggers(ctx context.Context, c *github.Client, ref PRRef, sha, login string) ([]PastRetrigger, error) {
-	var out []PastRetrigger
-	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: perPage}}
-	suffix := " sha=" + sha + " -->"
+// ReadRetriggers lists fix-status's earlier re-trigger comments for sha,
+// by their hidden markers; login is fix-status's own ("slug[bot]").
+func ReadRetriggers(ctx context.Context, c *github.Client, ref plan.PRRef, sha, login string) ([]plan.PastRetrigger, error) {
+	var out []plan.PastRetrigger
+	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: PerPage}}
 	for {
 		cs, resp, err := c.Issues.ListComments(ctx, ref.Owner, ref.Repo, ref.Number, opt)
 		if err != nil {
@@ -192,15 +184,8 @@ func readRetriggers(ctx context.Context, c *github.Client, ref PRRef, sha, login
 			if !strings.EqualFold(cm.GetUser().GetLogin(), login) {
 				continue
 			}
-			for _, line := range strings.Split(cm.GetBody(), "\n") {
-				var context string
-				if !strings.HasPrefix(line, "<!-- fix-status retrigger context=") || !strings.HasSuffix(line, suffix) {
-					continue
-				}
-				q := strings.TrimSuffix(strings.TrimPrefix(line, "<!-- fix-status retrigger context="), suffix)
-				if err := json.Unmarshal([]byte(q), &context); err == nil {
-					out = append(out, PastRetrigger{Context: context, At: cm.GetCreatedAt().Time})
-				}
+			for _, context := range plan.ParseRetriggerMarkers(cm.GetBody(), sha) {
+				out = append(out, plan.PastRetrigger{Context: context, At: cm.GetCreatedAt().Time})
 			}
 		}
 		if resp.NextPage == 0 {
@@ -210,10 +195,20 @@ func readRetriggers(ctx context.Context, c *github.Client, ref PRRef, sha, login
 	}
 }
 
-// headSince is when the head SHA was first seen by CI: the earliest result on
+// ReadPermission returns user's permission on the repository: admin,
+// write, read or none (GitHub folds maintain into write, triage into read).
+func ReadPermission(ctx context.Context, c *github.Client, repo plan.RepoRef, user string) (string, error) {
+	perm, _, err := c.Repositories.GetPermissionLevel(ctx, repo.Owner, repo.Repo, user)
+	if err != nil {
+		return "", fmt.Errorf("failed to read %s's permission on %s: %w", user, repo.FullRepo(), err)
+	}
+	return perm.GetPermission(), nil
+}
+
+// HeadSince is when the head SHA was first seen by CI: the earliest result on
 // it, else the PR's last update.
-func headSince(pr *github.PullRequest, sts []Status, crs []CheckRun) time.Time {
-	t := pr.GetUpdatedAt().Time
+func HeadSince(pr plan.PRInfo, sts []plan.Status, crs []plan.CheckRun) time.Time {
+	t := pr.UpdatedAt
 	for _, s := range sts {
 		if !s.CreatedAt.IsZero() && s.CreatedAt.Before(t) {
 			t = s.CreatedAt

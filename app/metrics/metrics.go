@@ -1,4 +1,6 @@
-package app
+// Package metrics holds fix-status's Prometheus metrics, shared by the
+// webhook handlers, the drivers and the GitHub client middleware.
+package metrics
 
 import (
 	"net/http"
@@ -19,8 +21,8 @@ type Metrics struct {
 	QueueDepth prometheus.Gauge
 }
 
-// NewMetrics creates the metrics and registers them with reg when not nil.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// New creates the metrics and registers them with reg when not nil.
+func New(reg prometheus.Registerer) *Metrics {
 	m := &Metrics{
 		events: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fix_status_webhook_events_total", Help: "Webhook events received, by event type and action.",
@@ -54,12 +56,12 @@ func (m *Metrics) Event(eventType string) { m.events.WithLabelValues(eventType).
 func (m *Metrics) Decision(verdict string) { m.decisions.WithLabelValues(verdict).Inc() }
 
 // Write counts one write.
-func (m *Metrics) Write(kind WriteKind, err error) {
+func (m *Metrics) Write(kind string, err error) {
 	result := "ok"
 	if err != nil {
 		result = "error"
 	}
-	m.writes.WithLabelValues(string(kind), result).Inc()
+	m.writes.WithLabelValues(kind, result).Inc()
 }
 
 // ClientMiddleware counts API requests and records the rate limit left; add

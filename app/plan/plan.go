@@ -1,14 +1,15 @@
-package app
+package plan
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
 	"github.com/fix-status/fix-status/app/rules"
 )
 
-// Verdict is the decision for one required context (DESIGN.md §4).
+// Verdict is the decision for one required context (docs/design.md, "Verdicts").
 type Verdict string
 
 // The verdicts.
@@ -93,8 +94,13 @@ func Plan(s *Snapshot, opts PlanOptions) []Decision {
 	for _, rc := range mergeRequired(s.Required) {
 		d := p.decide(rc)
 		d.Context = rc.Context
-		d.Reason = rules.Truncate(d.Reason, rules.MaxReason)
 		out = append(out, d)
+	}
+	if s.Command != nil {
+		limitCommand(s.Command, out)
+	}
+	for i := range out {
+		out[i].Reason = rules.Truncate(out[i].Reason, rules.MaxReason)
 	}
 	return out
 }
@@ -310,7 +316,7 @@ type ruling struct {
 }
 
 // rule finds the jobs that report rc and combines their verdicts, applying
-// the safety invariants of DESIGN.md §6.
+// the safety invariants (docs/design.md, "Safety invariants").
 func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 	s := p.s
 	if s.RulesErr != nil {
@@ -438,21 +444,53 @@ func RecheckAt(ds []Decision) time.Time {
 	return t
 }
 
-// Summary counts decisions by verdict, in a fixed order, for a one-line
-// summary ("2 skip, 1 waiting").
-func Summary(ds []Decision) string {
-	counts := map[Verdict]int{}
-	for _, d := range ds {
-		counts[d.Verdict]++
+// LatestCheckRuns keeps the newest run (highest id) per name
+// (case-insensitive) and app, in id order: what GitHub counts for a
+// required check.
+func LatestCheckRuns(runs []CheckRun) []CheckRun {
+	type key struct {
+		name string
+		app  int64
 	}
-	var parts []string
-	for _, v := range []Verdict{Skip, Retrigger, Revoke, Satisfied, Waiting, Failing, Blocked} {
-		if counts[v] > 0 {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[v], v))
+	latest := map[key]CheckRun{}
+	for _, run := range runs {
+		k := key{strings.ToLower(run.Name), run.AppID}
+		if prev, ok := latest[k]; !ok || run.ID > prev.ID {
+			latest[k] = run
 		}
 	}
-	if len(parts) == 0 {
-		return "no required checks"
+	out := make([]CheckRun, 0, len(latest))
+	for _, r := range latest {
+		out = append(out, r)
 	}
-	return strings.Join(parts, ", ")
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// RulesStatusContext is the commit status fix-status posts when it cannot
+// read a repository's job rules, so the problem reaches people on the PR.
+const RulesStatusContext = "fix-status"
+
+// RulesStatus is the write that shows a rules error on the PR as
+// fix-status's own status (error), or clears it once the rules read fine
+// again; nil when the PR already shows the right one. login is
+// fix-status's ("slug[bot]").
+func RulesStatus(s *Snapshot, login string) *Write {
+	var ours *Status
+	for i, st := range s.Statuses {
+		if strings.EqualFold(st.Context, RulesStatusContext) && strings.EqualFold(st.Creator, login) {
+			ours = &s.Statuses[i]
+		}
+	}
+	switch {
+	case s.RulesErr != nil:
+		desc := rules.Truncate("cannot read the job rules: "+s.RulesErr.Error(), rules.MaxReason)
+		if ours != nil && ours.State == "error" && ours.Description == desc {
+			return nil
+		}
+		return &Write{Kind: WriteStatus, Context: RulesStatusContext, State: "error", Description: desc}
+	case ours != nil && ours.State != "success":
+		return &Write{Kind: WriteStatus, Context: RulesStatusContext, State: "success", Description: "job rules read fine"}
+	}
+	return nil
 }

@@ -1,4 +1,9 @@
-package app
+// Package sources decides which job rules judge a pull request: the repo
+// config (.github/fix-status.yml on the base branch, or the owner's .github
+// repository), the GitHub Actions workflows and Prow job configs it names,
+// its explicit rules, and the server's central Prow config. It also owns the
+// one list of the files that define jobs.
+package sources
 
 import (
 	"errors"
@@ -37,9 +42,14 @@ type RuleSet struct {
 // RuleFilesChanged returns the changed files that define jobs: a PR that
 // changes them must not be judged by the base branch's rules alone.
 func (rs *RuleSet) RuleFilesChanged(files []string) []string {
+	return ruleFiles(rs.ruleFiles, files)
+}
+
+// ruleFiles returns the files that are, or lie below, one of defining.
+func ruleFiles(defining, files []string) []string {
 	var out []string
 	for _, f := range files {
-		for _, rf := range rs.ruleFiles {
+		for _, rf := range defining {
 			if f == rf || (strings.HasSuffix(rf, "/") && strings.HasPrefix(f, rf)) {
 				out = append(out, f)
 				break
@@ -57,6 +67,9 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) 
 		cfg = DefaultRepoConfig()
 	}
 	rs := &RuleSet{Config: cfg, ruleFiles: []string{config.RepoConfigPath}}
+	if cfg.Sources.Actions {
+		rs.ruleFiles = append(rs.ruleFiles, WorkflowsDir+"/")
+	}
 	var errs []error
 	if len(cfg.Sources.Prow) > 0 {
 		pc, err := rules.LoadProwFS(fsys, cfg.Sources.Prow...)
@@ -77,7 +90,6 @@ func LoadRepoRules(fsys fs.FS, repo string, cfg *config.Repo) (*RuleSet, error) 
 		} else {
 			rs.Jobs = append(rs.Jobs, jobs...)
 		}
-		rs.ruleFiles = append(rs.ruleFiles, WorkflowsDir+"/")
 	}
 	explicit, err := rules.ExplicitJobs(config.RepoConfigPath, cfg)
 	if err != nil {
@@ -142,3 +154,11 @@ func LoadLocalJobs(src LocalSources) ([]*rules.Job, error) {
 	}
 	return append(jobs, rs.Jobs...), nil
 }
+
+// alwaysRuleFiles define jobs in every repository, whatever its repo config
+// says: the repo config itself, and the workflows its default reads.
+var alwaysRuleFiles = []string{config.RepoConfigPath, WorkflowsDir + "/"}
+
+// MayDefineRules returns the files that define jobs in any repository (the
+// repo config, the workflows), before its rules are known.
+func MayDefineRules(files []string) []string { return ruleFiles(alwaysRuleFiles, files) }

@@ -1,4 +1,4 @@
-package app
+package ghapi
 
 import (
 	"context"
@@ -11,13 +11,14 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fix-status/fix-status/app/plan"
 	"github.com/google/go-github/v60/github"
 )
 
-// repoFS is a read-only fs.FS over one ref of a repository, through the
+// RepoFS is a read-only fs.FS over one ref of a repository, through the
 // contents API, so the rule loaders read GitHub exactly as they read a local
 // checkout. Every read goes through the (caching) installation client.
-type repoFS struct {
+type RepoFS struct {
 	ctx    context.Context
 	client *github.Client
 	owner  string
@@ -30,6 +31,16 @@ type repoFS struct {
 	read map[string]content
 }
 
+// NewRepoFS is repo at ref (a branch, tag or SHA), read through c. ctx
+// bounds every read: the fs.FS methods take none.
+func NewRepoFS(ctx context.Context, c *github.Client, repo plan.RepoRef, ref string) *RepoFS {
+	return &RepoFS{ctx: ctx, client: c, owner: repo.Owner, repo: repo.Repo, ref: ref}
+}
+
+// APIErr is the first read that failed for another reason than "not
+// found" (a 5xx, a rate limit): the rule loaders keep only its message.
+func (r *RepoFS) APIErr() error { return r.apiErr }
+
 type content struct {
 	file *github.RepositoryContent
 	dir  []*github.RepositoryContent
@@ -37,11 +48,11 @@ type content struct {
 }
 
 var (
-	_ fs.ReadFileFS = (*repoFS)(nil)
-	_ fs.ReadDirFS  = (*repoFS)(nil)
+	_ fs.ReadFileFS = (*RepoFS)(nil)
+	_ fs.ReadDirFS  = (*RepoFS)(nil)
 )
 
-func (r *repoFS) get(name string) (*github.RepositoryContent, []*github.RepositoryContent, error) {
+func (r *RepoFS) get(name string) (*github.RepositoryContent, []*github.RepositoryContent, error) {
 	if !fs.ValidPath(name) {
 		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
@@ -68,14 +79,14 @@ func (r *repoFS) get(name string) (*github.RepositoryContent, []*github.Reposito
 	return file, dir, nil
 }
 
-func (r *repoFS) remember(name string, c content) {
+func (r *RepoFS) remember(name string, c content) {
 	if r.read == nil {
 		r.read = map[string]content{}
 	}
 	r.read[name] = c
 }
 
-func (r *repoFS) ReadFile(name string) ([]byte, error) {
+func (r *RepoFS) ReadFile(name string) ([]byte, error) {
 	file, _, err := r.get(name)
 	if err != nil {
 		return nil, err
@@ -90,7 +101,7 @@ func (r *repoFS) ReadFile(name string) ([]byte, error) {
 	return []byte(s), nil
 }
 
-func (r *repoFS) ReadDir(name string) ([]fs.DirEntry, error) {
+func (r *RepoFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	file, dir, err := r.get(name)
 	if err != nil {
 		return nil, err
@@ -105,7 +116,7 @@ func (r *repoFS) ReadDir(name string) ([]fs.DirEntry, error) {
 	return out, nil
 }
 
-func (r *repoFS) Open(name string) (fs.File, error) {
+func (r *RepoFS) Open(name string) (fs.File, error) {
 	file, dir, err := r.get(name)
 	if err != nil {
 		return nil, err

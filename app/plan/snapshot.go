@@ -1,28 +1,56 @@
-// Package app is fix-status's core: for one pull request it reads a snapshot
-// of what GitHub requires and what was reported, plans one decision per
-// required context with the rule engine, and applies the safe writes.
-package app
+// Package plan is fix-status's pure core: the snapshot of one pull request
+// (what GitHub requires of it and what was reported on its head), the plan
+// that decides every required context from it, the /fix-status command
+// policy, and the text people read (descriptions, the command's reply). It
+// does no I/O and reads no clock but the one it is given: every function
+// here is table-tested without GitHub.
+package plan
 
 import (
 	"strconv"
 	"time"
 
 	"github.com/fix-status/fix-status/app/rules"
-	"github.com/fix-status/fix-status/config"
 )
 
-// PRRef names one pull request.
-type PRRef struct {
+// RepoRef names one repository of one installation of the app.
+type RepoRef struct {
+	InstallationID int64
 	Owner          string
 	Repo           string
-	Number         int
-	InstallationID int64
 }
 
 // FullRepo is "owner/repo".
-func (r PRRef) FullRepo() string { return r.Owner + "/" + r.Repo }
+func (r RepoRef) FullRepo() string { return r.Owner + "/" + r.Repo }
+
+// PR names pull request number of the repository.
+func (r RepoRef) PR(number int) PRRef { return PRRef{RepoRef: r, Number: number} }
+
+// PRRef names one pull request.
+type PRRef struct {
+	RepoRef
+	Number int
+}
 
 func (r PRRef) String() string { return r.FullRepo() + "#" + strconv.Itoa(r.Number) }
+
+// PRInfo is what GitHub says of a pull request itself, as read from the API
+// (or from a bulk read, or a webhook payload, where it is only a hint).
+type PRInfo struct {
+	Number  int
+	State   string // open, closed
+	Draft   bool
+	Author  string
+	BaseRef string
+	BaseSHA string
+	HeadSHA string
+	// UpdatedAt is the PR's last update; deliveries arrive out of order,
+	// and the newer of two payloads is the one to keep.
+	UpdatedAt time.Time
+	// ChangedFiles is GitHub's count of changed files (the files API stops
+	// listing at 3,000; the count does not).
+	ChangedFiles int
+}
 
 // RequiredCheck is one required context of the base branch.
 type RequiredCheck struct {
@@ -98,8 +126,6 @@ type Snapshot struct {
 	Retriggers     []PastRetrigger
 	RetriggersRead bool
 
-	// repoConfig is the repo config in force; rulesErrPath where the rules
-	// error was found. Both are for apply, not for the plan.
-	repoConfig   *config.Repo
-	rulesErrPath string
+	// Command is set when a /fix-status comment asked for this plan.
+	Command *Command
 }

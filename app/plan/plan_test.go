@@ -1,4 +1,4 @@
-package app
+package plan
 
 import (
 	"errors"
@@ -39,7 +39,7 @@ func prowJob(context, prefix string) *rules.Job {
 
 func baseSnapshot() *Snapshot {
 	return &Snapshot{
-		PR: PRRef{Owner: "o", Repo: "r", Number: 1}, State: "open",
+		PR: RepoRef{Owner: "o", Repo: "r"}.PR(1), State: "open",
 		BaseBranch: "main", BaseSHA: "base", HeadSHA: "head", HeadSince: now.Add(-time.Hour),
 		Files: []string{"pkg/a.go"}, FilesComplete: true,
 		Required:       []RequiredCheck{{Context: "docs", From: "protection"}},

@@ -1,0 +1,370 @@
+// Package reconcile repairs one pull request: it reads the snapshot the plan
+// needs (the PR, its files and results, the base branch's required checks
+// and rules), plans with the pure plan package, and applies the writes. The
+// drivers (serve, backfill, check, demo) reach it only through its methods.
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/go-github/v60/github"
+	"github.com/palantir/go-githubapp/githubapp"
+	"github.com/rs/zerolog"
+
+	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/metrics"
+	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/sources"
+	"github.com/fix-status/fix-status/config"
+)
+
+// Options configure a Reconciler.
+type Options struct {
+	Clients githubapp.ClientCreator
+	Config  *config.Server
+	// AppID and AppSlug identify fix-status (from GET /app); its results are
+	// the ones created by AppSlug+"[bot]" or by app AppID.
+	AppID   int64
+	AppSlug string
+	// Sources reads the rules of a repository (with the central Prow
+	// config, if any).
+	Sources *sources.Loader
+	Now     func() time.Time
+	Metrics *metrics.Metrics
+	// BranchTTL is how long a branch's required checks and rules are reused
+	// across PRs before they are read again (default 1 minute). Webhooks
+	// that change them invalidate the cache at once.
+	BranchTTL time.Duration
+}
+
+// Reconciler repairs pull requests: snapshot → plan → apply.
+type Reconciler struct {
+	opts Options
+
+	mu       sync.Mutex
+	branches map[branchKey]*branchEntry
+}
+
+type branchKey struct {
+	installation int64
+	repo, branch string
+}
+
+type branchEntry struct {
+	once     sync.Once
+	at       time.Time
+	required []plan.RequiredCheck
+	rules    *sources.RuleSet
+	cfgPath  string
+	err      error
+	rulesErr error
+}
+
+// New builds a Reconciler.
+func New(opts Options) *Reconciler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.BranchTTL == 0 {
+		opts.BranchTTL = time.Minute
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New(nil)
+	}
+	if opts.Sources == nil {
+		opts.Sources = sources.NewLoader(nil)
+	}
+	return &Reconciler{opts: opts, branches: map[branchKey]*branchEntry{}}
+}
+
+// AppLogin is the login GitHub shows for writes made by the app.
+func (r *Reconciler) AppLogin() string { return r.opts.AppSlug + "[bot]" }
+
+// IsOwnSender reports whether an event was caused by fix-status itself
+// (its statuses, check runs and comments): such events are ignored, so the
+// app never loops on its own writes.
+func (r *Reconciler) IsOwnSender(login string, appID int64) bool {
+	return (login != "" && strings.EqualFold(login, r.AppLogin())) || (appID != 0 && appID == r.opts.AppID)
+}
+
+// Trigger says why a PR is reconciled.
+type Trigger struct {
+	// Event names the cause, e.g. "pull_request.synchronize", "comment",
+	// "sweep", "backfill", "check".
+	Event string
+	// PR is what a webhook payload said of the pull request, when there
+	// is one; it saves one read.
+	PR *plan.PRInfo
+	// DryRun plans without writing.
+	DryRun bool
+	// Prefetched, when set, is the PR's data read in bulk (backfill reads
+	// many PRs per GraphQL query); it replaces the per-PR REST reads.
+	Prefetched *Prefetched
+	// Command is set for a /fix-status run: the repo config's command
+	// policy applies to its commenter.
+	Command *plan.Command
+}
+
+// Prefetched is one PR's data read elsewhere than by the reconciler.
+type Prefetched struct {
+	PR plan.PRInfo
+	// Files is the changed-file list as read (nil: read it by REST), and
+	// FilesComplete whether it holds every file: false for a PR past
+	// GitHub's 3,000-file limit, which reading again would not change.
+	Files         []string
+	FilesComplete bool
+	// Statuses are the latest per context and CheckRuns the latest per name
+	// and app on the head SHA, as ghapi.ReadStatuses and ReadCheckRuns give
+	// them.
+	Statuses  []plan.Status
+	CheckRuns []plan.CheckRun
+}
+
+// InvalidateBranch forgets the cached required checks and rules of a branch
+// (all branches of the repository when branch is empty), after a webhook
+// says they changed.
+func (r *Reconciler) InvalidateBranch(repo plan.RepoRef, branch string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for k := range r.branches {
+		if k.installation == repo.InstallationID && strings.EqualFold(k.repo, repo.FullRepo()) && (branch == "" || k.branch == branch) {
+			delete(r.branches, k)
+		}
+	}
+}
+
+func (r *Reconciler) client(installationID int64) (*github.Client, error) {
+	c, err := r.opts.Clients.NewInstallationClient(installationID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for installation %d: %w", installationID, err)
+	}
+	return c, nil
+}
+
+// Reconcile reads, plans and (unless dry run) repairs one PR.
+func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger) (*plan.Report, error) {
+	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Str("trigger", trig.Event).Logger()
+	ctx = logger.WithContext(ctx)
+	client, err := r.client(ref.InstallationID)
+	if err != nil {
+		return nil, err
+	}
+	snap, meta, err := r.snapshot(ctx, client, ref, trig)
+	if err != nil {
+		return nil, err
+	}
+	rep := &plan.Report{PR: ref, HeadSHA: snap.HeadSHA, RulesErr: snap.RulesErr, RulesErrPath: meta.rulesErrPath}
+	if snap.State != "open" {
+		rep.Skipped = "the pull request is " + snap.State
+		return rep, nil
+	}
+	popts := r.planOptions(meta.reportAs)
+	ds := plan.Plan(snap, popts)
+	if plan.NeedsRetriggers(snap, ds) {
+		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin()); err != nil {
+			return nil, err
+		}
+		snap.RetriggersRead = true
+		ds = plan.Plan(snap, popts)
+	}
+	if plan.NeedsPermission(snap, ds) {
+		if snap.Command.Permission, err = ghapi.ReadPermission(ctx, client, ref.RepoRef, snap.Command.Commenter); err != nil {
+			return nil, err
+		}
+		snap.Command.PermissionRead = true
+		ds = plan.Plan(snap, popts)
+	}
+	if refused := plan.Refusal(snap); refused != "" {
+		rep.Skipped = refused
+		return rep, nil
+	}
+	rep.Decisions = ds
+	for _, d := range ds {
+		r.opts.Metrics.Decision(string(d.Verdict))
+	}
+	ap := applier{w: ghapi.NewWriter(client, ref, snap.HeadSHA), sha: snap.HeadSHA,
+		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics}
+	rep.Actions, rep.Writes, err = ap.apply(ctx, ds)
+	if snap.RulesErr != nil {
+		// The PR shows it cut to 140 characters; the log keeps all of it
+		// (an API error's status comes after its URL).
+		logger.Warn().Err(snap.RulesErr).Str("config", rep.RulesErrPath).Msg("cannot read the job rules")
+	}
+	if err == nil {
+		err = ap.reportRulesError(ctx, snap, r.AppLogin())
+	}
+	for i, d := range ds {
+		ev := logger.Debug()
+		if len(d.Writes) > 0 {
+			ev = logger.Info()
+		}
+		ev.Str("context", d.Context).Str("verdict", string(d.Verdict)).Str("reason", d.Reason).Str("action", rep.Actions[i]).Msg("decision")
+	}
+	return rep, err
+}
+
+func (r *Reconciler) planOptions(reportAs string) plan.PlanOptions {
+	rc := r.opts.Config.Repair
+	return plan.PlanOptions{
+		Now: r.opts.Now(), AppID: r.opts.AppID, AppLogin: r.AppLogin(), ReportAs: reportAs,
+		WebURL: r.opts.Config.GitHub.WebURL, GracePeriod: rc.GracePeriod.Duration, StalePendingAfter: rc.StalePendingAfter.Duration,
+	}
+}
+
+// snapshotMeta is what the snapshot's reads say that the plan does not
+// need to know.
+type snapshotMeta struct {
+	// reportAs is how the repository wants skips posted.
+	reportAs string
+	// rulesErrPath is where the repo config is, for the log of a rules
+	// error.
+	rulesErrPath string
+}
+
+// snapshot reads everything the plan needs. Reads per PR: the PR (unless the webhook gave it), its
+// files, the head's statuses and check runs; per branch (cached): required
+// checks and the rules.
+func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PRRef, trig Trigger) (*plan.Snapshot, snapshotMeta, error) {
+	meta := snapshotMeta{reportAs: config.ReportAsStatus}
+	pf := trig.Prefetched
+	var pr plan.PRInfo
+	switch {
+	case pf != nil:
+		pr = pf.PR
+	case trig.PR != nil && trig.PR.HeadSHA != "":
+		pr = *trig.PR
+	default:
+		var err error
+		if pr, err = ghapi.ReadPR(ctx, c, ref); err != nil {
+			return nil, meta, err
+		}
+	}
+	s := &plan.Snapshot{
+		PR: ref, State: pr.State,
+		BaseBranch: pr.BaseRef, BaseSHA: pr.BaseSHA, HeadSHA: pr.HeadSHA,
+	}
+	if s.State != "open" {
+		return s, meta, nil
+	}
+	var err error
+	if pf != nil && (pf.Files != nil || pf.FilesComplete) {
+		s.Files, s.FilesComplete = pf.Files, pf.FilesComplete
+	} else if s.Files, s.FilesComplete, err = ghapi.ReadFiles(ctx, c, ref, pr.ChangedFiles); err != nil {
+		return nil, meta, err
+	}
+	if pf != nil {
+		s.Statuses, s.CheckRuns = pf.Statuses, pf.CheckRuns
+	} else {
+		if s.Statuses, err = ghapi.ReadStatuses(ctx, c, ref, s.HeadSHA); err != nil {
+			return nil, meta, err
+		}
+		if s.CheckRuns, err = ghapi.ReadCheckRuns(ctx, c, ref, s.HeadSHA); err != nil {
+			return nil, meta, err
+		}
+	}
+	s.HeadSince = ghapi.HeadSince(pr, s.Statuses, s.CheckRuns)
+	be := r.branch(ctx, c, ref.RepoRef, s.BaseBranch)
+	if be.err != nil {
+		return nil, meta, be.err
+	}
+	s.Required = be.required
+	if trig.Command != nil {
+		cmd := *trig.Command
+		cmd.Policy = plan.CommandAnyone
+		if be.rules != nil {
+			cmd.Policy = be.rules.Config.Commands.FixStatus
+		}
+		s.Command = &cmd
+	}
+	if be.rulesErr != nil {
+		s.RulesErr, meta.rulesErrPath = be.rulesErr, be.cfgPath
+		return s, meta, nil
+	}
+	s.Jobs = be.rules.Jobs
+	meta.reportAs = be.rules.Config.ReportAs
+	if s.RuleFilesChanged = be.rules.RuleFilesChanged(s.Files); len(s.RuleFilesChanged) > 0 {
+		// Invariant 1: the PR changes the rules that judge it; read its
+		// own version too, and skip only where both agree.
+		head, _, err := r.opts.Sources.Load(ctx, c, ref.RepoRef, s.HeadSHA)
+		if err != nil {
+			s.HeadRulesErr = err
+		} else {
+			s.HeadJobs = head.Jobs
+		}
+	}
+	return s, meta, nil
+}
+
+// branch returns the cached required checks and rules of a base branch,
+// reading them once per TTL however many PRs ask at the same time.
+func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string) *branchEntry {
+	k := branchKey{repo.InstallationID, strings.ToLower(repo.FullRepo()), branch}
+	r.mu.Lock()
+	e, ok := r.branches[k]
+	if !ok || (!e.at.IsZero() && r.opts.Now().Sub(e.at) > r.opts.BranchTTL) {
+		e = &branchEntry{}
+		r.branches[k] = e
+	}
+	r.mu.Unlock()
+	e.once.Do(func() {
+		e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
+		if e.err == nil {
+			e.rules, e.cfgPath, e.rulesErr = r.opts.Sources.Load(ctx, c, repo, branch)
+		}
+		r.mu.Lock()
+		e.at = r.opts.Now()
+		if (e.err != nil || ghapi.IsAPIError(e.rulesErr)) && r.branches[k] == e {
+			// Don't keep a failed read: the next PR tries again. A bad
+			// rule file is kept: reading it again gives the same error.
+			delete(r.branches, k)
+		}
+		r.mu.Unlock()
+	})
+	return e
+}
+
+// RulesTouched reports whether a push to branch that changed these files
+// changes the rules that judge the branch's open PRs (or may have fixed
+// rules that could not be read). It reads GitHub only when nothing is
+// cached for the branch and some open PR is based on it.
+func (r *Reconciler) RulesTouched(ctx context.Context, repo plan.RepoRef, branch string, changed []string) (bool, error) {
+	k := branchKey{repo.InstallationID, strings.ToLower(repo.FullRepo()), branch}
+	r.mu.Lock()
+	old := r.branches[k]
+	if old != nil && old.at.IsZero() {
+		// Still being read: its fields are set once at is.
+		old = nil
+	}
+	r.mu.Unlock()
+	switch {
+	case len(sources.MayDefineRules(changed)) > 0:
+		return true, nil
+	case old != nil && old.rulesErr != nil:
+		// Any push may have fixed them: the branch's PRs show
+		// fix-status's error until they are re-checked.
+		return true, nil
+	case old != nil && old.rules != nil:
+		return len(old.rules.RuleFilesChanged(changed)) > 0, nil
+	case old != nil:
+		return false, nil
+	}
+	c, err := r.client(repo.InstallationID)
+	if err != nil {
+		return false, err
+	}
+	// Nothing cached: the rules say which files define them (a repo config
+	// can name any Prow path). But only read them if some open PR is judged
+	// by them: most pushes go to branches no PR is based on, and listing
+	// those PRs is one request (then a free 304) where the rules are
+	// several.
+	prs, err := ghapi.ListOpenPRs(ctx, c, repo, branch)
+	if err != nil || len(prs) == 0 {
+		return false, err
+	}
+	rs, _, err := r.opts.Sources.Load(ctx, c, repo, branch)
+	return err == nil && len(rs.RuleFilesChanged(changed)) > 0, nil
+}
