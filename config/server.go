@@ -37,6 +37,21 @@ type Server struct {
 	GitHub GitHub       `yaml:"github"`
 	Prow   Prow         `yaml:"prow"`
 	Repair Repair       `yaml:"repair"`
+	UI     UI           `yaml:"ui,omitempty"`
+}
+
+// UI configures the details pages: PublicURL is where users reach them (the
+// base of the OAuth callback); OAuth is the GitHub App's own OAuth client
+// (user login).
+type UI struct {
+	PublicURL string `yaml:"public_url"`
+	OAuth     OAuth  `yaml:"oauth,omitempty"`
+}
+
+// OAuth is a GitHub App's OAuth client id and secret.
+type OAuth struct {
+	ClientID     string `yaml:"client_id,omitempty"`
+	ClientSecret string `yaml:"client_secret,omitempty"`
 }
 
 // ServerListen is where the webhook server listens.
@@ -344,6 +359,7 @@ type AppCredentials struct {
 	AppID                      int64
 	WebhookSecret              string
 	PrivateKey                 string // PEM
+	ClientID, ClientSecret     string // the app's OAuth client (ui.oauth)
 }
 
 // ForApp is a server config for the app c, every other key at its default.
@@ -353,6 +369,7 @@ func ForApp(c AppCredentials) *Server {
 	s.GitHub.App.IntegrationID = c.AppID
 	s.GitHub.App.WebhookSecret = c.WebhookSecret
 	s.GitHub.App.PrivateKey = c.PrivateKey
+	s.UI.OAuth = OAuth{ClientID: c.ClientID, ClientSecret: c.ClientSecret}
 	s.SetDefaults()
 	return s
 }
