@@ -653,6 +653,7 @@ type AppCredentials struct {
 	AppID                      int64
 	WebhookSecret              string
 	PrivateKey                 string // PEM
+	ClientID, ClientSecret     string // the app's OAuth client (ui.oauth)
 }
 
 // ForApp is a server config for the app c, every other key at its default.
@@ -662,6 +663,7 @@ func ForApp(c AppCredentials) *Server {
 	s.GitHub.App.IntegrationID = c.AppID
 	s.GitHub.App.WebhookSecret = c.WebhookSecret
 	s.GitHub.App.PrivateKey = c.PrivateKey
+	s.UI.OAuth = OAuth{ClientID: c.ClientID, ClientSecret: c.ClientSecret}
 	s.SetDefaults()
 	return s
 }

@@ -31,6 +31,9 @@ type Stats struct {
 	// SecondaryLimited counts the answers given as GitHub's secondary rate
 	// limit (enforced limits and injected faults alike).
 	SecondaryLimited int64 `json:"secondary_limited"`
+	// ByApp counts, per app slug, the requests made with the app's JWT or
+	// tokens (installation and user tokens) and its successful writes.
+	ByApp map[string]AppStats `json:"by_app"`
 }
 
 // WriteStats counts writes.
@@ -57,13 +60,14 @@ type statsData struct {
 	failed        int64
 	graphqlPoints int64
 	graphqlUsed   map[int64]int64
+	byApp         map[string]AppStats
 	// secondaryLimited counts secondary-limit answers.
 	secondaryLimited int64
 }
 
 func newStats() statsData {
 	return statsData{byRoute: map[string]int64{}, rateUsed: map[int64]int64{}, writesByRoute: map[string]int64{}, byStatus: map[int]int64{},
-		graphqlUsed: map[int64]int64{}}
+		graphqlUsed: map[int64]int64{}, byApp: map[string]AppStats{}}
 }
 
 // count records a request (kind 0) or a successful write (kind 1).
@@ -105,6 +109,10 @@ func (s *Server) Stats() Stats {
 	}
 	for k, v := range st.byStatus {
 		out.ByStatus[strconv.Itoa(k)] = v
+	}
+	out.ByApp = map[string]AppStats{}
+	for k, v := range st.byApp {
+		out.ByApp[k] = v
 	}
 	return out
 }
@@ -177,7 +185,10 @@ func (s *Server) handleClearFaults(w http.ResponseWriter, _ *http.Request) {
 // State is what GET /_fake/state returns: the scenario's shape with
 // everything written since start, each write with who made it.
 type State struct {
-	App           StateApp            `json:"app"`
+	App StateApp `json:"app"`
+	// Apps lists every app the emulator serves: the scenario's, then those
+	// made from manifests.
+	Apps          []StateApp          `json:"apps"`
 	Installations []StateInstallation `json:"installations"`
 	Repos         []StateRepo         `json:"repos"`
 }
@@ -187,11 +198,15 @@ type StateApp struct {
 	ID          int64             `json:"id"`
 	Slug        string            `json:"slug"`
 	Permissions map[string]string `json:"permissions"`
+	Owner       string            `json:"owner,omitempty"`
+	Events      []string          `json:"events,omitempty"`
+	HookURL     string            `json:"hook_url,omitempty"` // for manifest apps
 }
 
 // StateInstallation is an installation and its rate-limit window.
 type StateInstallation struct {
 	ID            int64             `json:"id"`
+	AppID         int64             `json:"app_id"`
 	Account       string            `json:"account"`
 	AccountType   string            `json:"account_type"`
 	Repos         []string          `json:"repos"`
@@ -213,6 +228,7 @@ type StateRepo struct {
 	Commits      []StateCommit      `json:"commits"`
 	CheckSuites  []StateCheckSuite  `json:"check_suites"`
 	WorkflowRuns []StateWorkflowRun `json:"workflow_runs"`
+	MergeGroups  []StateMergeGroup  `json:"merge_groups"`
 }
 
 // StateBranch is a branch head, its protection and rules.
@@ -323,10 +339,10 @@ func (s *Server) State() *State {
 	defer s.mu.RUnlock()
 	w := s.w
 	st := &State{App: StateApp{ID: w.app.id, Slug: w.app.slug, Permissions: copyPerms(w.app.perms)},
-		Installations: []StateInstallation{}, Repos: []StateRepo{}}
+		Installations: []StateInstallation{}, Repos: []StateRepo{}, Apps: w.stateApps()}
 	now := s.now()
 	for _, in := range w.insts {
-		si := StateInstallation{ID: in.id, Account: in.account, AccountType: in.accountType, RateLimit: in.rateLimit,
+		si := StateInstallation{ID: in.id, AppID: in.app.id, Account: in.account, AccountType: in.accountType, RateLimit: in.rateLimit,
 			Permissions: copyPerms(in.perms), Repos: []string{}}
 		for _, r := range in.repos {
 			si.Repos = append(si.Repos, r.full)
@@ -346,7 +362,8 @@ func (s *Server) State() *State {
 func (w *world) stateRepo(r *repo) StateRepo {
 	sr := StateRepo{Name: r.full, DefaultBranch: r.defaultBranch, Private: r.private,
 		Files: map[string]map[string]string{}, Branches: map[string]StateBranch{}, Collaborators: map[string]string{},
-		Pulls: []StatePull{}, Commits: []StateCommit{}, CheckSuites: []StateCheckSuite{}, WorkflowRuns: []StateWorkflowRun{}}
+		Pulls: []StatePull{}, Commits: []StateCommit{}, CheckSuites: []StateCheckSuite{}, WorkflowRuns: []StateWorkflowRun{},
+		MergeGroups: w.stateMergeGroups(r)}
 	for name, b := range r.branches {
 		sb := StateBranch{SHA: b.sha, Rules: deepCopyRules(b.rules)}
 		if b.protection != nil {

@@ -217,6 +217,7 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.id = id
+	s.countApp(c, false)
 	b := c.budgetFor()
 	if bad := c.checkAuthKind(); bad != nil {
 		fail(*bad, b)
@@ -256,7 +257,9 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		s.mu.Lock()
 		c.w = s.w
 		out = c.dispatch()
+		afterWrite := s.settleAfterWrite(c, out)
 		s.mu.Unlock()
+		defer afterWrite()
 	} else {
 		s.mu.RLock()
 		c.w = s.w
@@ -284,6 +287,7 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 	if rt.auth == authToken && (out.status == http.StatusCreated || out.status == http.StatusAccepted ||
 		out.status == http.StatusNoContent || (out.status == http.StatusOK && r.Method == http.MethodPatch)) {
 		s.count(rt.key, 1)
+		s.countApp(c, true)
 	}
 	if etag != "" && out.status == http.StatusOK && r.Method == http.MethodGet {
 		c.header.Set("ETag", etag)

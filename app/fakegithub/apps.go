@@ -7,24 +7,40 @@ import (
 	"time"
 )
 
+// appInstallations lists the installations of the JWT's app.
+func (c *reqCtx) appInstallations() []*installation {
+	var out []*installation
+	for _, in := range c.w.insts {
+		if in.app == c.id.app {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
 func hGetApp(c *reqCtx) resp {
-	out := c.w.integrationJSON(c.base, c.w.app)
-	n := len(c.w.insts)
+	out := c.w.integrationJSON(c.base, c.id.app)
+	n := len(c.appInstallations())
 	out.InstallationsCount = &n
 	return ok(out)
 }
 
 func hListInstallations(c *reqCtx) resp {
-	lo, hi := c.paginate(len(c.w.insts), 100)
+	insts := c.appInstallations()
+	lo, hi := c.paginate(len(insts), 100)
 	out := make([]*installationJSON, 0, hi-lo)
-	for _, in := range c.w.insts[lo:hi] {
+	for _, in := range insts[lo:hi] {
 		out = append(out, c.w.installationJSON(c.base, in))
 	}
 	return ok(out)
 }
 
+// installationParam is the JWT's app's installation the path names.
 func (c *reqCtx) installationParam() *installation {
-	return c.w.instByID[c.idParam("installation_id")]
+	if in := c.w.instByID[c.idParam("installation_id")]; in != nil && in.app == c.id.app {
+		return in
+	}
+	return nil
 }
 
 func hGetInstallation(c *reqCtx) resp {
@@ -125,17 +141,8 @@ func hInstallationRepos(c *reqCtx) resp {
 	return ok(out)
 }
 
-func (w *world) installationOf(account string) *installation {
-	for _, in := range w.insts {
-		if strings.EqualFold(in.account, account) {
-			return in
-		}
-	}
-	return nil
-}
-
 func hOrgInstallation(c *reqCtx) resp {
-	in := c.w.installationOf(c.params["org"])
+	in := c.w.appInstallationOf(c.id.app, c.params["org"])
 	if in == nil || in.accountType != "Organization" {
 		return c.notFound()
 	}
@@ -143,7 +150,7 @@ func hOrgInstallation(c *reqCtx) resp {
 }
 
 func hUserInstallation(c *reqCtx) resp {
-	in := c.w.installationOf(c.params["username"])
+	in := c.w.appInstallationOf(c.id.app, c.params["username"])
 	if in == nil {
 		return c.notFound()
 	}
@@ -151,10 +158,11 @@ func hUserInstallation(c *reqCtx) resp {
 }
 
 func hRepoInstallation(c *reqCtx) resp {
-	if c.repo.inst == nil {
+	in := c.w.appInstallationFor(c.id.app, c.repo)
+	if in == nil {
 		return c.notFound()
 	}
-	return ok(c.w.installationJSON(c.base, c.repo.inst))
+	return ok(c.w.installationJSON(c.base, in))
 }
 
 type rateJSON struct {

@@ -8,16 +8,6 @@ import (
 // authorAssociations are the values GitHub gives author_association.
 var authorAssociations = set("OWNER", "MEMBER", "COLLABORATOR", "CONTRIBUTOR", "FIRST_TIME_CONTRIBUTOR", "FIRST_TIMER", "NONE")
 
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // associationOf is a user's author_association with a repository, as
 // GitHub derives it: the owner; a collaborator; someone whose PR was merged
 // (a contributor); someone with only unmerged PRs (a first-time

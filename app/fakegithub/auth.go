@@ -20,6 +20,7 @@ const (
 	idAnonymous    idKind = iota
 	idApp                 // the app's JWT
 	idInstallation        // an installation access token
+	idUser                // a user access token (oauth.go)
 )
 
 // identity is who made a request.
@@ -27,12 +28,14 @@ type identity struct {
 	kind idKind
 	tok  *token
 	addr string
+	app  *appInfo   // the app of a JWT
+	user *userToken // for idUser
 }
 
 // actor is the login recorded for API writes. Only installation tokens can
 // write, so it is the app's bot user, as GitHub shows it.
 func (c *reqCtx) actor() string {
-	return c.w.app.botLogin()
+	return c.callerApp().botLogin()
 }
 
 // Installation tokens live for an hour, as on GitHub.
@@ -59,15 +62,20 @@ func (s *Server) authenticate(c *reqCtx) (*identity, *resp) {
 		return nil, &r
 	}
 	if strings.Count(cred, ".") == 2 && strings.HasPrefix(cred, "eyJ") {
-		if msg := s.verifyJWT(cred, c.now); msg != "" {
+		app, msg := s.verifyJWT(cred, c.now)
+		if msg != "" {
 			r := c.errResp(http.StatusUnauthorized, msg)
 			return nil, &r
 		}
-		return &identity{kind: idApp}, nil
+		return &identity{kind: idApp, app: app}, nil
 	}
 	s.mu.RLock()
 	tok := s.w.tokens[cred]
+	user := s.w.userTokenFor(cred, c.now)
 	s.mu.RUnlock()
+	if user != nil {
+		return &identity{kind: idUser, user: user}, nil
+	}
 	if tok == nil || !c.now.Before(tok.expires) {
 		r := c.errResp(http.StatusUnauthorized, "Bad credentials")
 		return nil, &r
@@ -75,16 +83,29 @@ func (s *Server) authenticate(c *reqCtx) (*identity, *resp) {
 	return &identity{kind: idInstallation, tok: tok}, nil
 }
 
-// verifyJWT checks an app JWT as GitHub does and returns GitHub's message
-// for a rejected one ("" when valid).
-func (s *Server) verifyJWT(raw string, now time.Time) string {
+// verifyJWT checks an app JWT as GitHub does, with the key of the app its
+// issuer names, and returns the app or GitHub's message for a rejected one.
+func (s *Server) verifyJWT(raw string, now time.Time) (*appInfo, string) {
 	const undecodable = "A JSON web token could not be decoded"
 	claims := jwt.MapClaims{}
+	var app *appInfo
 	p := jwt.NewParser(jwt.WithValidMethods([]string{"RS256"}), jwt.WithoutClaimsValidation())
-	_, err := p.ParseWithClaims(raw, claims, func(*jwt.Token) (any, error) { return &s.key.PublicKey, nil })
+	_, err := p.ParseWithClaims(raw, claims, func(t *jwt.Token) (any, error) {
+		app = s.jwtIssuer(t.Claims.(jwt.MapClaims))
+		return app.reg.key, nil
+	})
 	if err != nil {
-		return undecodable
+		return nil, undecodable
 	}
+	msg := s.checkClaims(claims, app, now)
+	if msg != "" {
+		return nil, msg
+	}
+	return app, ""
+}
+
+// checkClaims applies GitHub's rules to a JWT's claims.
+func (s *Server) checkClaims(claims jwt.MapClaims, app *appInfo, now time.Time) string {
 	num := func(k string) (int64, bool) {
 		switch v := claims[k].(type) {
 		case float64:
@@ -107,10 +128,28 @@ func (s *Server) verifyJWT(raw string, now time.Time) string {
 		return "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued"
 	}
 	iss, ok := num("iss")
-	if !ok || iss != s.AppID() {
+	if !ok || iss != app.id {
 		return "Integration not found"
 	}
 	return ""
+}
+
+// jwtIssuer is the served app a JWT's iss names; an unknown issuer is
+// checked against the scenario app's key (and then rejected by iss).
+func (s *Server) jwtIssuer(claims jwt.MapClaims) *appInfo {
+	var id int64
+	switch v := claims["iss"].(type) {
+	case float64:
+		id = int64(v)
+	case string:
+		id, _ = strconv.ParseInt(v, 10, 64)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if a := s.w.servedApp(id); a != nil {
+		return a
+	}
+	return s.w.app
 }
 
 // checkAuthKind rejects credentials of the wrong kind for the route.
@@ -128,6 +167,9 @@ func (c *reqCtx) checkAuthKind() *resp {
 	case c.id.kind == idApp:
 		// An app JWT only works on /app endpoints.
 		r = c.errResp(http.StatusForbidden, "Resource not accessible by integration")
+	case c.id.kind == idUser && c.route.write:
+		// The emulator's user tokens read only.
+		r = c.errResp(http.StatusForbidden, "Resource not accessible by integration")
 	case c.id.kind == idAnonymous && (c.route.write || c.params["owner"] == ""):
 		r = c.errResp(http.StatusUnauthorized, "Requires authentication")
 	default:
@@ -144,6 +186,8 @@ func (c *reqCtx) canSee(r *repo) bool {
 		return c.route.auth == authJWT
 	case idInstallation:
 		return c.id.tok.reaches(r)
+	case idUser:
+		return c.userSees(r)
 	default:
 		return !r.private
 	}
@@ -154,6 +198,9 @@ func (c *reqCtx) canSee(r *repo) bool {
 func (c *reqCtx) checkPermission() *resp {
 	if len(c.route.perms) == 0 || c.id.kind == idApp {
 		return nil
+	}
+	if c.id.kind == idUser {
+		return c.checkUserPermission()
 	}
 	if c.id.kind == idAnonymous {
 		for _, p := range c.route.perms {

@@ -172,7 +172,7 @@ func hCreateCheckRun(c *reqCtx) resp {
 	if len(cm.checkRuns) >= maxResultsPerCommit {
 		return c.unprocessable("This SHA has reached the emulator's limit of check runs.")
 	}
-	cr := c.w.addCheckRun(c.repo, cm, checkRunSpec{name: *req.Name, status: "queued", appID: c.w.app.id,
+	cr := c.w.addCheckRun(c.repo, cm, checkRunSpec{name: *req.Name, status: "queued", appID: c.callerApp().id,
 		headBranch: c.repo.headBranchOf(cm.sha)}, c.now)
 	cr.creator = c.actor()
 	cr.apply(&req, c.now)
@@ -207,8 +207,8 @@ func hUpdateCheckRun(c *reqCtx) resp {
 	if cr == nil {
 		return c.notFound()
 	}
-	if cr.appID != c.w.app.id {
-		return c.errResp(http.StatusForbidden, fmt.Sprintf("Invalid app_id `%d` - check run can only be modified by the GitHub App that created it.", c.w.app.id))
+	if id := c.callerApp().id; cr.appID != id {
+		return c.errResp(http.StatusForbidden, fmt.Sprintf("Invalid app_id `%d` - check run can only be modified by the GitHub App that created it.", id))
 	}
 	var req checkRunRequest
 	if fail := c.decode(&req); fail != nil {

@@ -299,6 +299,18 @@ func TestConformance(t *testing.T) {
 	c.run(call{method: "GET", path: fmt.Sprintf("/app/hook/deliveries/%d", hd[0].ID), auth: j, status: 200})
 	c.run(call{method: "POST", path: fmt.Sprintf("/app/hook/deliveries/%d/attempts", hd[0].ID), auth: j, status: 202})
 	s.WaitWebhooks()
+	// A ref's name holds slashes; the description's {ref} is one segment,
+	// so the path escapes them (GitHub takes both forms).
+	c.run(call{method: "GET", path: r + "/git/ref/heads%2Fmaster", auth: tok, status: 200})
+	c.run(call{method: "GET", path: r + "/git/ref/heads%2Fnope", auth: tok, status: 404})
+	c.run(call{method: "GET", path: r + "/git/matching-refs/heads", auth: tok, status: 200})
+	c.run(call{method: "GET", path: r + "/git/matching-refs/tags", auth: tok, status: 200})
+	_, userTok := login(t, s, "octocat")
+	c.run(call{method: "GET", path: "/user", auth: userTok.AccessToken, status: 200})
+	c.run(call{method: "GET", path: "/user", auth: "ghu_nope", status: 401})
+	_, back := createFromManifest(t, s, "/settings/apps/new", manifestFor("conformance", "http://127.0.0.1:9/hook", "pull_request"), "st")
+	c.run(call{method: "POST", path: "/app-manifests/" + back.Get("code") + "/conversions", status: 201})
+	c.run(call{method: "POST", path: "/app-manifests/" + back.Get("code") + "/conversions", status: 404})
 
 	// Every operation of the descriptions answered successfully at least once.
 	ok := map[string]bool{}
@@ -320,10 +332,22 @@ func TestConformance(t *testing.T) {
 	if len(missing) > 0 {
 		t.Errorf("operations never answered successfully:\n%s", strings.Join(missing, "\n"))
 	}
-	// Every emulated route is an operation of one of the descriptions.
+	// Every emulated route is an operation of one of the descriptions, but
+	// for the operations GitHub serves without describing them. (RouteKeys
+	// lists the REST API only: the web-flow pages under the web URL, OAuth
+	// and the manifest flow, are no operations of api.github.com; oauth_test.go
+	// and manifest_test.go drive them.)
+	undescribed := map[string]string{
+		// GitHub still lists every ref here; its description only has
+		// git/matching-refs. TestListAllRefs checks it through go-github.
+		"GET /repos/{owner}/{repo}/git/refs": "not in GitHub's description",
+	}
 	for _, k := range RouteKeys() {
-		if !described[k] {
+		if !described[k] && undescribed[k] == "" {
 			t.Errorf("%s is in neither description", k)
+		}
+		if described[k] && undescribed[k] != "" {
+			t.Errorf("%s is described now: drop it from undescribed", k)
 		}
 	}
 }

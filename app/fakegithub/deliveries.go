@@ -19,9 +19,10 @@ const (
 )
 
 // attempt is one webhook delivery attempt, as GET /app/hook/deliveries
-// shows it. Guarded by Server.hookMu.
+// shows it to the app it was for. Guarded by Server.hookMu.
 type attempt struct {
 	id             int64
+	app            *appInfo
 	guid           string
 	event, action  string
 	at             time.Time
@@ -49,7 +50,7 @@ func (s *Server) record(a *attempt, err error) {
 	if len(s.attempts) > maxAttempts {
 		s.attempts = append([]*attempt(nil), s.attempts[len(s.attempts)-maxAttempts:]...)
 	}
-	d := Delivery{ID: a.guid, AttemptID: a.id, Redelivery: a.redelivery, Event: a.event, Action: a.action, URL: a.url,
+	d := Delivery{ID: a.guid, AttemptID: a.id, AppID: a.app.id, Redelivery: a.redelivery, Event: a.event, Action: a.action, URL: a.url,
 		StatusCode: a.statusCode, At: a.at, Payload: a.body}
 	if err != nil {
 		d.Error = err.Error()
@@ -71,12 +72,15 @@ func (s *Server) pruneAttempts(now time.Time) {
 	}
 }
 
-// SetAppDown takes the app down (true) or up again without changing its
-// webhook URL. While it is down, every delivery attempt fails the way one
-// to a closed port does: GitHub records "failed to connect to host" with no
-// status code, and the event's delivery error says so. With no webhook URL
-// at all (SetWebhookURL("")), nothing is attempted or recorded, as for an
-// app whose webhook is inactive.
+// SetAppDown takes the scenario app down (true) or up again without
+// changing its webhook URL. While it is down, every delivery attempt to
+// that URL's server (scheme and host:port) fails the way one to a closed
+// port does, whichever app it is for (a manifest app whose
+// hook_attributes.url is on the same server is down with it): GitHub records "failed to connect to host" with no status code, and
+// the event's delivery error says so. A manifest app with its own hook URL
+// is down when that URL refuses connections. With no webhook URL at all
+// (SetWebhookURL(""), or a manifest without an active hook), nothing is
+// attempted or recorded, as for an app whose webhook is inactive.
 func (s *Server) SetAppDown(down bool) {
 	s.hookMu.Lock()
 	s.appDown = down
@@ -136,9 +140,10 @@ func flatHeaders(h http.Header) map[string]string {
 // of the first attempt of the next page.
 func deliveryCursor(id int64) string { return "v1_" + strconv.FormatInt(id, 10) }
 
-// hListHookDeliveries lists the app's delivery attempts of the last 3 days,
-// newest first, per_page ≤ 100 (default 30), status=success|failure, with
-// GitHub's cursor pagination: the Link header's rel="next" carries cursor=.
+// hListHookDeliveries lists the JWT's app's delivery attempts of the last 3
+// days (each app sees only its own), newest first, per_page ≤ 100 (default
+// 30), status=success|failure, with GitHub's cursor pagination: the Link
+// header's rel="next" carries cursor=.
 func hListHookDeliveries(c *reqCtx) resp {
 	per, err := strconv.Atoi(c.query.Get("per_page"))
 	if c.query.Get("per_page") == "" {
@@ -170,7 +175,7 @@ func hListHookDeliveries(c *reqCtx) resp {
 		// attempt without an answer is neither).
 		success := a.statusCode >= 200 && a.statusCode < 400
 		failure := a.statusCode >= 400 && a.statusCode < 600
-		if (after >= 0 && a.id > after) || (filter == "success" && !success) || (filter == "failure" && !failure) {
+		if a.app != c.id.app || (after >= 0 && a.id > after) || (filter == "success" && !success) || (filter == "failure" && !failure) {
 			continue
 		}
 		list = append(list, a)
@@ -193,6 +198,8 @@ func hListHookDeliveries(c *reqCtx) resp {
 	return ok(out)
 }
 
+// attemptParam is the JWT's app's attempt the path names (another app's is
+// not found, as on GitHub).
 func (c *reqCtx) attemptParam() *attempt {
 	id := c.idParam("delivery_id")
 	s := c.s
@@ -200,7 +207,7 @@ func (c *reqCtx) attemptParam() *attempt {
 	defer s.hookMu.Unlock()
 	s.pruneAttempts(c.now)
 	for _, a := range s.attempts {
-		if a.id == id {
+		if a.id == id && a.app == c.id.app {
 			return a
 		}
 	}
@@ -223,14 +230,15 @@ func hGetHookDelivery(c *reqCtx) resp {
 }
 
 // hRedeliverHookDelivery re-sends an attempt's payload with the same
-// X-GitHub-Delivery (answered 202 at once; the attempt follows, recorded
-// with redelivery: true; Server.WaitWebhooks waits for it).
+// X-GitHub-Delivery to its app's webhook URL of the moment, signed with the
+// app's secret (answered 202 at once; the attempt follows, recorded with
+// redelivery: true; Server.WaitWebhooks waits for it).
 func hRedeliverHookDelivery(c *reqCtx) resp {
 	a := c.attemptParam()
 	if a == nil {
 		return c.notFound()
 	}
-	c.hook = &hook{event: a.event, action: a.action, installed: true, instID: a.instID, repoID: a.repoID,
+	c.hook = &hook{app: a.app, event: a.event, action: a.action, installed: true, instID: a.instID, repoID: a.repoID,
 		redelivery: true, guid: a.guid, body: a.body}
 	return resp{status: http.StatusAccepted, body: struct{}{}}
 }

@@ -30,20 +30,29 @@
 //     (*github.AbuseRateLimitError).
 //   - Fork PRs, check suites per workflow on pushes and new PR heads,
 //     check_suite.completed after the run that ends a suite, Git trees and
-//     blobs, and the app's webhook deliveries (GET /app/hook/deliveries,
+//     blobs, and each app's webhook deliveries (GET /app/hook/deliveries,
 //     redelivery), as README.md describes.
-//   - Writes made with an installation token are recorded as the app's bot
-//     (login "<slug>[bot]"); writes through events as the named user. With
-//     Options.WebhooksForAPIWrites the app's own writes also cause webhooks
-//     (sent in the background; Server.WaitWebhooks waits for them).
+//   - Writes made with an installation token are recorded as the bot of the
+//     token's app (login "<slug>[bot]"); writes through events as the named
+//     user. With Options.WebhooksForAPIWrites the app's own writes also
+//     cause webhooks (sent in the background; Server.WaitWebhooks waits for
+//     them).
+//   - More of GitHub (README.md): merge queues (mergequeue.go), an opt-in
+//     simulation of GitHub Actions for merge groups (mergegroup_actions.go),
+//     user sign-in through OAuth and user tokens (oauth.go), apps created
+//     through the manifest flow and served beside the scenario's
+//     (manifest.go).
 //
 // # Events
 //
 // Server.Event (and POST /_fake/events, which takes the same JSON) changes the
-// state the way GitHub would and delivers the matching webhook to the webhook
-// URL before it returns, signed with X-Hub-Signature-256 (hex HMAC-SHA256 of
-// the body with the app's webhook secret), with X-GitHub-Event and
-// X-GitHub-Delivery. Every payload carries repository, sender,
+// state the way GitHub would and delivers the matching webhook before it
+// returns, to the webhook URL of the app it is for (the scenario app's is
+// Options.WebhookURL / SetWebhookURL, a manifest app's its
+// hook_attributes.url), signed with X-Hub-Signature-256 (hex HMAC-SHA256 of
+// the body with that app's webhook secret), with X-GitHub-Event and
+// X-GitHub-Delivery. Every attempt is recorded among that app's deliveries
+// (GET /app/hook/deliveries with its JWT). Every payload carries repository, sender,
 // installation {id, node_id} and, for organization repositories,
 // organization. No webhook is sent when no URL is set, when the app does not
 // subscribe to the event, or when the repository is not installed; the result
@@ -85,14 +94,29 @@
 //	                               checks: [{context, app_id}]}, enforce_admins}
 //	repository_ruleset.created|edited|deleted
 //	                               branch, rules: [{type, parameters}] (replaces the branch's rules)
-//	installation.created           installation_id, account, account_type, repos (existing,
-//	                               uninstalled repositories of the account)
+//	installation.created           installation_id, account, account_type, repos (existing
+//	                               repositories of the account the app is not yet installed on),
+//	                               app_id (default the scenario's app; or an app made from a
+//	                               manifest, which alone receives the webhook)
 //	installation_repositories.added
 //	                               installation_id, repos
+//	merge_group.checks_requested   base (default branch; it needs a merge_queue rule), prs: [N, ...]
+//	                               (open PRs of base, in queue order), head_sha (default generated)
+//	                               → result sha, head_ref
+//	merge_group.destroyed          sha (an active group's head), reason: merged | dequeued |
+//	                               invalidated (merged merges it)
+//
+// A check_run.completed that ends its suite is followed by
+// check_suite.completed. A repository event is also delivered to every
+// other served app installed on the repository that subscribes to it (an
+// app made from a manifest), as a followup. The merge queues settle after every event and API write (see
+// mergequeue.go): what that changes (a merge group merged, dequeued or
+// invalidated, its PRs closed as merged) is delivered after the event's own
+// webhook, as followups.
 //
 // The answer of POST /_fake/events is the EventResult: {"event", "action",
 // "delivery", "delivered", "status_code", "skipped", "number", "sha",
-// "comment_id", "check_run_id", "followups": [EventResult of the webhooks
-// sent right after, e.g. check_suite.completed]}; 422 for an invalid event
-// (nothing changed), 502 when a delivery failed (the state has changed).
+// "comment_id", "check_run_id", "head_ref", "followups": [EventResult of
+// the webhooks sent after it, in order]}; 422 for an invalid event (nothing
+// changed), 502 when a delivery failed (the state has changed).
 package fakegithub

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -76,6 +77,11 @@ type Event struct {
 	Account        string   `json:"account,omitempty"`
 	AccountType    string   `json:"account_type,omitempty"`
 	Repos          []string `json:"repos,omitempty"`
+
+	// Merge queues (mergequeue.go): the PRs of a new merge group, in queue
+	// order, and why a group is destroyed.
+	PRs    []int  `json:"prs,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 type eventAlias Event
@@ -147,10 +153,13 @@ type EventResult struct {
 	SHA        string `json:"sha,omitempty"`
 	CommentID  int64  `json:"comment_id,omitempty"`
 	CheckRunID int64  `json:"check_run_id,omitempty"`
-	// Followups are the webhooks GitHub sends right after this one, e.g.
-	// check_suite.completed once a check_run.completed ends its suite.
-	Followups []EventResult `json:"followups,omitempty"`
-	then      []*hook
+	// HeadRef is a new merge group's ref.
+	HeadRef string `json:"head_ref,omitempty"`
+	// Followups are the webhooks the event's consequences sent after its
+	// own, in order: check_suite.completed once a check_run.completed ends
+	// its suite, the same event for another app installed on the
+	// repository, a merge queue entry that merged or failed.
+	Followups []*EventResult `json:"followups,omitempty"`
 }
 
 // EventError is an event that cannot be applied (nothing changed).
@@ -174,14 +183,15 @@ func (s *Server) Event(ctx context.Context, ev Event) error {
 func (s *Server) Apply(ctx context.Context, ev Event) (*EventResult, error) {
 	s.mu.Lock()
 	res, hook, err := s.applyLocked(ev)
+	more := s.w.takeFollowups()
 	s.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	if hook == nil {
-		return res, nil
+	if hook != nil {
+		err = s.deliver(ctx, res, hook)
 	}
-	return res, s.deliver(ctx, res, hook)
+	return res, errors.Join(err, s.deliverFollowups(ctx, res, more))
 }
 
 // hook is a webhook ready to send.
@@ -190,6 +200,10 @@ type hook struct {
 	action    string
 	payload   map[string]any
 	installed bool
+	// app receives the webhook (nil: the scenario's app); skip, when set,
+	// says why GitHub would not send it.
+	app  *appInfo
+	skip string
 	// instID and repoID are the installation and repository the delivery
 	// is recorded with (0 = none).
 	instID, repoID int64
@@ -197,8 +211,9 @@ type hook struct {
 	redelivery bool
 	guid       string
 	body       []byte
-	// then are the webhooks GitHub sends right after this one (a
-	// check_suite.completed after the check_run.completed that ended it).
+	// then are the webhooks GitHub sends right after this one, by the same
+	// delivery (the check_suite.completed after an API write's check run
+	// ended its suite); an event's go to w.followups instead.
 	then []*hook
 }
 
@@ -246,6 +261,8 @@ func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
 		payload, err = w.installationEvent(base, &ev, action, now)
 	case "installation_repositories":
 		payload, err = w.installationReposEvent(base, &ev, action)
+	case "merge_group":
+		payload, err = w.mergeGroupEvent(base, r, &ev, action, now, res)
 	default:
 		err = badEvent("type: %q is not a supported event (see the fakegithub README)", ev.Type)
 	}
@@ -256,10 +273,11 @@ func (s *Server) applyLocked(ev Event) (*EventResult, *hook, error) {
 		r.touch(now)
 	}
 	h := w.finishHook(base, r, kind, action, ev.User, payload)
-	h.then = res.then
 	if h.instID == 0 {
 		h.instID = ev.InstallationID
 	}
+	w.fanOut(base, h, r, &ev)
+	w.settleMergeQueues(base, now, nil)
 	return res, h, nil
 }
 
@@ -516,7 +534,7 @@ func (w *world) pushEvent(base string, r *repo, ev *Event, now time.Time, res *E
 	}
 	for _, p := range sortedKeys(ev.Contents) {
 		content := ev.Contents[p]
-		if contains(added, p) {
+		if slices.Contains(added, p) {
 			continue // a rename's new content, written above
 		}
 		old, had := tree[p]
@@ -709,7 +727,7 @@ func (w *world) checkRunEvent(base string, r *repo, ev *Event, action string, no
 		suiteDone = w.refreshSuite(r, cr.suite, now)
 	}
 	if suiteDone {
-		res.then = append(res.then, w.suiteCompletedHook(base, r, cr.suite, ev.User))
+		w.addFollowup(w.suiteCompletedHook(base, r, cr.suite, ev.User), EventResult{SHA: cr.headSHA})
 	}
 	res.SHA, res.CheckRunID = cr.headSHA, cr.id
 	return map[string]any{"check_run": w.checkRunEventJSON(base, r, cr)}, nil
@@ -878,17 +896,23 @@ func (w *world) installationEvent(base string, ev *Event, action string, now tim
 	if ev.InstallationID <= 0 || w.instByID[ev.InstallationID] != nil {
 		return nil, badEvent("installation_id: missing or already used")
 	}
-	if !loginRE.MatchString(ev.Account) || w.installationOf(ev.Account) != nil {
+	app := w.app
+	if ev.AppID != 0 {
+		if app = w.servedApp(ev.AppID); app == nil {
+			return nil, badEvent("app_id: %d is not an app the emulator serves (the scenario's, or one made from a manifest)", ev.AppID)
+		}
+	}
+	if !loginRE.MatchString(ev.Account) || w.appInstallationOf(app, ev.Account) != nil {
 		return nil, badEvent("account: %q is not a valid account, or the app is already installed there", ev.Account)
 	}
 	if ev.AccountType != "" && ev.AccountType != "User" && ev.AccountType != "Organization" {
 		return nil, badEvent("account_type: %q is not User or Organization", ev.AccountType)
 	}
-	repos, err := w.installableRepos(ev.Account, ev.Repos)
+	repos, err := w.installableRepos(app, ev.Account, ev.Repos)
 	if err != nil {
 		return nil, err
 	}
-	in := w.addInstallation(ScenarioInstallation{ID: ev.InstallationID, Account: ev.Account, AccountType: ev.AccountType,
+	in := w.addInstallation(app, ScenarioInstallation{ID: ev.InstallationID, Account: ev.Account, AccountType: ev.AccountType,
 		Repos: ev.Repos}, now)
 	for _, r := range repos {
 		if in.accountType == "Organization" {
@@ -903,7 +927,7 @@ func (w *world) installationEvent(base string, ev *Event, action string, now tim
 		"sender": w.userJSON(base, ev.User)}, nil
 }
 
-func (w *world) installableRepos(account string, names []string) ([]*repo, error) {
+func (w *world) installableRepos(app *appInfo, account string, names []string) ([]*repo, error) {
 	var out []*repo
 	for i, name := range names {
 		r := w.repo(name)
@@ -913,8 +937,8 @@ func (w *world) installableRepos(account string, names []string) ([]*repo, error
 		if !strings.EqualFold(r.owner, account) {
 			return nil, badEvent("repos[%d]: %q does not belong to %q", i, name, account)
 		}
-		if r.inst != nil {
-			return nil, badEvent("repos[%d]: %q is already in installation %d", i, name, r.inst.id)
+		if in := w.appInstallationFor(app, r); in != nil {
+			return nil, badEvent("repos[%d]: %q is already in installation %d", i, name, in.id)
 		}
 		out = append(out, r)
 	}
@@ -941,12 +965,14 @@ func (w *world) installationReposEvent(base string, ev *Event, action string) (m
 	if len(ev.Repos) == 0 {
 		return nil, badEvent("repos: missing")
 	}
-	repos, err := w.installableRepos(in.account, ev.Repos)
+	repos, err := w.installableRepos(in.app, in.account, ev.Repos)
 	if err != nil {
 		return nil, err
 	}
 	for _, r := range repos {
-		r.inst = in
+		if in.app == w.app {
+			r.inst = in
+		}
 		in.repos = append(in.repos, r)
 	}
 	if ev.User == "" {

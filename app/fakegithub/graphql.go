@@ -97,7 +97,7 @@ func (s *Server) serveGraphQL(hw http.ResponseWriter, r *http.Request) {
 	case idAnonymous:
 		fail(c.errResp(http.StatusUnauthorized, "This endpoint requires you to be authenticated."))
 		return
-	case idApp:
+	case idApp, idUser:
 		fail(c.errResp(http.StatusForbidden, "Resource not accessible by integration"))
 		return
 	}

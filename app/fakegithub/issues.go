@@ -54,7 +54,7 @@ func hCreateComment(c *reqCtx) resp {
 	if len(p.comments) >= maxComments {
 		return c.errResp(http.StatusForbidden, "Commenting is disabled on issues with more than 2500 comments")
 	}
-	cm := c.w.addComment(c.repo, p, c.actor(), c.w.app.id, *req.Body, c.now)
+	cm := c.w.addComment(c.repo, p, c.actor(), c.callerApp().id, *req.Body, c.now)
 	c.apiWriteHook("issue_comment", "created", func() map[string]any {
 		return map[string]any{"issue": c.w.issueJSON(c.base, c.repo, p), "comment": c.w.commentJSON(c.base, c.repo, cm)}
 	})

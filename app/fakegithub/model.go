@@ -21,6 +21,8 @@ type appInfo struct {
 	perms     map[string]string
 	events    []string
 	createdAt time.Time
+	// reg is set for the apps the emulator serves (manifest.go).
+	reg *registration
 }
 
 // botLogin is the login GitHub shows for writes an app makes.
@@ -28,6 +30,7 @@ func (a *appInfo) botLogin() string { return a.slug + "[bot]" }
 
 type installation struct {
 	id          int64
+	app         *appInfo
 	account     string
 	accountType string
 	repos       []*repo
@@ -56,7 +59,7 @@ func (t *token) allows(perm string) bool { return allowsAll(t.perms, perm) }
 // reaches reports whether the token may see a repository: one of its
 // installation's, and one it was narrowed to if it was.
 func (t *token) reaches(r *repo) bool {
-	return r.inst == t.inst && (t.repos == nil || t.repos[r.id])
+	return t.inst.holds(r) && (t.repos == nil || t.repos[r.id])
 }
 
 type repo struct {
@@ -78,6 +81,7 @@ type repo struct {
 	runByID       map[int64]*workflowRun
 	checkRuns     map[int64]*checkRun
 	comments      map[int64]*comment
+	mergeGroups   []*mergeGroup // in creation order (mergequeue.go)
 	nextIssue     int
 	fork          bool             // an author's fork (forks.go); never in world.repos
 	forks         map[string]*repo // lower-case author → fork of this repository
@@ -104,6 +108,9 @@ func (r *repo) touch(now time.Time) {
 func (r *repo) headBranchOf(sha string) string {
 	if p := r.pullWithHead(sha); p != nil {
 		return p.head
+	}
+	if g := r.activeGroupWithHead(sha); g != nil {
+		return strings.TrimPrefix(g.headRef, "refs/heads/")
 	}
 	return ""
 }
@@ -285,7 +292,14 @@ func (w *world) treeAt(r *repo, c *commit) map[string]string {
 	for k, v := range base {
 		out[k] = v
 	}
-	for _, f := range c.changes {
+	applyChanges(out, c.changes)
+	return out
+}
+
+// applyChanges changes a tree (path → content) the way a commit's changed
+// files say.
+func applyChanges(out map[string]string, changes []File) {
+	for _, f := range changes {
 		switch f.Status {
 		case "removed":
 			delete(out, f.Filename)
@@ -305,7 +319,6 @@ func (w *world) treeAt(r *repo, c *commit) map[string]string {
 			}
 		}
 	}
-	return out
 }
 
 // latestStatuses returns the newest status per context (case-insensitive),

@@ -45,8 +45,14 @@ func (c *reqCtx) budgetFor() *budget {
 		in.budget.limit, in.budget.inst = in.rateLimit, in.id
 		return &in.budget
 	case idApp:
+		if a := c.id.app; a != nil && a != s.w.app {
+			a.reg.budget.limit = appLimit
+			return &a.reg.budget
+		}
 		s.w.appBudget.limit = appLimit
 		return &s.w.appBudget
+	case idUser:
+		return s.w.userBudget(c.id.user.login)
 	default:
 		b := s.w.anon[c.id.addr]
 		if b == nil {

@@ -29,6 +29,9 @@ func (c *reqCtx) resolveRef(ref string) *commit {
 	if b := r.branches[name]; b != nil {
 		return r.commits[b.sha]
 	}
+	if g := r.activeGroupRef(name); g != nil {
+		return r.commits[g.headSHA]
+	}
 	for _, p := range r.pulls {
 		if p.head == name && p.state == "open" {
 			return r.commits[p.headSHA]

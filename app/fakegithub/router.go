@@ -95,6 +95,7 @@ func routeTable() []*route {
 		{method: "POST", tmpl: "/repos/{owner}/{repo}/issues/comments/{comment_id}/reactions", perms: []string{"issues:write", "pull_requests:write"}, write: true, docs: "https://docs.github.com/rest/reactions/reactions#create-reaction-for-an-issue-comment", h: hCreateReaction},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/collaborators/{username}/permission", perms: []string{"metadata:read"}, docs: "https://docs.github.com/rest/collaborators/collaborators#get-repository-permissions-for-a-user", h: hCollaboratorPermission},
 	}
+	rs = append(rs, refUserManifestRoutes()...)
 	for _, r := range rs {
 		r.segs = strings.Split(strings.Trim(r.tmpl, "/"), "/")
 		r.key = r.method + " " + strings.ReplaceAll(r.tmpl, "+}", "}")

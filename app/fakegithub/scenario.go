@@ -27,6 +27,10 @@ type Scenario struct {
 	// installation: 80 content-creating requests a minute, 500 an hour, 100
 	// concurrent requests (answered 403 with retry-after).
 	SecondaryLimits bool `yaml:"secondary_limits,omitempty" json:"secondary_limits,omitempty"`
+	// Users can sign in through OAuth (oauth.go).
+	Users []ScenarioUser `yaml:"users,omitempty" json:"users,omitempty"`
+	// Actions configures the GitHub Actions simulation (mergegroup_actions.go).
+	Actions *ScenarioActions `yaml:"actions,omitempty" json:"actions,omitempty"`
 }
 
 // ScenarioApp is the GitHub App under test (fix-status itself).
@@ -40,6 +44,12 @@ type ScenarioApp struct {
 	// (DefaultPermissions).
 	Permissions map[string]string `yaml:"permissions,omitempty" json:"permissions,omitempty"`
 	Events      []string          `yaml:"events,omitempty" json:"events,omitempty"`
+	// ClientID and ClientSecret are the app's OAuth credentials (generated
+	// when empty); CallbackURLs, when set, bound where user sign-in may
+	// return to.
+	ClientID     string   `yaml:"client_id,omitempty" json:"client_id,omitempty"`
+	ClientSecret string   `yaml:"client_secret,omitempty" json:"client_secret,omitempty"`
+	CallbackURLs []string `yaml:"callback_urls,omitempty" json:"callback_urls,omitempty"`
 }
 
 // ScenarioOtherApp names another app (a CI system) whose id appears in check
@@ -189,6 +199,7 @@ const GitHubActionsAppID = 15368
 func DefaultPermissions() map[string]string {
 	return map[string]string{
 		"metadata":       "read",
+		"merge_queues":   "read",
 		"contents":       "read",
 		"pull_requests":  "write",
 		"statuses":       "write",
@@ -400,6 +411,9 @@ func (sc *Scenario) validate() error {
 	if err := checkPerms("app.permissions", a.Permissions); err != nil {
 		return err
 	}
+	if err := sc.validateWeb(); err != nil {
+		return err
+	}
 	appIDs := map[int64]string{a.ID: "app.id"}
 	for i, o := range sc.Apps {
 		p := fmt.Sprintf("apps[%d]", i)
@@ -552,6 +566,9 @@ func validateRule(p string, rule ScenarioRule) error {
 	}
 	if rule.Parameters == nil && rulesWithParameters[rule.Type] {
 		return fmt.Errorf("%s.parameters: missing (GitHub always sends parameters with a %s rule)", p, rule.Type)
+	}
+	if rule.Type == "merge_queue" {
+		return validateMergeQueueRule(p, rule.Parameters)
 	}
 	if rule.Type != "required_status_checks" {
 		return nil

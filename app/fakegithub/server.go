@@ -99,6 +99,7 @@ func New(opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.w = w
+	w.registerScenarioApp(opts.Scenario.App, &key.PublicKey)
 	s.stats = newStats()
 	s.hookClient = &http.Client{Timeout: webhookTimeout}
 	s.hookSem = make(chan struct{}, 8)
@@ -123,8 +124,10 @@ func (s *Server) Start(addr string) (string, error) {
 	}
 	s.listener = l
 	s.url = "http://" + l.Addr().String()
-	s.httpSrv = &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = s.httpSrv.Serve(l) }()
+	srv := &http.Server{Handler: s.handler, ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = srv
+	// srv, not s.httpSrv: Close may clear that before this goroutine runs.
+	go func() { _ = srv.Serve(l) }()
 	return s.url, nil
 }
 
@@ -177,6 +180,8 @@ type Credentials struct {
 	AppID                      int64
 	WebhookSecret              string
 	PrivateKey                 string
+	// ClientID and ClientSecret are the app's OAuth credentials (user sign-in).
+	ClientID, ClientSecret string
 }
 
 // Credentials returns the app's credentials and the emulator's addresses
@@ -189,6 +194,7 @@ func (s *Server) Credentials() Credentials {
 	return Credentials{
 		WebURL: base + "/", V3APIURL: base + "/", V4APIURL: base + "/graphql",
 		AppID: s.AppID(), WebhookSecret: s.secret, PrivateKey: string(s.keyPEM),
+		ClientID: s.w.app.reg.clientID, ClientSecret: s.w.app.reg.clientSecret,
 	}
 }
 
@@ -235,9 +241,11 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("POST /_fake/faults/wait", s.handleWaitFaults)
 	mux.HandleFunc("POST /_fake/events", s.handleEvents)
 	mux.HandleFunc("GET /_fake/deliveries", s.handleDeliveries)
+	mux.HandleFunc("POST /_fake/merge-queues/check", s.handleCheckMergeQueues)
+	s.webRoutes(mux)
 	api := http.HandlerFunc(s.serveAPI)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/_fake/") {
+		if strings.HasPrefix(r.URL.Path, "/_fake/") || isWebPath(r.URL.Path) {
 			mux.ServeHTTP(w, r)
 			return
 		}

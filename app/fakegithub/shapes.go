@@ -435,8 +435,8 @@ func (w *world) integrationJSON(base string, a *appInfo) *integrationJSON {
 		events = []string{}
 	}
 	return &integrationJSON{
-		ID: a.id, Slug: a.slug, ClientID: fmt.Sprintf("Iv1.%016x", a.id), NodeID: nodeID("Integration", a.id),
-		Owner: w.userJSON(base, a.owner), Name: a.name, ExternalURL: base + "/apps/" + a.slug,
+		ID: a.id, Slug: a.slug, ClientID: a.clientID(), NodeID: nodeID("Integration", a.id),
+		Owner: w.userJSON(base, a.owner), Name: a.name, Description: a.descriptionOf(), ExternalURL: a.externalURL(base),
 		HTMLURL: base + "/apps/" + a.slug, CreatedAt: ts(a.createdAt), UpdatedAt: ts(a.createdAt),
 		Permissions: perms, Events: events,
 	}
@@ -629,8 +629,8 @@ func (w *world) installationJSON(base string, in *installation) *installationJSO
 		AccessTokensURL: fmt.Sprintf("%s/app/installations/%d/access_tokens", base, in.id),
 		RepositoriesURL: base + "/installation/repositories",
 		HTMLURL:         fmt.Sprintf("%s/settings/installations/%d", base, in.id),
-		AppID:           w.app.id, AppSlug: w.app.slug, ClientID: fmt.Sprintf("Iv1.%016x", w.app.id),
-		TargetID: w.userID(in.account), TargetType: in.accountType, Permissions: copyPerms(in.perms), Events: w.app.events,
+		AppID:           in.app.id, AppSlug: in.app.slug, ClientID: in.app.clientID(),
+		TargetID: w.userID(in.account), TargetType: in.accountType, Permissions: copyPerms(in.perms), Events: in.app.events,
 		CreatedAt: ts(in.createdAt), UpdatedAt: ts(in.createdAt), SingleFilePaths: []string{},
 	}
 }

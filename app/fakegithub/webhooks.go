@@ -13,17 +13,20 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// Delivery is one webhook delivery attempt the emulator made (GET
-// /_fake/deliveries lists the most recent ones). ID is the X-GitHub-Delivery
-// guid, the same for a redelivery; AttemptID is the attempt's numeric id in
-// GET /app/hook/deliveries.
+// Delivery is one webhook delivery attempt the emulator made, to any app
+// (GET /_fake/deliveries lists the most recent ones). ID is the
+// X-GitHub-Delivery guid, the same for a redelivery; AttemptID is the
+// attempt's numeric id in GET /app/hook/deliveries of the app AppID.
 type Delivery struct {
 	ID         string          `json:"id"`
 	AttemptID  int64           `json:"attempt_id"`
+	AppID      int64           `json:"app_id"`
 	Redelivery bool            `json:"redelivery"`
 	Event      string          `json:"event"`
 	Action     string          `json:"action,omitempty"`
@@ -63,13 +66,13 @@ func newGUID() string {
 	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
-// subscribed reports whether the app receives an event; GitHub always sends
+// subscribed reports whether an app receives an event; GitHub always sends
 // installation events to the app.
-func (s *Server) subscribed(event string) bool {
+func subscribed(a *appInfo, event string) bool {
 	if event == "installation" || event == "installation_repositories" {
 		return true
 	}
-	for _, e := range s.w.app.events {
+	for _, e := range a.events {
 		if e == event {
 			return true
 		}
@@ -77,13 +80,47 @@ func (s *Server) subscribed(event string) bool {
 	return false
 }
 
+// hookTarget is where an app's webhooks go and how they are signed: the
+// scenario app's go to the server's webhook URL (SetWebhookURL) with its
+// secret, a manifest app's to its hook_attributes.url with the secret its
+// conversion returned.
+type hookTarget struct {
+	app    *appInfo
+	url    string
+	secret string
+	// down: the attempt fails as a refused connection (SetAppDown).
+	down bool
+}
+
+// hookTarget is the target of h (the scenario app's when h.app is nil).
+// "The app is down" is its server's: every delivery to the scenario app's
+// webhook server fails while it is, whichever app it is for.
+func (s *Server) hookTarget(h *hook) hookTarget {
+	s.hookMu.Lock()
+	defer s.hookMu.Unlock()
+	t := hookTarget{app: s.w.app, url: s.webhookURL, secret: s.secret}
+	if h.app != nil && h.app != s.w.app {
+		t = hookTarget{app: h.app, url: h.app.reg.hookURL, secret: h.app.reg.webhookSecret}
+	}
+	t.down = s.appDown && sameServer(t.url, s.webhookURL)
+	return t
+}
+
+// sameServer reports whether two webhook URLs reach the same server (scheme
+// and host:port; the path does not matter to a server that is down).
+func sameServer(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	return errA == nil && errB == nil && ua.Host != "" && strings.EqualFold(ua.Scheme, ub.Scheme) && strings.EqualFold(ua.Host, ub.Host)
+}
+
 // deliver sends a webhook, outside the world lock, records the attempt,
 // then sends the webhooks that follow it (h.then).
 func (s *Server) deliver(ctx context.Context, res *EventResult, h *hook) error {
 	err := s.deliverOne(ctx, res, h)
 	for _, next := range h.then {
-		fr := EventResult{Event: next.event, Action: next.action}
-		if ferr := s.deliverOne(ctx, &fr, next); ferr != nil && err == nil {
+		fr := &EventResult{Event: next.event, Action: next.action}
+		if ferr := s.deliverOne(ctx, fr, next); ferr != nil && err == nil {
 			err = ferr
 		}
 		res.Followups = append(res.Followups, fr)
@@ -91,20 +128,24 @@ func (s *Server) deliver(ctx context.Context, res *EventResult, h *hook) error {
 	return err
 }
 
+// deliverOne makes one delivery attempt of h to the app it is for, at that
+// app's webhook URL, signed with its secret, and records it among the app's
+// deliveries.
 func (s *Server) deliverOne(ctx context.Context, res *EventResult, h *hook) error {
-	s.hookMu.Lock()
-	url, down := s.webhookURL, s.appDown
-	s.hookMu.Unlock()
+	t := s.hookTarget(h)
 	switch {
-	case url == "":
+	case t.url == "":
 		res.Skipped = errNoWebhookURL.Error()
 		return nil
 	case h.redelivery:
 		// A redelivery re-sends what was sent, whatever changed since.
+	case h.skip != "":
+		res.Skipped = h.skip
+		return nil
 	case !h.installed:
 		res.Skipped = "the repository is not in an installation of the app"
 		return nil
-	case !s.subscribed(h.event):
+	case !subscribed(t.app, h.event):
 		res.Skipped = "the app does not subscribe to " + h.event + " events"
 		return nil
 	}
@@ -119,11 +160,11 @@ func (s *Server) deliverOne(ctx context.Context, res *EventResult, h *hook) erro
 	if guid == "" {
 		guid = newGUID()
 	}
-	a := &attempt{guid: guid, event: h.event, action: h.action, at: s.now(), redelivery: h.redelivery,
-		instID: h.instID, repoID: h.repoID, url: url, body: body}
+	a := &attempt{app: t.app, guid: guid, event: h.event, action: h.action, at: s.now(), redelivery: h.redelivery,
+		instID: h.instID, repoID: h.repoID, url: t.url, body: body}
 	res.Delivery = guid
 	start := time.Now()
-	err := s.post(ctx, url, down, a)
+	err := s.post(ctx, t, a)
 	a.duration = time.Since(start)
 	res.StatusCode = a.statusCode
 	res.Delivered = err == nil
@@ -141,12 +182,12 @@ func (s *Server) deliverOne(ctx context.Context, res *EventResult, h *hook) erro
 // post makes one delivery attempt and fills in what GitHub records of it:
 // the request and response headers, the response body, the status code and
 // GitHub's status text ("OK", "Invalid HTTP Response: 503", "failed to
-// connect to host"). While the app is down, the attempt fails as a refused
-// connection does.
-func (s *Server) post(ctx context.Context, url string, down bool, a *attempt) error {
+// connect to host"). While the target is down (SetAppDown), the attempt
+// fails as a refused connection does.
+func (s *Server) post(ctx context.Context, t hookTarget, a *attempt) error {
 	ctx, cancel := context.WithTimeout(ctx, webhookTimeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(a.body))
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, t.url, bytes.NewReader(a.body))
 	if err != nil {
 		a.status = "invalid URL"
 		return fmt.Errorf("failed to deliver %s %s: %w", a.event, a.guid, err)
@@ -157,13 +198,13 @@ func (s *Server) post(ctx context.Context, url string, down bool, a *attempt) er
 	req.Header.Set("X-GitHub-Event", a.event)
 	req.Header.Set("X-GitHub-Delivery", a.guid)
 	req.Header.Set("X-GitHub-Hook-ID", "1")
-	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(s.AppID(), 10))
+	req.Header.Set("X-GitHub-Hook-Installation-Target-ID", strconv.FormatInt(t.app.id, 10))
 	req.Header.Set("X-GitHub-Hook-Installation-Target-Type", "integration")
-	// Signed afresh on every attempt, with the secret of the moment.
-	req.Header.Set("X-Hub-Signature-256", SignPayload(s.secret, a.body))
-	req.Header.Set("X-Hub-Signature", signSHA1(s.secret, a.body))
+	// Signed afresh on every attempt, with the app's secret of the moment.
+	req.Header.Set("X-Hub-Signature-256", SignPayload(t.secret, a.body))
+	req.Header.Set("X-Hub-Signature", signSHA1(t.secret, a.body))
 	a.reqHeaders = req.Header.Clone()
-	if down {
+	if t.down {
 		a.status = "failed to connect to host"
 		return fmt.Errorf("failed to deliver %s %s: the app is down (connection refused)", a.event, a.guid)
 	}

@@ -22,6 +22,11 @@ type world struct {
 	nextID     int64
 	anon       map[string]*budget // unauthenticated budgets per client address
 	appBudget  budget
+	// followups are webhooks an event or API write caused besides its own
+	// (mergequeue.go), waiting to be sent once the world lock is released.
+	followups []followup
+	web       *webState        // users, OAuth and manifest codes (oauth.go)
+	actions   *ScenarioActions // the Actions simulation (mergegroup_actions.go)
 }
 
 func (w *world) newID() int64 {
@@ -59,6 +64,11 @@ func newWorld(sc *Scenario, now time.Time) (*world, error) {
 		orgs:       map[string]bool{},
 		anon:       map[string]*budget{},
 		nextID:     1000,
+		actions:    sc.Actions,
+	}
+	web := w.webState()
+	for _, u := range sc.Users {
+		web.users[strings.ToLower(u.Login)] = u
 	}
 	perms := sc.App.Permissions
 	if perms == nil {
@@ -67,7 +77,7 @@ func newWorld(sc *Scenario, now time.Time) (*world, error) {
 	events := sc.App.Events
 	if events == nil {
 		events = []string{"check_run", "check_suite", "issue_comment", "pull_request", "push", "status",
-			"branch_protection_rule", "repository_ruleset"}
+			"branch_protection_rule", "repository_ruleset", "merge_group"}
 	}
 	owner := sc.App.Owner
 	if owner == "" {
@@ -101,13 +111,13 @@ func newWorld(sc *Scenario, now time.Time) (*world, error) {
 		}
 	}
 	for _, si := range sc.Installations {
-		w.addInstallation(si, now)
+		w.addInstallation(w.app, si, now)
 	}
 	return w, nil
 }
 
-func (w *world) addInstallation(si ScenarioInstallation, now time.Time) *installation {
-	in := &installation{id: si.ID, account: si.Account, accountType: si.AccountType, rateLimit: si.RateLimit, createdAt: now}
+func (w *world) addInstallation(app *appInfo, si ScenarioInstallation, now time.Time) *installation {
+	in := &installation{id: si.ID, app: app, account: si.Account, accountType: si.AccountType, rateLimit: si.RateLimit, createdAt: now}
 	if in.accountType == "" {
 		in.accountType = "User"
 		if w.orgs[strings.ToLower(si.Account)] {
@@ -117,7 +127,7 @@ func (w *world) addInstallation(si ScenarioInstallation, now time.Time) *install
 	if in.rateLimit == 0 {
 		in.rateLimit = 5000
 	}
-	in.perms = copyPerms(w.app.perms)
+	in.perms = copyPerms(app.perms)
 	if si.Permissions != nil {
 		in.perms = copyPerms(si.Permissions)
 	}
@@ -125,8 +135,10 @@ func (w *world) addInstallation(si ScenarioInstallation, now time.Time) *install
 		w.orgs[strings.ToLower(in.account)] = true
 	}
 	for _, name := range si.Repos {
-		if r := w.repo(name); r != nil && r.inst == nil {
-			r.inst = in
+		if r := w.repo(name); r != nil && w.appInstallationFor(app, r) == nil {
+			if app == w.app {
+				r.inst = in
+			}
 			in.repos = append(in.repos, r)
 		}
 	}

@@ -64,6 +64,10 @@ func TestServesTheExampleScenario(t *testing.T) {
 		cfg.GitHub.App.WebhookSecret != "s3cret" {
 		t.Errorf("config github section = %+v", cfg.GitHub)
 	}
+	// The app's OAuth client: generated, since the scenario sets none.
+	if cfg.UI.OAuth.ClientID != "Iv1.0000000000000001" || len(cfg.UI.OAuth.ClientSecret) != 40 {
+		t.Errorf("config ui.oauth = %+v; want the generated client", cfg.UI.OAuth)
+	}
 
 	cancel()
 	select {
