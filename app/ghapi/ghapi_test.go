@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/gregjones/httpcache"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
@@ -71,7 +70,7 @@ func startBudget(t *testing.T, opts fakegithub.Options, limit int) (*fakegithub.
 	t.Helper()
 	gh := fakegithubtest.Start(t, strings.Replace(scenario, "rate_limit: 5000", fmt.Sprintf("rate_limit: %d", limit), 1), opts)
 	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig(),
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return NewHTTPCache(0) }))
+		WithCache(0))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,5 +295,32 @@ func TestClassify(t *testing.T) {
 				t.Errorf("Classify = %v %s, want %v %s", c.Kind, c.Wait, tc.kind, tc.wait)
 			}
 		})
+	}
+}
+
+// TestHTTPCacheBoundedInBytes: the cache keeps what fits and holds no more
+// than its size, however many entries come.
+func TestHTTPCacheBoundedInBytes(t *testing.T) {
+	const size = 4 << 20
+	c := NewHTTPCache(size)
+	page := make([]byte, 3<<10) // under a 1,024th of the size
+	for i := 0; i < 10000; i++ {
+		c.Set(fmt.Sprintf("https://api.github.com/repos/o/r/pulls/%d/files", i), page)
+	}
+	kept := 0
+	for i := 0; i < 10000; i++ {
+		if _, ok := c.Get(fmt.Sprintf("https://api.github.com/repos/o/r/pulls/%d/files", i)); ok {
+			kept++
+		}
+	}
+	if kept == 0 || kept*len(page) > size {
+		t.Errorf("kept %d pages of %d bytes in a cache of %d bytes", kept, len(page), size)
+	}
+	if _, ok := c.Get("https://api.github.com/repos/o/r/pulls/9999/files"); !ok {
+		t.Error("the newest entry was dropped")
+	}
+	c.Delete("https://api.github.com/repos/o/r/pulls/9999/files")
+	if _, ok := c.Get("https://api.github.com/repos/o/r/pulls/9999/files"); ok {
+		t.Error("a deleted entry is still there")
 	}
 }

@@ -1,35 +1,47 @@
 package ghapi
 
 import (
+	"github.com/coocood/freecache"
 	"github.com/gregjones/httpcache"
-	lru "github.com/hashicorp/golang-lru"
+	"github.com/palantir/go-githubapp/githubapp"
 )
 
-// DefaultCacheEntries bounds the HTTP cache: enough for the ETags of every
-// open PR of a large organisation (a few responses each).
-const DefaultCacheEntries = 50000
+// DefaultCacheBytes bounds the HTTP cache when no size is given.
+const DefaultCacheBytes = 256 << 20
 
-// lruCache is a bounded httpcache.Cache: httpcache's own memory cache grows
-// without limit.
-type lruCache struct{ c *lru.Cache }
+// byteCache is an httpcache.Cache bounded in bytes (httpcache's own memory
+// cache grows without limit, and an LRU of entries is unbounded in bytes: a
+// page of 100 changed files is 50 KB). One is shared by the clients of every
+// installation, so an app installed in many organisations keeps what it read
+// however many installation clients go-githubapp keeps, and a client made
+// twice at once for one installation does not lose the other's entries.
+// Keys are request URLs; each installation reads only its own repositories.
+type byteCache struct{ c *freecache.Cache }
 
-// NewHTTPCache returns an HTTP cache holding at most entries responses,
-// least recently used first out.
-func NewHTTPCache(entries int) httpcache.Cache {
-	if entries <= 0 {
-		entries = DefaultCacheEntries
+// NewHTTPCache returns an HTTP cache of at most maxBytes (least recently
+// used first out; a response bigger than a 1,024th of it is not kept).
+func NewHTTPCache(maxBytes int64) httpcache.Cache {
+	if maxBytes <= 0 {
+		maxBytes = DefaultCacheBytes
 	}
-	c, _ := lru.New(entries) // only fails for a size <= 0
-	return lruCache{c}
+	return byteCache{freecache.NewCache(int(maxBytes))}
 }
 
-func (l lruCache) Get(key string) ([]byte, bool) {
-	v, ok := l.c.Get(key)
-	if !ok {
-		return nil, false
-	}
-	return v.([]byte), true
+func (b byteCache) Get(key string) ([]byte, bool) {
+	v, err := b.c.Get([]byte(key))
+	return v, err == nil
 }
 
-func (l lruCache) Set(key string, b []byte) { l.c.Add(key, b) }
-func (l lruCache) Delete(key string)        { l.c.Remove(key) }
+// Set keeps resp if it fits; one that does not is read again next time.
+func (b byteCache) Set(key string, resp []byte) { _ = b.c.Set([]byte(key), resp, 0) }
+
+func (b byteCache) Delete(key string) { b.c.Del([]byte(key)) }
+
+// WithCache is go-githubapp's client option for one HTTP cache of maxBytes
+// shared by every client it creates. Every response is revalidated: GitHub
+// marks responses fresh for 60 s, and a status fix-status just wrote must
+// be seen on the next read; a revalidation answered 304 costs no rate limit.
+func WithCache(maxBytes int64) githubapp.ClientOption {
+	shared := NewHTTPCache(maxBytes)
+	return githubapp.WithClientCaching(true, func() httpcache.Cache { return shared })
+}

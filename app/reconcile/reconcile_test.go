@@ -5,7 +5,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gregjones/httpcache"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
@@ -68,7 +67,7 @@ func newEnv(t *testing.T, sc string) *env {
 	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = 0
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(),
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return ghapi.NewHTTPCache(0) }))
+		ghapi.WithCache(0))
 	if err != nil {
 		t.Fatal(err)
 	}

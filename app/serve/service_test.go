@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gregjones/httpcache"
 	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
@@ -79,7 +78,7 @@ func newService(t *testing.T, opts Options) (*fakegithub.Server, *Service, *outc
 	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{})
 	cfg := fakegithubtest.ServerConfig(gh)
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(),
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return ghapi.NewHTTPCache(0) }))
+		ghapi.WithCache(0))
 	if err != nil {
 		t.Fatal(err)
 	}

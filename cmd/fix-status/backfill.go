@@ -22,10 +22,10 @@ import (
 	"github.com/fix-status/fix-status/config"
 )
 
-// backfillCacheEntries bounds each installation's HTTP cache in a
-// backfill: every PR is read once, so caching them all would only hold
-// memory; what is read again (branch rules, comments on a retry) fits.
-const backfillCacheEntries = 2000
+// backfillCacheBytes bounds the HTTP cache in a backfill: every PR is read
+// once (and not cached), so only what is read again (branch rules, comments
+// on a retry) is kept.
+const backfillCacheBytes = 16 << 20
 
 // backfillFlags are the command's flags (the README's Backfill section).
 type backfillFlags struct {
@@ -164,7 +164,7 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 		Now: env.now, Sleep: env.sleep,
 	})
 	var clients *backfill.Clients
-	w, err := wire(ctx, cfg, wireOptions{logOut: logOut, now: env.now, cacheEntries: backfillCacheEntries,
+	w, err := wire(ctx, cfg, wireOptions{logOut: logOut, now: env.now, cacheBytes: backfillCacheBytes,
 		wrapClients: func(cc githubapp.ClientCreator) (githubapp.ClientCreator, error) {
 			var err error
 			clients, err = backfill.NewClients(cc, gov, cfg.GitHub.V4APIURL)

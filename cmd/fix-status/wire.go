@@ -7,7 +7,6 @@ import (
 	"os"
 	"time"
 
-	"github.com/gregjones/httpcache"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -41,10 +40,10 @@ type wireOptions struct {
 	// wrapClients, when set, wraps the client creator before anything uses
 	// it (backfill governs every request, the reconciler's too).
 	wrapClients func(githubapp.ClientCreator) (githubapp.ClientCreator, error)
-	// cacheEntries bounds each installation client's HTTP cache (0 =
-	// ghapi.DefaultCacheEntries); backfill reads each PR once and keeps it
-	// small.
-	cacheEntries int
+	// cacheBytes bounds the HTTP cache shared by every installation client
+	// (0 = the config's server.http_cache_bytes); backfill reads each PR
+	// once and keeps it small.
+	cacheBytes int64
 }
 
 // wire builds the GitHub clients and the reconciler from a server config.
@@ -54,13 +53,13 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	}
 	logger := zerolog.New(o.logOut).With().Timestamp().Logger()
 	m := metrics.New(o.registry)
+	if o.cacheBytes == 0 {
+		o.cacheBytes = cfg.Server.HTTPCacheBytes
+	}
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(),
 		githubapp.WithClientUserAgent("fix-status/"+version),
 		githubapp.WithClientTimeout(30*time.Second),
-		// Always revalidate: GitHub marks responses fresh for 60 s, and a
-		// status fix-status just wrote must be seen on the next read. A
-		// revalidation answered 304 costs no rate limit.
-		githubapp.WithClientCaching(true, func() httpcache.Cache { return ghapi.NewHTTPCache(o.cacheEntries) }),
+		ghapi.WithCache(o.cacheBytes),
 		githubapp.WithClientMiddleware(githubapp.ClientLogging(zerolog.DebugLevel), m.ClientMiddleware()),
 	)
 	if err != nil {
