@@ -223,8 +223,8 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 	}
 	popts := r.planOptions(meta.reportAs)
 	ds := plan.Plan(snap, popts)
-	if plan.NeedsRetriggers(snap, ds) {
-		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin()); err != nil {
+	if need, workflows := plan.NeedsRetriggers(snap, ds); need {
+		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin(), workflows); err != nil {
 			return nil, err
 		}
 		snap.RetriggersRead = true
