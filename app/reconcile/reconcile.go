@@ -383,7 +383,7 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	if s.RuleFilesChanged = be.rules.RuleFilesTouched(files); len(s.RuleFilesChanged) > 0 {
 		// Invariant 1: the PR changes the rules that judge it; read its
 		// own version too, and skip only where both agree.
-		head, _, err := r.opts.Sources.Load(ctx, c, ref.RepoRef, s.HeadSHA)
+		head, err := r.opts.Sources.LoadHead(ctx, c, ref.RepoRef, s.HeadSHA)
 		if err != nil {
 			s.HeadRulesErr = err
 		} else {
