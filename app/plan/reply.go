@@ -18,6 +18,9 @@ type Report struct {
 	// Skipped is set when the PR was not looked at, with why (closed, draft,
 	// a refused command).
 	Skipped string
+	// Refused is set when Skipped says why the repo's command policy
+	// refused a /fix-status run.
+	Refused bool
 	// RulesErr is why the job rules could not be read, in full (a PR shows
 	// it cut to 140 characters); RulesErrPath is where the repo config is.
 	RulesErr     error

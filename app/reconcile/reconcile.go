@@ -238,7 +238,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		ds = plan.Plan(snap, popts)
 	}
 	if refused := plan.Refusal(snap); refused != "" {
-		rep.Skipped = refused
+		rep.Skipped, rep.Refused = refused, true
 		return rep, nil
 	}
 	rep.Decisions = ds
