@@ -129,7 +129,7 @@ func TestHandlers(t *testing.T) {
 			adapt:  map[string]any{"ref": "refs/heads/master", "deleted": false, "commits": []any{map[string]any{"modified": []string{".github/fix-status.yml"}}}},
 			queued: true},
 		{name: "push of other files", event: "push", file: "push/event.with-installation.json",
-			adapt: map[string]any{"ref": "refs/heads/master", "deleted": false, "commits": []any{map[string]any{"modified": []string{"README.md"}}}},
+			adapt:  map[string]any{"ref": "refs/heads/master", "deleted": false, "commits": []any{map[string]any{"modified": []string{"README.md"}}}},
 			queued: true},
 
 		{name: "protection edited", event: "branch_protection_rule", file: "branch_protection_rule/edited.json",
