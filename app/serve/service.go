@@ -58,6 +58,15 @@ type Options struct {
 	Timeout time.Duration
 	// SweepInterval re-checks every open PR periodically (0 = off).
 	SweepInterval time.Duration
+	// SweepOnStart sweeps once at start: what a restart lost (re-checks
+	// in memory, deliveries missed while down) is caught up in minutes.
+	SweepOnStart bool
+	// RedeliverWithin is how far back failed webhook deliveries are
+	// redelivered, at start and with every sweep (0 = off).
+	RedeliverWithin time.Duration
+	// Leases, when set, lets one replica at a time sweep and recover
+	// deliveries (default: this process alone).
+	Leases Leaser
 	Logger        zerolog.Logger
 	// RetryBackoff is the first wait before failed work is tried again; it
 	// doubles per attempt, up to 10 minutes (default 30s).
@@ -70,6 +79,13 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now     func() time.Time
 	Metrics *metrics.Metrics
+}
+
+// Leaser hands out named leases shared by replicas.
+type Leaser interface {
+	// TryLease takes the lease name for ttl if no one holds it; ok is
+	// false when someone does. release gives it back early.
+	TryLease(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error)
 }
 
 // Outcome is what became of one reconcile the service ran.
@@ -91,7 +107,8 @@ type Service struct {
 	opts Options
 	stop chan struct{}
 
-	cmds commandSlots
+	cmds     commandSlots
+	recovery Recovery
 }
 
 // New creates a Service; Start runs it.
@@ -131,21 +148,53 @@ func (s *Service) Start(ctx context.Context) {
 	// opts.Timeout.
 	ctx = s.opts.Logger.WithContext(context.WithoutCancel(ctx))
 	s.q.Run(ctx, s.opts.Workers, s.do)
-	if s.opts.SweepInterval > 0 {
-		go func() {
-			t := time.NewTicker(s.opts.SweepInterval)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.stop:
-					return
-				case <-t.C:
-					if err := s.Sweep(ctx); err != nil {
-						zerolog.Ctx(ctx).Error().Err(err).Msg("sweep failed")
-					}
-				}
+	go func() {
+		if s.opts.SweepOnStart {
+			s.catchUp(ctx, "start")
+		}
+		if s.opts.SweepInterval <= 0 {
+			return
+		}
+		t := time.NewTicker(s.opts.SweepInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.catchUp(ctx, "sweep")
 			}
-		}()
+		}
+	}()
+}
+
+// sweepLease is held by the replica that sweeps.
+const sweepLease = "sweep"
+
+// catchUp recovers missed deliveries and sweeps every open PR, on one
+// replica at a time.
+func (s *Service) catchUp(ctx context.Context, why string) {
+	logger := zerolog.Ctx(ctx).With().Str("sweep", why).Logger()
+	if s.opts.Leases != nil {
+		ttl := max(s.opts.SweepInterval/2, time.Minute)
+		release, ok, err := s.opts.Leases.TryLease(ctx, sweepLease, ttl)
+		if err != nil {
+			logger.Error().Err(err).Msg("cannot take the sweep lease; not sweeping")
+			return
+		}
+		if !ok {
+			logger.Info().Msg("another replica sweeps")
+			return
+		}
+		defer release()
+	}
+	if n, err := s.Recover(ctx, s.opts.RedeliverWithin); err != nil {
+		logger.Error().Err(err).Int("redelivered", n).Msg("delivery recovery failed")
+	} else if n > 0 {
+		logger.Info().Int("redelivered", n).Msg("asked GitHub to redeliver missed webhooks")
+	}
+	if err := s.Sweep(ctx); err != nil {
+		logger.Error().Err(err).Msg("sweep failed")
 	}
 }
 

@@ -66,6 +66,9 @@ type serverOptions struct {
 	// onHandlerError, when set, is told every error a webhook handler
 	// returns (they are logged either way).
 	onHandlerError func(error)
+	// noCatchUp turns off the start-up sweep and delivery recovery (tests
+	// that count every request).
+	noCatchUp bool
 }
 
 // server is the running GitHub App.
@@ -105,6 +108,10 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	}
 	if so.Timeout == 0 {
 		so.Timeout = cfg.Repair.ReconcileTimeout.Duration
+	}
+	if !o.noCatchUp {
+		so.SweepOnStart = cfg.Repair.SweepsOnStart()
+		so.RedeliverWithin = cfg.Repair.RedeliverWithin.Duration
 	}
 	svc := serve.New(w.rec, so)
 	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: newDeliveryLog(), inner: githubapp.DefaultScheduler()}}
