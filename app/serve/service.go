@@ -67,7 +67,7 @@ type Options struct {
 	// Leases, when set, lets one replica at a time sweep and recover
 	// deliveries (default: this process alone).
 	Leases Leaser
-	Logger        zerolog.Logger
+	Logger zerolog.Logger
 	// RetryBackoff is the first wait before failed work is tried again; it
 	// doubles per attempt, up to 10 minutes (default 30s).
 	RetryBackoff time.Duration
