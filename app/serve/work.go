@@ -75,9 +75,9 @@ func (w Work) Key() string {
 // PR is the pull request of PR and command work.
 func (w Work) PR() plan.PRRef { return w.Repo.PR(w.Number) }
 
-// merge folds newer work into queued work of the same key: the newer event
+// Merge folds newer work into queued work of the same key: the newer event
 // names it, what the older knew is kept.
-func merge(old, new Work) Work {
+func Merge(old, new Work) Work {
 	out := new
 	if out.OpenedHead == "" {
 		out.OpenedHead = old.OpenedHead

@@ -12,12 +12,10 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -114,14 +112,14 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		so.RedeliverWithin = cfg.Repair.RedeliverWithin.Duration
 	}
 	svc := serve.New(w.rec, so)
-	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: newDeliveryLog(), inner: githubapp.DefaultScheduler()}}
+	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: serve.NewMemDeliveries(), inner: githubapp.DefaultScheduler()}}
 	// Handlers run before the answer and only queue work (no API call), so
 	// a delivery is acknowledged once its work is queued; what cannot be
 	// queued is answered 503, which GitHub records as a failed delivery for
 	// the recovery to send again.
 	onError := func(rw http.ResponseWriter, r *http.Request, err error) {
 		switch {
-		case errors.Is(err, serve.ErrQueueFull), errors.Is(err, errDraining):
+		case errors.Is(err, serve.ErrQueueFull), errors.Is(err, errDraining), errors.Is(err, errUnavailable):
 			w.metrics.Dropped()
 			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("delivery not queued; answered 503")
 			http.Error(rw, "cannot queue this delivery now: "+err.Error(), http.StatusServiceUnavailable)
@@ -194,12 +192,16 @@ func (s *server) run(ctx context.Context) error {
 // memory now would be lost at exit, so GitHub is told to keep it (503).
 var errDraining = errors.New("fix-status is shutting down")
 
+// errUnavailable: what deliveries were seen cannot be told (Redis is
+// unreachable): answered 503, GitHub keeps the delivery for the recovery.
+var errUnavailable = errors.New("the shared state is unavailable")
+
 // intake takes a delivery once its signature was checked: it ignores
 // deliveries seen before and runs the handler (which only queues work)
 // before the answer.
 type intake struct {
 	inner    githubapp.Scheduler
-	seen     *deliveryLog
+	seen     serve.Deliveries
 	draining atomic.Bool
 }
 
@@ -211,51 +213,23 @@ func (in *intake) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	if in.draining.Load() {
 		return errDraining
 	}
-	if !in.seen.claim(d.DeliveryID) {
+	first, err := in.seen.Claim(ctx, d.DeliveryID)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether delivery %s was seen: %w", d.DeliveryID, errUnavailable)
+	}
+	if !first {
 		zerolog.Ctx(ctx).Info().Msg("delivery seen before; ignored")
 		return nil
 	}
 	if err := in.inner.Schedule(ctx, d); err != nil {
 		// Not accepted: GitHub's (or the recovery's) to send again.
-		in.seen.release(d.DeliveryID)
+		if rerr := in.seen.Release(ctx, d.DeliveryID); rerr != nil {
+			zerolog.Ctx(ctx).Warn().Err(rerr).Msg("cannot forget a delivery that was not accepted")
+		}
 		return err
 	}
 	return nil
 }
-
-// deliveryLog remembers the delivery ids accepted lately: a redelivered or
-// replayed delivery keeps its X-GitHub-Delivery. Bounded in count and in
-// time: GitHub keeps deliveries for 3 days (7 on GitHub Enterprise Server).
-type deliveryLog struct {
-	mu  sync.Mutex
-	ids *expirable.LRU[string, struct{}]
-}
-
-const (
-	deliveryLogSize = 200000
-	deliveryLogTTL  = 8 * 24 * time.Hour
-)
-
-func newDeliveryLog() *deliveryLog {
-	return &deliveryLog{ids: expirable.NewLRU[string, struct{}](deliveryLogSize, nil, deliveryLogTTL)}
-}
-
-// claim records id and reports whether it is new (a delivery without an id
-// is always new).
-func (l *deliveryLog) claim(id string) bool {
-	if id == "" {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ids.Contains(id) {
-		return false
-	}
-	l.ids.Add(id, struct{}{})
-	return true
-}
-
-func (l *deliveryLog) release(id string) { l.ids.Remove(id) }
 
 // MaxPayload is GitHub's limit for a webhook payload: it sends nothing
 // bigger, so a bigger body is not GitHub's.
