@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -249,14 +250,20 @@ func serverConfigFor(app *github.AppConfig, urls githubURLs, publicURL, webhookS
 	c.GitHub.WebURL, c.GitHub.V3APIURL, c.GitHub.V4APIURL = urls.web, urls.api, urls.graphql
 	c.GitHub.App = config.App{IntegrationID: app.GetID(), WebhookSecret: webhookSecret, PrivateKeyFile: keyFile}
 	c.UI = config.UI{PublicURL: publicURL, OAuth: config.OAuth{ClientID: app.GetClientID(), ClientSecret: app.GetClientSecret()}}
-	body, err := yaml.Marshal(c)
-	if err != nil {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "# fix-status server config, written by `fix-status register` for the GitHub App\n"+
+		"# %q (id %d, %s).\n"+
+		"# It holds the app's secrets: keep it private. Keys not written here have their\n"+
+		"# defaults (docs/config.md).\n", app.GetName(), app.GetID(), app.GetHTMLURL())
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(c); err != nil {
 		return nil, fmt.Errorf("failed to encode the server config: %w", err)
 	}
-	header := fmt.Sprintf("# fix-status server config, written by `fix-status register` for the GitHub App %q\n"+
-		"# (id %d, %s). It holds the app's secrets: keep it private. Keys not written here\n"+
-		"# have their defaults (docs/config.md).\n", app.GetName(), app.GetID(), app.GetHTMLURL())
-	return append([]byte(header), body...), nil
+	if err := enc.Close(); err != nil {
+		return nil, fmt.Errorf("failed to encode the server config: %w", err)
+	}
+	return b.Bytes(), nil
 }
 
 // registration is one run of the manifest flow: the local page, the
@@ -401,7 +408,7 @@ var registerPage = template.Must(template.New("page").Parse(`<!doctype html>
 <button type="submit">Create the app on GitHub</button>
 </form>
 <h2>Permissions</h2>
-<ul>{{range .Permissions}}<li>{{.Title}}: {{.Level}} ({{.Why}})</li>{{end}}</ul>
+<ul>{{range .Permissions}}<li>{{.Title}} ({{.Level}}): {{.Why}}</li>{{end}}</ul>
 <h2>Events</h2>
 <ul>{{range .Events}}<li>{{.Name}}: {{.Why}}</li>{{end}}</ul>
 <script>document.getElementById("manifest").submit()</script>
@@ -526,20 +533,24 @@ func (r *registration) finish(res registered, out io.Writer) error {
 			"     triggers:\n     - repos: [%s]\n       trusted_apps: [%s]", app.GetOwner().GetLogin(), app.GetSlug()),
 	}
 	settings := appSettingsURL(r.urls.web, r.o.org, app.GetSlug())
-	secretStep := ""
-	if res.generatedSecret {
-		secretStep = fmt.Sprintf(" and its secret to github.app.webhook_secret of %s", r.files.config)
-	}
+	secret := "github.app.webhook_secret of " + r.files.config
 	switch {
 	case r.publicURL == "":
+		also := ""
+		if res.generatedSecret {
+			also = " and its secret to " + secret
+		}
 		steps = append(steps, fmt.Sprintf("Webhooks are off (no --public-url): once the server has a public address, set\n"+
 			"     ui.public_url in the config, and at %s set the webhook URL to\n     https://YOUR-SERVER%s%s, and activate it.",
-			settings, appinfo.HookPath, secretStep))
+			settings, appinfo.HookPath, also))
 	case res.generatedSecret:
-		steps = append(steps, fmt.Sprintf("GitHub gave no webhook secret: at %s set the webhook URL to\n     %s%s%s.",
-			settings, r.publicURL, appinfo.HookPath, secretStep))
+		steps = append(steps, fmt.Sprintf("GitHub gave no webhook secret: at %s set the webhook's secret to\n     %s.", settings, secret))
 	}
-	steps = append(steps, "Start the server:\n     fix-status serve --config "+r.files.config)
+	start := "Start the server"
+	if r.publicURL != "" {
+		start += " where " + r.publicURL + " reaches it"
+	}
+	steps = append(steps, start+":\n     fix-status serve --config "+r.files.config)
 	fmt.Fprintln(out, "\nNext:")
 	for i, s := range steps {
 		fmt.Fprintf(out, "  %d. %s\n", i+1, s)
