@@ -45,6 +45,9 @@ type registerOptions struct {
 // operator who walked away should not find a listener still open.
 const defaultRegisterTimeout = 10 * time.Minute
 
+// maxAppName is the longest name GitHub takes for an app.
+const maxAppName = 34
+
 func newRegisterCmd() *cobra.Command {
 	o := registerOptions{openBrowser: browser.OpenURL}
 	cmd := &cobra.Command{
@@ -305,6 +308,11 @@ func register(ctx context.Context, o registerOptions, out io.Writer) error {
 			return err
 		}
 	}
+	// GitHub's limit; a longer name fails on GitHub's page, out of
+	// register's sight.
+	if n := len(strings.TrimSpace(o.name)); n == 0 || n > maxAppName {
+		return fmt.Errorf("--name: %q must have 1 to %d characters", o.name, maxAppName)
+	}
 	if o.timeout <= 0 {
 		return fmt.Errorf("--timeout: %s is not positive", o.timeout)
 	}
@@ -332,11 +340,7 @@ func register(ctx context.Context, o registerOptions, out io.Writer) error {
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 
-	where := "your account"
-	if o.org != "" {
-		where = "the organization " + o.org
-	}
-	fmt.Fprintf(out, "Open %s in a browser to create the GitHub App %q in %s on %s.\n", page, o.name, where, urls.web)
+	fmt.Fprintf(out, "Open %s in a browser to create the GitHub App %q in %s on %s.\n", page, o.name, r.owner(), urls.web)
 	opened := make(chan error, 1)
 	if !o.noBrowser {
 		// In its own goroutine: a console browser may not return at once.
@@ -415,15 +419,19 @@ var registerPage = template.Must(template.New("page").Parse(`<!doctype html>
 </body></html>
 `))
 
-func (r *registration) servePage(w http.ResponseWriter, _ *http.Request) {
-	where := "your account"
+// owner says whose the app will be.
+func (r *registration) owner() string {
 	if r.o.org != "" {
-		where = "the organization " + r.o.org
+		return "the organization " + r.o.org
 	}
+	return "your account"
+}
+
+func (r *registration) servePage(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = registerPage.Execute(w, map[string]any{
-		"Name": r.o.name, "Where": where, "Web": r.urls.web, "Action": newAppURL(r.urls.web, r.o.org, r.state),
+		"Name": r.o.name, "Where": r.owner(), "Web": r.urls.web, "Action": newAppURL(r.urls.web, r.o.org, r.state),
 		"Manifest": string(r.manifest), "Permissions": appinfo.Permissions(), "Events": appinfo.Events(),
 	})
 }

@@ -399,19 +399,11 @@ func TestRegisterRefusals(t *testing.T) {
 			return status, body
 		}, []string{"state does not match", "its code was not used", "nothing was written"}},
 		{"a reused code", "reused", func(t *testing.T, page, _ string) (int, string) {
-			action, err := url.Parse(loadPage(t, page).action)
-			if err != nil {
-				t.Fatal(err)
-			}
-			callback := page + "callback?" + url.Values{"code": {usedCode}, "state": {action.Query().Get("state")}}.Encode()
-			res, err := http.Get(callback)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer res.Body.Close()
-			body, _ := io.ReadAll(res.Body)
-			return res.StatusCode, string(body)
+			return callBack(t, page, usedCode)
 		}, []string{"GitHub refused the manifest code (404 from " + gh.URL() + "/app-manifests/{code}/conversions)", "nothing was written"}},
+		{"no code", "nocode", func(t *testing.T, page, _ string) (int, string) {
+			return callBack(t, page, "")
+		}, []string{"GitHub's redirect has no code; nothing was written"}},
 		{"the directory is gone once GitHub created the app", "gone", func(t *testing.T, page, dir string) (int, string) {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)
@@ -446,6 +438,30 @@ func TestRegisterRefusals(t *testing.T) {
 			}
 		})
 	}
+}
+
+// callBack sends the browser to register's callback as GitHub would, with
+// the page's state and the given code.
+func callBack(t *testing.T, page, code string) (int, string) {
+	t.Helper()
+	action, err := url.Parse(loadPage(t, page).action)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := url.Values{"state": {action.Query().Get("state")}}
+	if code != "" {
+		q.Set("code", code)
+	}
+	res, err := http.Get(page + "callback?" + q.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.StatusCode, string(body)
 }
 
 // gheProxy serves the emulator at GitHub Enterprise Server's addresses: the

@@ -136,6 +136,8 @@ func TestRegisterRefusesBeforeGitHub(t *testing.T) {
 		{"no config file", []string{"--web-url", "https://github.com"}, `required flag(s) "config-out" not set`},
 		{"a bad web URL", []string{"--web-url", "github.com", "--config-out", fresh}, "--web-url"},
 		{"a bad public URL", []string{"--web-url", "https://github.com", "--public-url", "fix.example", "--config-out", fresh}, "--public-url"},
+		{"a name GitHub refuses", []string{"--web-url", "https://github.com", "--name", strings.Repeat("x", 35), "--config-out", fresh},
+			"--name: \"" + strings.Repeat("x", 35) + "\" must have 1 to 34 characters"},
 		{"no time to wait", []string{"--web-url", "https://github.com", "--timeout", "0s", "--config-out", fresh}, "--timeout: 0s is not positive"},
 		{"the config exists", []string{"--web-url", "https://github.com", "--config-out", taken}, taken + " exists"},
 		{"the key exists", []string{"--web-url", "https://github.com", "--config-out", keyTaken}, "keyed.private-key.pem exists"},
