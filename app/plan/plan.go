@@ -46,6 +46,10 @@ type Write struct {
 	Comment     string
 	Workflow    string
 	SuiteID     int64
+	// Attempt is a re-trigger's number among the re-triggers of its
+	// context on the head SHA (1 for the first): replicas claim it, so it
+	// is made once.
+	Attempt int
 }
 
 // Decision is the plan for one required context.
@@ -265,7 +269,8 @@ func (p *planner) decide(rc RequiredCheck) Decision {
 		d := Decision{Verdict: Revoke, Job: job, Reason: "our earlier skip is wrong now: " + ruling.reason}
 		d.Writes = append(d.Writes, p.revokeWrites(rc, ours, ruling.reason)...)
 		if ruling.verdict == Retrigger && job != nil {
-			d.Writes = append(d.Writes, p.rerunWrites(job, 0)...)
+			count, _ := p.retriggered(rc, job, time.Time{})
+			d.Writes = append(d.Writes, p.rerunWrites(job, 0, count+1)...)
 		}
 		return d
 	}
@@ -308,8 +313,25 @@ func (p *planner) judgeReported(rc RequiredCheck, rs []result, job *rules.Job) D
 // period (counted from since, or from our last re-trigger), then re-trigger a
 // bounded number of times.
 func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Time, why string, suiteID int64) Decision {
-	// Every re-trigger leaves a marker comment; a workflow run's attempts
-	// also count re-runs made by hand. The higher count bounds.
+	count, since := p.retriggered(rc, job, since)
+	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
+		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job, RecheckAt: since.Add(p.o.GracePeriod)}
+	}
+	if count >= p.o.MaxRetriggers {
+		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s; re-triggered %d times already", why, count), Job: job}
+	}
+	w := p.rerunWrites(job, suiteID, count+1)
+	if len(w) == 0 {
+		return Decision{Verdict: Blocked, Reason: why + "; no way to re-run it is known", Job: job}
+	}
+	return Decision{Verdict: Retrigger, Reason: why, Job: job, Writes: w}
+}
+
+// retriggered counts the re-triggers of rc on the head SHA and when the
+// last was (since, if none was later). Every re-trigger leaves a marker
+// comment; a workflow run's attempts also count re-runs made by hand. The
+// higher count bounds.
+func (p *planner) retriggered(rc RequiredCheck, job *rules.Job, since time.Time) (int, time.Time) {
 	var markers, attempts int
 	for _, r := range p.s.Retriggers {
 		switch {
@@ -324,18 +346,7 @@ func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Tim
 			since = r.At
 		}
 	}
-	count := max(markers, attempts)
-	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
-		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job, RecheckAt: since.Add(p.o.GracePeriod)}
-	}
-	if count >= p.o.MaxRetriggers {
-		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s; re-triggered %d times already", why, count), Job: job}
-	}
-	w := p.rerunWrites(job, suiteID)
-	if len(w) == 0 {
-		return Decision{Verdict: Blocked, Reason: why + "; no way to re-run it is known", Job: job}
-	}
-	return Decision{Verdict: Retrigger, Reason: why, Job: job, Writes: w}
+	return max(markers, attempts), since
 }
 
 func roundAge(d time.Duration) string {
@@ -466,17 +477,17 @@ func (p *planner) revokeWrites(rc RequiredCheck, ours []result, reason string) [
 	return w
 }
 
-func (p *planner) rerunWrites(job *rules.Job, suiteID int64) []Write {
+func (p *planner) rerunWrites(job *rules.Job, suiteID int64, attempt int) []Write {
 	switch job.Rerun.Method {
 	case rules.RerunComment:
 		if job.Rerun.Comment != "" {
-			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment}}
+			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment, Attempt: attempt}}
 		}
 	case rules.RerunActions:
-		return []Write{{Kind: WriteActionsRerun, Context: job.Context, Workflow: job.Rerun.Workflow}}
+		return []Write{{Kind: WriteActionsRerun, Context: job.Context, Workflow: job.Rerun.Workflow, Attempt: attempt}}
 	case rules.RerunCheckSuite:
 		if suiteID != 0 {
-			return []Write{{Kind: WriteSuiteRerun, Context: job.Context, SuiteID: suiteID}}
+			return []Write{{Kind: WriteSuiteRerun, Context: job.Context, SuiteID: suiteID, Attempt: attempt}}
 		}
 	}
 	return nil

@@ -105,7 +105,7 @@ func TestPlan(t *testing.T) {
 				s.Statuses = []Status{{Context: "docs", State: "pending", Creator: "prow", CreatedAt: now.Add(-3 * time.Hour)}}
 			},
 			want: Retrigger, reason: "status pending for 3h0m0s",
-			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs"}}},
+			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs", Attempt: 1}}},
 		{name: "stale_pending_after 0 never re-triggers",
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "docs", State: "pending", Creator: "prow", CreatedAt: now.Add(-300 * time.Hour)}}
@@ -118,7 +118,7 @@ func TestPlan(t *testing.T) {
 		{name: "retrigger: should run, never reported after the grace period",
 			edit: func(s *Snapshot) { s.Required[0].Context = "unit" },
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit"}}},
+			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1}}},
 		{name: "waiting after our own re-trigger",
 			edit: func(s *Snapshot) {
 				s.Required[0].Context = "unit"
@@ -141,7 +141,7 @@ func TestPlan(t *testing.T) {
 			want: Revoke, reason: "our earlier skip is wrong now: run_if_changed ^pkg/ matches pkg/a.go",
 			writes: []Write{
 				{Kind: WriteStatus, Context: "unit", State: "pending", Description: "fix-status revoked its skip: run_if_changed ^pkg/ matches pkg/a.go"},
-				{Kind: WriteComment, Context: "unit", Comment: "/test unit"},
+				{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1},
 			}},
 		{name: "our pending status after a revoke counts as no result",
 			edit: func(s *Snapshot) {
@@ -165,7 +165,7 @@ func TestPlan(t *testing.T) {
 				s.Jobs = append(s.Jobs, other)
 			},
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs"}}},
+			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs", Attempt: 1}}},
 		{name: "invariant 1: PR changes the rules and its version would run the job",
 			edit: func(s *Snapshot) {
 				s.RuleFilesChanged = []string{"jobs.yaml"}
@@ -212,7 +212,7 @@ func TestPlan(t *testing.T) {
 				s.CheckRuns = []CheckRun{{Name: "unit", Status: "completed", Conclusion: "success", AppID: 7}}
 			},
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit"}}},
+			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1}}},
 		{name: "pinned to us: skip allowed",
 			edit: func(s *Snapshot) { s.Required[0].AppID = 99 },
 			want: Skip, reason: "Skipped: no changed file matches run_if_changed ^docs/",

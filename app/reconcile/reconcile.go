@@ -45,6 +45,18 @@ type Options struct {
 	Locks Locker
 	// Pacer paces writes under GitHub's secondary limits (nil: not paced).
 	Pacer WritePacer
+	// Claims make each re-trigger once across replicas (default: within
+	// this process).
+	Claims Claims
+}
+
+// Claims are claims on re-triggers: the nth re-trigger of a context on a
+// head is made by whoever claims it first. A lock held past its lease, or a
+// replica paused mid-write, then cannot make a second /test comment.
+type Claims interface {
+	Claim(ctx context.Context, key string) (bool, error)
+	// Release gives a claim back: its write failed, a retry makes it.
+	Release(ctx context.Context, key string) error
 }
 
 // Locker gives one reconcile of a PR at a time.
@@ -104,6 +116,9 @@ func New(opts Options) *Reconciler {
 	}
 	if opts.Locks == nil {
 		opts.Locks = NewLocalLocks()
+	}
+	if opts.Claims == nil {
+		opts.Claims = newLocalClaims()
 	}
 	return &Reconciler{opts: opts, branches: map[branchKey]*branchEntry{}}
 }
@@ -246,7 +261,8 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		r.opts.Metrics.Decision(string(d.Verdict))
 	}
 	ap := applier{w: ghapi.NewWriter(client, ref, snap.HeadSHA), sha: snap.HeadSHA,
-		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics}
+		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics,
+		claims: r.opts.Claims, claimPrefix: strings.ToLower(ref.String()) + ":" + snap.HeadSHA}
 	guarded := false
 	ap.gate = func(ctx context.Context) error {
 		waited := false

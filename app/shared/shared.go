@@ -171,6 +171,11 @@ type Claims struct {
 // Claims are kept for ttl.
 func (r *Redis) Claims(ttl time.Duration) *Claims { return &Claims{r: r, ttl: ttl} }
 
+// Release gives a claim back.
+func (c *Claims) Release(ctx context.Context, key string) error {
+	return c.r.rdb.Del(ctx, c.r.key("claim", key)).Err()
+}
+
 // Claim claims key and reports whether it was free.
 func (c *Claims) Claim(ctx context.Context, key string) (bool, error) {
 	ok, err := c.r.rdb.SetNX(ctx, c.r.key("claim", key), 1, c.ttl).Result()
