@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -112,18 +113,25 @@ func Plan(s *Snapshot, opts PlanOptions) []Decision {
 }
 
 // NeedsRetriggers reports whether a plan would re-trigger before the earlier
-// re-triggers were read; the caller reads them and plans again. Reading them
-// only then keeps the common case at the minimum of API calls.
-func NeedsRetriggers(s *Snapshot, ds []Decision) bool {
+// re-triggers were read, and the workflows whose run attempts count; the
+// caller reads them and plans again. Reading them only then keeps the common
+// case at the minimum of API calls.
+func NeedsRetriggers(s *Snapshot, ds []Decision) (bool, []string) {
 	if s.RetriggersRead {
-		return false
+		return false, nil
 	}
+	need := false
+	var workflows []string
 	for _, d := range ds {
-		if d.Verdict == Retrigger || d.Verdict == Revoke {
-			return true
+		if d.Verdict != Retrigger && d.Verdict != Revoke {
+			continue
+		}
+		need = true
+		if d.Job != nil && d.Job.Rerun.Method == rules.RerunActions && !slices.Contains(workflows, d.Job.Rerun.Workflow) {
+			workflows = append(workflows, d.Job.Rerun.Workflow)
 		}
 	}
-	return false
+	return need, workflows
 }
 
 // required is one required context after merging its sources.
@@ -300,15 +308,23 @@ func (p *planner) judgeReported(rc RequiredCheck, rs []result, job *rules.Job) D
 // period (counted from since, or from our last re-trigger), then re-trigger a
 // bounded number of times.
 func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Time, why string, suiteID int64) Decision {
-	var count int
+	// Every re-trigger leaves a marker comment; a workflow run's attempts
+	// also count re-runs made by hand. The higher count bounds.
+	var markers, attempts int
 	for _, r := range p.s.Retriggers {
-		if strings.EqualFold(r.Context, rc.Context) {
-			count++
-			if r.At.After(since) {
-				since = r.At
-			}
+		switch {
+		case r.Workflow != "" && r.Workflow == job.Rerun.Workflow && job.Rerun.Method == rules.RerunActions:
+			attempts = max(attempts, r.Count)
+		case r.Workflow == "" && strings.EqualFold(r.Context, rc.Context):
+			markers += max(r.Count, 1)
+		default:
+			continue
+		}
+		if r.At.After(since) {
+			since = r.At
 		}
 	}
+	count := max(markers, attempts)
 	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
 		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job, RecheckAt: since.Add(p.o.GracePeriod)}
 	}

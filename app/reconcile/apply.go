@@ -61,7 +61,8 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 		}
 	}
 	// Re-run commands go out as one comment, after the other writes (a
-	// revoke's pending status must come before CI starts again).
+	// revoke's pending status must come before CI starts again), with the
+	// markers of every re-trigger.
 	var comments []plan.Write
 	var commentSteps []*step
 	for i, d := range ds {
@@ -74,6 +75,11 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 				commentSteps = append(commentSteps, st)
 			case !a.dryRun:
 				do(st, func() error { return a.write(ctx, w) })
+				if st.done && st.err == nil && (w.Kind == plan.WriteActionsRerun || w.Kind == plan.WriteSuiteRerun) {
+					// Said on the PR, with a marker: the re-trigger
+					// counts, whoever looks next.
+					comments = append(comments, w)
+				}
 			}
 		}
 	}

@@ -223,8 +223,8 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 	}
 	popts := r.planOptions(meta.reportAs)
 	ds := plan.Plan(snap, popts)
-	if plan.NeedsRetriggers(snap, ds) {
-		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin()); err != nil {
+	if need, workflows := plan.NeedsRetriggers(snap, ds); need {
+		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin(), workflows); err != nil {
 			return nil, err
 		}
 		snap.RetriggersRead = true
@@ -238,7 +238,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		ds = plan.Plan(snap, popts)
 	}
 	if refused := plan.Refusal(snap); refused != "" {
-		rep.Skipped = refused
+		rep.Skipped, rep.Refused = refused, true
 		return rep, nil
 	}
 	rep.Decisions = ds
@@ -383,7 +383,7 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	if s.RuleFilesChanged = be.rules.RuleFilesTouched(files); len(s.RuleFilesChanged) > 0 {
 		// Invariant 1: the PR changes the rules that judge it; read its
 		// own version too, and skip only where both agree.
-		head, _, err := r.opts.Sources.Load(ctx, c, ref.RepoRef, s.HeadSHA)
+		head, err := r.opts.Sources.LoadHead(ctx, c, ref.RepoRef, s.HeadSHA)
 		if err != nil {
 			s.HeadRulesErr = err
 		} else {
