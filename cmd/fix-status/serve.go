@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fix-status/fix-status/app/serve"
+	"github.com/fix-status/fix-status/app/shared"
 	"github.com/fix-status/fix-status/config"
 	"github.com/fix-status/fix-status/handlers"
 )
@@ -111,8 +112,15 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		so.SweepOnStart = cfg.Repair.SweepsOnStart()
 		so.RedeliverWithin = cfg.Repair.RedeliverWithin.Duration
 	}
+	var seen serve.Deliveries = serve.NewMemDeliveries()
+	if w.shared != nil {
+		so.Queue = w.shared.Queue(shared.QueueOptions{Max: so.MaxPending, Timeout: so.Timeout, Now: w.now,
+			OnLen: func(n int) { w.metrics.QueueDepth.Set(float64(n)) }})
+		so.Leases = w.shared.Leases()
+		seen = w.shared.Deliveries(serve.DeliveriesTTL)
+	}
 	svc := serve.New(w.rec, so)
-	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: serve.NewMemDeliveries(), inner: githubapp.DefaultScheduler()}}
+	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: seen, inner: githubapp.DefaultScheduler()}}
 	// Handlers run before the answer and only queue work (no API call), so
 	// a delivery is acknowledged once its work is queued; what cannot be
 	// queued is answered 503, which GitHub records as a failed delivery for
@@ -176,13 +184,21 @@ func (s *server) run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
-	s.intake.drain()
+	if s.w.shared == nil {
+		// In memory, what is queued during the drain would be lost.
+		s.intake.drain()
+	}
 	s.w.logger.Info().Dur("bound", s.cfg.Server.DrainTimeout.Duration).Msg("draining")
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.DrainTimeout.Duration)
 	defer cancel()
 	err := s.svc.Shutdown(drainCtx)
 	if herr := s.http.Shutdown(drainCtx); herr != nil {
 		err = errors.Join(err, herr)
+	}
+	if s.w.shared != nil {
+		if cerr := s.w.shared.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
 	}
 	s.w.logger.Info().Msg("fix-status stopped")
 	return err
