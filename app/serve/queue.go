@@ -90,7 +90,9 @@ func (q *MemQueue) Put(_ context.Context, w Work, at time.Time) error {
 		it.w = Merge(it.w, w)
 		return nil
 	}
-	if len(q.pending) >= q.max {
+	// Work whose key is being done is its follow-up, however full the
+	// queue: a repository's PRs that did not fit come back this way.
+	if len(q.pending) >= q.max && !q.inflight[k] {
 		return fmt.Errorf("%s: %w (%d)", k, ErrQueueFull, q.max)
 	}
 	it := &item{w: w, at: at}

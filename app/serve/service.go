@@ -428,11 +428,14 @@ func (s *Service) client(installationID int64) (*github.Client, error) {
 // a free 304), so a repository with more open PRs than the queue holds
 // loses none.
 func (s *Service) fanOut(ctx context.Context, w Work, prs []plan.PRInfo, event string) error {
-	for _, pr := range prs {
-		err := s.PREvent(ctx, w.Repo.PR(pr.Number), event, "")
+	for i := min(w.Offset, len(prs)); i < len(prs); i++ {
+		err := s.PREvent(ctx, w.Repo.PR(prs[i].Number), event, "")
 		if errors.Is(err, ErrQueueFull) {
-			w.Push, w.Changed, w.Requirements = false, nil, false
-			zerolog.Ctx(ctx).Warn().Int("prs", len(prs)).Msg("work queue full; the rest of the repository's PRs are queued later")
+			// The rest, later: the PRs are listed again (a free 304),
+			// the first i queued already.
+			w.Push, w.Changed, w.Requirements, w.Offset = false, nil, false, i
+			w.Event = event
+			zerolog.Ctx(ctx).Warn().Int("prs", len(prs)).Int("queued", i).Msg("work queue full; the rest of the PRs are queued later")
 			return s.put(ctx, w, fullWait)
 		}
 		if err != nil {

@@ -45,6 +45,10 @@ type Work struct {
 	// Requirements, for KindRepo, says what the branch requires changed:
 	// the cached requirements and rules are dropped first.
 	Requirements bool `json:"requirements,omitempty"`
+	// Offset, for fan-out work (a commit's or a repository's PRs), is
+	// how many of its PRs are queued already: a queue too full for all of
+	// them takes the rest later.
+	Offset int `json:"offset,omitempty"`
 	// Event names the cause, for logs and reports.
 	Event string `json:"event"`
 	// OpenedHead is the head an opened or reopened delivery named.

@@ -52,6 +52,8 @@ type harnessOptions struct {
 	coalesce time.Duration
 	// workers of the service (default 4).
 	workers int
+	// queueSize bounds the service's queue (default the config's).
+	queueSize int
 	// latency is added by the emulator to every API answer.
 	latency time.Duration
 	// apiWriteHooks makes the emulator send the webhooks the app's own
@@ -101,7 +103,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{gh: gh, cfg: cfg, logPath: logFile.Name()}
 	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp,
-		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
+		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, MaxPending: o.queueSize, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
 	if err != nil {
 		cancel()
 		t.Fatal(err)
