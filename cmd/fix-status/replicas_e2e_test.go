@@ -65,8 +65,26 @@ type replica struct {
 	cfgPath string
 	url     string
 	cmd     *exec.Cmd
-	log     *bytes.Buffer
+	log     *syncBuffer
 	done    chan error
+}
+
+// syncBuffer is the process's output, read while it writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // replicaConfig is the server config of the emulator's app for a replica
@@ -104,7 +122,7 @@ func freePort(t testing.TB) int {
 // is ready.
 func startReplica(t testing.TB, cfg *config.Server, cfgPath string) *replica {
 	t.Helper()
-	r := &replica{t: t, cfgPath: cfgPath, url: fmt.Sprintf("http://127.0.0.1:%d", cfg.Server.Port), log: &bytes.Buffer{}, done: make(chan error, 1)}
+	r := &replica{t: t, cfgPath: cfgPath, url: fmt.Sprintf("http://127.0.0.1:%d", cfg.Server.Port), log: &syncBuffer{}, done: make(chan error, 1)}
 	r.cmd = exec.Command(fixStatusBinary(t), "serve", "--config", cfgPath)
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
 	if err := r.cmd.Start(); err != nil {
