@@ -540,8 +540,9 @@ func TestE2EFixStatusCommandPolicy(t *testing.T) {
 
 	h.comment(t, 2, "reader", "/fix-status")
 	reply := h.waitReply(t, 2, "reader", 1)
-	if !strings.Contains(reply, "| `pull-docs` | retrigger | should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; re-running CI needs write permission | none |") ||
-		!strings.Contains(reply, "| `pull-unit` | skip |") {
+	if !strings.Contains(reply, "| `pull-docs` | retrigger | should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; re-running CI needs write permission | none: needs write permission |") ||
+		!strings.Contains(reply, "| `pull-unit` | skip |") ||
+		!strings.Contains(reply, "Re-running CI needs write permission on acme/widgets, which @reader does not have: someone with write access") {
 		t.Errorf("reply to a reader:\n%s", reply)
 	}
 	p := h.pull(t, widgetsRepo, 2)
