@@ -59,8 +59,8 @@ type Decision struct {
 	Reason string
 	// Cause classifies the reason for machines (metrics, the dashboard,
 	// the texts that say how to make the job run).
-	Cause Cause
-	Job   *rules.Job
+	Cause  Cause
+	Job    *rules.Job
 	Writes []Write
 	// RecheckAt, when set, is when the decision may change by itself (the
 	// grace period ends, a pending result turns stale): look again then.

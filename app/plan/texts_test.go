@@ -172,7 +172,9 @@ func TestTextsHowToRun(t *testing.T) {
 		}},
 		{CauseManual, "pull-conformance", nil},
 		{CauseNoJob, "ci/mystery", nil},
-		{CauseRulesError, "pull-docs", func(s *Snapshot) { s.RulesErr = errors.New(`config/jobs.yaml: job "pull-docs": invalid run_if_changed regex "^(docs"`) }},
+		{CauseRulesError, "pull-docs", func(s *Snapshot) {
+			s.RulesErr = errors.New(`config/jobs.yaml: job "pull-docs": invalid run_if_changed regex "^(docs"`)
+		}},
 		{CauseRulesChanged, "pull-docs", func(s *Snapshot) {
 			s.RuleFilesChanged = []string{"config/jobs.yaml"}
 			s.HeadJobs = []*rules.Job{{Name: "pull-docs", Context: "pull-docs", Trigger: rules.TriggerAlways}}
