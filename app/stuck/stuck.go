@@ -97,11 +97,13 @@ type ctxState struct {
 	waiting bool
 }
 
+// bucket counts per repository ("owner/repo"), so that a reader can be
+// shown only the repositories it may see.
 type bucket struct {
 	n       int64 // bucket number: start / BucketWidth
-	stuck   int
 	sampled bool
-	repairs int
+	stuck   map[string]int
+	repairs map[string]int
 }
 
 // New makes a Tracker.
@@ -160,7 +162,7 @@ func (t *Tracker) Observe(pr plan.PRRef, rep *plan.Report, now time.Time) {
 	defer t.mu.Unlock()
 	t.sample(now, false)
 	if rep.Writes > 0 {
-		t.bucketAt(now).repairs += rep.Writes
+		t.bucketAt(now).repairs[pr.FullRepo()] += rep.Writes
 	}
 	if len(rep.Decisions) == 0 {
 		if rep.Skipped == "" || strings.HasPrefix(rep.Skipped, notOpen) {
@@ -310,8 +312,9 @@ type Point struct {
 	Repairs int
 }
 
-// History is the last 24 hours at now, oldest bucket first.
-func (t *Tracker) History(now time.Time) []Point {
+// History is the last 24 hours at now, oldest bucket first, counting the
+// repositories ("owner/repo") include admits (nil: all).
+func (t *Tracker) History(now time.Time, include func(repo string) bool) []Point {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.sample(now, true)
@@ -320,11 +323,48 @@ func (t *Tracker) History(now time.Time) []Point {
 	for n := cur - Buckets + 1; n <= cur; n++ {
 		p := Point{Start: time.Unix(0, 0).UTC().Add(time.Duration(n) * BucketWidth)}
 		if b := t.hist[mod(n)]; b.n == n {
-			p.Stuck, p.Known, p.Repairs = b.stuck, b.sampled, b.repairs
+			p.Known = b.sampled
+			p.Stuck, p.Repairs = sum(b.stuck, include), sum(b.repairs, include)
 		}
 		out = append(out, p)
 	}
 	return out
+}
+
+// HistoryRepos lists the repositories the last 24 hours at now count.
+func (t *Tracker) HistoryRepos(now time.Time) []plan.RepoRef {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.sample(now, true)
+	seen := map[string]bool{}
+	var out []plan.RepoRef
+	cur := bucketOf(now)
+	for n := cur - Buckets + 1; n <= cur; n++ {
+		b := t.hist[mod(n)]
+		if b.n != n {
+			continue
+		}
+		for _, m := range []map[string]int{b.stuck, b.repairs} {
+			for repo := range m {
+				if owner, name, ok := strings.Cut(repo, "/"); ok && !seen[repo] {
+					seen[repo] = true
+					out = append(out, plan.RepoRef{Owner: owner, Repo: name})
+				}
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FullRepo() < out[j].FullRepo() })
+	return out
+}
+
+func sum(m map[string]int, include func(string) bool) int {
+	n := 0
+	for repo, v := range m {
+		if include == nil || include(repo) {
+			n += v
+		}
+	}
+	return n
 }
 
 func bucketOf(t time.Time) int64 { return t.UnixNano() / int64(BucketWidth) }
@@ -336,8 +376,8 @@ func mod(n int64) int64 { return ((n % Buckets) + Buckets) % Buckets }
 func (t *Tracker) bucketAt(now time.Time) *bucket {
 	n := bucketOf(now)
 	b := &t.hist[mod(n)]
-	if b.n != n {
-		*b = bucket{n: n}
+	if b.n != n || b.stuck == nil {
+		*b = bucket{n: n, stuck: map[string]int{}, repairs: map[string]int{}}
 	}
 	return b
 }
@@ -354,14 +394,22 @@ func (t *Tracker) sample(now time.Time, force bool) {
 		from := max(bucketOf(t.lastSample), bucketOf(now)-Buckets)
 		for n := from; n < bucketOf(now); n++ {
 			end := time.Unix(0, 0).Add(time.Duration(n+1)*BucketWidth - time.Nanosecond)
-			b := t.bucketAt(end)
-			b.stuck, b.sampled = len(t.stuckAt(end)), true
+			t.record(end)
 		}
 	}
 	if now.Before(t.lastSample) {
 		return
 	}
-	b := t.bucketAt(now)
-	b.stuck, b.sampled = len(t.stuckAt(now)), true
+	t.record(now)
 	t.lastSample = now
+}
+
+// record sets the bucket of at to the stuck PRs at at, per repository.
+func (t *Tracker) record(at time.Time) {
+	b := t.bucketAt(at)
+	clear(b.stuck)
+	for _, p := range t.stuckAt(at) {
+		b.stuck[p.PR.FullRepo()]++
+	}
+	b.sampled = true
 }

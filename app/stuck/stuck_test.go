@@ -149,7 +149,12 @@ func TestHistory(t *testing.T) {
 	rep := report("h1", d("a", plan.Skip, plan.CauseWouldNotRun))
 	rep.PR, rep.Writes = repo.PR(3), 2
 	tr.Observe(repo.PR(3), rep, t0.Add(2*time.Minute))
-	h := tr.History(t0.Add(35 * time.Minute))
+	other := plan.RepoRef{InstallationID: 2, Owner: "x", Repo: "y"}
+	tr.Observe(other.PR(9), report("h1", d("a", plan.Blocked, plan.CauseNoJob)), t0.Add(3*time.Minute))
+	if diff := cmp.Diff([]plan.RepoRef{{Owner: "o", Repo: "r"}, {Owner: "x", Repo: "y"}}, tr.HistoryRepos(t0.Add(35*time.Minute))); diff != "" {
+		t.Errorf("HistoryRepos (-want +got):\n%s", diff)
+	}
+	h := tr.History(t0.Add(35*time.Minute), func(repo string) bool { return repo == "o/r" })
 	if len(h) != Buckets || !h[len(h)-1].Start.Equal(t0.Add(30*time.Minute)) {
 		t.Fatalf("%d buckets, the last at %s", len(h), h[len(h)-1].Start)
 	}
@@ -169,7 +174,10 @@ func TestHistory(t *testing.T) {
 		t.Errorf("history (-want +got):\n%s", diff)
 	}
 	// A day later the buckets of then are gone.
-	for _, p := range tr.History(t0.Add(25 * time.Hour)) {
+	if all := tr.History(t0.Add(35*time.Minute), nil); all[len(all)-1].Stuck != 3 {
+		t.Errorf("every repository: %d stuck now, want 3", all[len(all)-1].Stuck)
+	}
+	for _, p := range tr.History(t0.Add(25*time.Hour), nil) {
 		if p.Repairs != 0 {
 			t.Errorf("bucket %s still holds %d repairs a day later", p.Start, p.Repairs)
 		}

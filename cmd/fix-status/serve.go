@@ -94,6 +94,10 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	if so.SweepInterval == 0 {
 		so.SweepInterval = cfg.Repair.SweepInterval.Duration
 	}
+	pg, err := newPages(w, reg, &so)
+	if err != nil {
+		return nil, err
+	}
 	svc := serve.New(w.rec, so)
 	// Handlers only enqueue work, so a small pool keeps up; the queue
 	// absorbs bursts, and a full queue answers 503 (GitHub shows the failed
@@ -114,6 +118,7 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	mux := http.NewServeMux()
 	mux.Handle(WebhookRoute, dispatcher)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	pg.mount(mux)
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
 			http.Error(rw, "starting or stopping", http.StatusServiceUnavailable)
