@@ -69,6 +69,9 @@ func chart(points []stuck.Point) template.HTML {
 	}
 	if len(line) > 0 {
 		fmt.Fprintf(&b, `<polyline points="%s" fill="none" stroke="%s" stroke-width="2"/>`, strings.Join(line, " "), stuckColour)
+		// The latest figure, also when it is the only one.
+		last := strings.Split(line[len(line)-1], ",")
+		fmt.Fprintf(&b, `<circle cx="%s" cy="%s" r="3" fill="%s"/>`, last[0], last[1], stuckColour)
 	}
 	// Legend.
 	ly := chartH - 8

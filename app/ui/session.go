@@ -204,12 +204,14 @@ func (u *UI) baseURL(r *http.Request) string {
 
 // loggedIn starts the session of the user GitHub vouched for.
 func (u *UI) loggedIn(w http.ResponseWriter, r *http.Request, l *ghoauth.Login) {
-	gh, err := u.userClient(r.Context(), l.Token.AccessToken)
+	gh, err := u.userClient(l.Token.AccessToken)
 	if err != nil {
 		u.loginFailed(w, r, err)
 		return
 	}
-	me, _, err := gh.Users.Get(r.Context(), "")
+	ctx, cancel := context.WithTimeout(r.Context(), userCallTimeout)
+	defer cancel()
+	me, _, err := gh.Users.Get(ctx, "")
 	if err != nil {
 		u.loginFailed(w, r, fmt.Errorf("failed to read the signed-in user: %w", err))
 		return
@@ -246,9 +248,10 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // userClient is a GitHub client acting as the user.
-func (u *UI) userClient(ctx context.Context, token string) (*github.Client, error) {
-	hc := oauth2.NewClient(context.WithValue(ctx, oauth2.HTTPClient, u.httpClient), oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token}))
-	c := github.NewClient(hc)
+func (u *UI) userClient(token string) (*github.Client, error) {
+	// Bounded by the page request's context (and userCallTimeout), not by
+	// http.Client.Timeout, which oauth2's transport does not support.
+	c := github.NewClient(&http.Client{Transport: &oauth2.Transport{Base: u.transport, Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})}})
 	base, err := url.Parse(strings.TrimSuffix(u.opts.APIURL, "/") + "/")
 	if err != nil {
 		return nil, fmt.Errorf("github.v3_api_url: %w", err)
@@ -256,6 +259,9 @@ func (u *UI) userClient(ctx context.Context, token string) (*github.Client, erro
 	c.BaseURL = base
 	return c, nil
 }
+
+// userCallTimeout bounds one request made with a user's token.
+const userCallTimeout = 30 * time.Second
 
 // errSignIn: the user's token no longer works; sign in again.
 var errSignIn = errors.New("the GitHub sign-in expired")
@@ -268,10 +274,12 @@ func (u *UI) canRead(ctx context.Context, s session, repo plan.RepoRef) (bool, e
 	if ok, hit := u.access.Get(key); hit {
 		return ok, nil
 	}
-	gh, err := u.userClient(ctx, s.Token)
+	gh, err := u.userClient(s.Token)
 	if err != nil {
 		return false, err
 	}
+	ctx, cancel := context.WithTimeout(ctx, userCallTimeout)
+	defer cancel()
 	_, resp, err := gh.Repositories.Get(ctx, repo.Owner, repo.Repo)
 	switch {
 	case err == nil:

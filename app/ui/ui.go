@@ -80,22 +80,22 @@ type Options struct {
 	Tracker   *stuck.Tracker
 	// Findings, when set, gives the audit's findings for the dashboard.
 	Findings func(ctx context.Context) ([]Finding, error)
-	// HTTPClient makes the requests with users' tokens (default
-	// http.DefaultClient).
-	HTTPClient *http.Client
-	PageTTL    time.Duration
-	AccessTTL  time.Duration
-	Now        func() time.Time
+	// Transport carries the requests made with users' tokens (default
+	// http.DefaultTransport).
+	Transport http.RoundTripper
+	PageTTL   time.Duration
+	AccessTTL time.Duration
+	Now       func() time.Time
 }
 
 // UI is the pages' handlers.
 type UI struct {
-	opts       Options
-	oauth      *oauth2.Config
-	sessions   *securecookie.SecureCookie
-	states     stateStore
-	httpClient *http.Client
-	tmpl       *template.Template
+	opts      Options
+	oauth     *oauth2.Config
+	sessions  *securecookie.SecureCookie
+	states    stateStore
+	transport http.RoundTripper
+	tmpl      *template.Template
 
 	access        *expirable.LRU[string, bool]
 	installations *expirable.LRU[string, int64]
@@ -120,8 +120,8 @@ func New(o Options) (*UI, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	if o.HTTPClient == nil {
-		o.HTTPClient = http.DefaultClient
+	if o.Transport == nil {
+		o.Transport = http.DefaultTransport
 	}
 	o.PublicURL = strings.TrimSuffix(o.PublicURL, "/")
 	sessions, err := newCodec(o.ClientSecret, sessionTTL)
@@ -140,7 +140,7 @@ func New(o Options) (*UI, error) {
 	gh.WebURL, gh.OAuth.ClientID, gh.OAuth.ClientSecret = o.WebURL, o.ClientID, o.ClientSecret
 	return &UI{
 		opts: o, oauth: ghoauth.GetConfig(gh, nil), sessions: sessions, states: stateStore{codec: logins},
-		httpClient: o.HTTPClient, tmpl: tmpl,
+		transport: o.Transport, tmpl: tmpl,
 		access:        newAccessCache(o.AccessTTL),
 		installations: expirable.NewLRU[string, int64](10000, nil, installationTTL),
 		pages:         expirable.NewLRU[plan.PRRef, *reconcile.Explanation](1000, nil, o.PageTTL),

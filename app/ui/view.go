@@ -14,10 +14,10 @@ import (
 )
 
 var funcs = template.FuncMap{
-	"code":  inlineCode,
-	"time":  plan.FormatTime,
-	"short": plan.ShortSHA,
-	"age":   age,
+	"code":   inlineCode,
+	"time":   plan.FormatTime,
+	"short":  plan.ShortSHA,
+	"age":    age,
 	"anchor": plan.Anchor,
 }
 
@@ -105,7 +105,7 @@ func (u *UI) detailsView(s session, ex *reconcile.Explanation) detailsView {
 		c := contextView{Context: d.Context, Anchor: plan.Anchor(d.Context), Verdict: d.Verdict, Cause: d.Cause, Reason: d.Reason,
 			HowToRun: plan.HowToRun(snap, d), RecheckAt: d.RecheckAt}
 		if j := d.Job; j != nil {
-			c.JobName, c.Source, c.RulePath, c.RuleLine = j.Name, string(j.Source), j.Origin.Path, j.Origin.Line
+			c.JobName, c.Source, c.RulePath, c.RuleLine = j.Name, sourceName(j.Source), j.Origin.Path, j.Origin.Line
 			c.RuleLink, c.Filter = plan.RuleLink(u.opts.WebURL, snap.BaseSHA, j), plan.FilterOf(j)
 			if j.MaxFiles > 0 && len(snap.Files) > j.MaxFiles {
 				c.FilesNote = fmt.Sprintf("%s looks at the first %d of them only.", sourceName(j.Source), j.MaxFiles)
@@ -137,7 +137,7 @@ func sourceName(s rules.Source) string {
 	case rules.SourceActions:
 		return "GitHub Actions"
 	}
-	return "The CI"
+	return "repo config"
 }
 
 type dashboardView struct {

@@ -57,6 +57,8 @@ type harnessOptions struct {
 	// apiWriteHooks makes the emulator send the webhooks the app's own
 	// writes cause, as GitHub does.
 	apiWriteHooks bool
+	// prow names central Prow job configs (prow.job_config).
+	prow []string
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -84,6 +86,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
 	cfg.Repair.SweepInterval.Duration = 0
+	cfg.Prow.JobConfig = o.prow
 	if o.coalesce == 0 {
 		o.coalesce = e2eCoalesce
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -43,7 +42,7 @@ func newPages(w *wired, reg prometheus.Registerer, so *serve.Options) (*pages, e
 		WebURL: cfg.GitHub.WebURL, APIURL: cfg.GitHub.V3APIURL, PublicURL: cfg.UI.PublicURL,
 		ClientID: cfg.UI.OAuth.ClientID, ClientSecret: cfg.UI.OAuth.ClientSecret,
 		Clients: w.clients, Explainer: w.rec, Tracker: p.tracker,
-		HTTPClient: &http.Client{Timeout: 30 * time.Second}, Now: w.now,
+		Now: w.now,
 	})
 	return p, err
 }
