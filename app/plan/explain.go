@@ -176,7 +176,7 @@ func RuleLine(s *Snapshot, job *rules.Job, webURL string) string {
 	if job.Origin.Line > 0 {
 		where += fmt.Sprintf(" line %d", job.Origin.Line)
 	}
-	line := fmt.Sprintf("`%s` (%s), defined in ", code(job.Name), sourceName(job.Source))
+	line := fmt.Sprintf("`%s` (%s), defined in ", code(job.Name), SourceName(job.Source))
 	if link := RuleLink(webURL, s.BaseSHA, job); link != "" {
 		line += fmt.Sprintf("[`%s`](%s)", where, link)
 	} else {
@@ -313,15 +313,15 @@ func starts(s *Snapshot, j *rules.Job) []string {
 	return out
 }
 
-// sourceName is how people call a job source.
-func sourceName(s rules.Source) string {
+// SourceName is how people call a job source.
+func SourceName(s rules.Source) string {
 	switch s {
 	case rules.SourceProw:
 		return "Prow"
 	case rules.SourceActions:
 		return "GitHub Actions"
 	}
-	return "fix-status.yml"
+	return "repo config"
 }
 
 // code keeps text inside a Markdown code span: a backtick would end it.

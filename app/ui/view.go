@@ -9,7 +9,6 @@ import (
 
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
-	"github.com/fix-status/fix-status/app/rules"
 	"github.com/fix-status/fix-status/app/stuck"
 )
 
@@ -105,10 +104,10 @@ func (u *UI) detailsView(s session, ex *reconcile.Explanation) detailsView {
 		c := contextView{Context: d.Context, Anchor: plan.Anchor(d.Context), Verdict: d.Verdict, Cause: d.Cause, Reason: d.Reason,
 			HowToRun: plan.HowToRun(snap, d), RecheckAt: d.RecheckAt}
 		if j := d.Job; j != nil {
-			c.JobName, c.Source, c.RulePath, c.RuleLine = j.Name, sourceName(j.Source), j.Origin.Path, j.Origin.Line
+			c.JobName, c.Source, c.RulePath, c.RuleLine = j.Name, plan.SourceName(j.Source), j.Origin.Path, j.Origin.Line
 			c.RuleLink, c.Filter = plan.RuleLink(u.opts.WebURL, snap.BaseSHA, j), plan.FilterOf(j)
 			if j.MaxFiles > 0 && len(snap.Files) > j.MaxFiles {
-				c.FilesNote = fmt.Sprintf("%s looks at the first %d of them only.", sourceName(j.Source), j.MaxFiles)
+				c.FilesNote = fmt.Sprintf("%s looks at the first %d of them only.", plan.SourceName(j.Source), j.MaxFiles)
 			}
 		}
 		for _, w := range d.Writes {
@@ -128,16 +127,6 @@ func (u *UI) detailsView(s session, ex *reconcile.Explanation) detailsView {
 		v.Contexts = append(v.Contexts, c)
 	}
 	return v
-}
-
-func sourceName(s rules.Source) string {
-	switch s {
-	case rules.SourceProw:
-		return "Prow"
-	case rules.SourceActions:
-		return "GitHub Actions"
-	}
-	return "repo config"
 }
 
 type dashboardView struct {
