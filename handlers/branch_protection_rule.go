@@ -27,7 +27,7 @@ func (h *BranchProtectionRule) Handle(ctx context.Context, eventType, deliveryID
 	}
 	// The rule's name is a branch pattern (fnmatch), not a branch: re-check
 	// every open PR of the repository.
-	return h.svc.RequirementsChanged(ctx, repo, "")
+	return h.svc.RequirementsChanged(ctx, repo, "", eventType+"."+e.GetAction())
 }
 
 var _ githubapp.EventHandler = (*BranchProtectionRule)(nil)

@@ -33,7 +33,7 @@ func (h *CheckRun) Handle(ctx context.Context, eventType, deliveryID string, pay
 	if err != nil {
 		return err
 	}
-	return h.svc.ScheduleSHA(ctx, repo, run.GetHeadSHA(), prsOf(e.GetRepo(), run.PullRequests), eventType+"."+e.GetAction())
+	return h.svc.CommitEvent(ctx, repo, run.GetHeadSHA(), prsOf(e.GetRepo(), run.PullRequests), eventType+"."+e.GetAction())
 }
 
 // prsOf returns the numbers of the PRs of repo that a check payload lists.

@@ -28,7 +28,7 @@ func (h *CheckSuite) Handle(ctx context.Context, eventType, deliveryID string, p
 	if err != nil {
 		return err
 	}
-	return h.svc.ScheduleSHA(ctx, repo, suite.GetHeadSHA(), prsOf(e.GetRepo(), suite.PullRequests), eventType+"."+e.GetAction())
+	return h.svc.CommitEvent(ctx, repo, suite.GetHeadSHA(), prsOf(e.GetRepo(), suite.PullRequests), eventType+"."+e.GetAction())
 }
 
 var _ githubapp.EventHandler = (*CheckSuite)(nil)

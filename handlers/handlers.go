@@ -6,6 +6,7 @@ package handlers
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/google/go-github/v60/github"
@@ -32,10 +33,14 @@ type base struct {
 	metrics *metrics.Metrics
 }
 
+// ErrMalformed marks a payload that cannot be what GitHub sends: it is
+// answered 400, and nothing is done.
+var ErrMalformed = errors.New("malformed payload")
+
 // decode unmarshals a payload, counts the event and prepares the logger.
 func (b base) decode(ctx context.Context, eventType string, payload []byte, into any) (context.Context, error) {
 	if err := json.Unmarshal(payload, into); err != nil {
-		return ctx, fmt.Errorf("failed to parse %s event payload: %w", eventType, err)
+		return ctx, fmt.Errorf("failed to parse %s event payload: %w (%w)", eventType, err, ErrMalformed)
 	}
 	// The action comes from the decoded event: parsing a payload (tens of
 	// kilobytes) a second time for it doubled the cost of every delivery.
@@ -61,7 +66,7 @@ type namedRepo interface {
 func repoOf(eventType string, repo namedRepo, installationID int64) (plan.RepoRef, error) {
 	ref := plan.RepoRef{InstallationID: installationID, Owner: repo.GetOwner().GetLogin(), Repo: repo.GetName()}
 	if ref.Owner == "" || ref.Repo == "" || installationID == 0 {
-		return ref, fmt.Errorf("%s event without repository or installation: malformed payload ignored", eventType)
+		return ref, fmt.Errorf("%s event without repository or installation: %w ignored", eventType, ErrMalformed)
 	}
 	return ref, nil
 }

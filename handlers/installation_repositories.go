@@ -28,9 +28,9 @@ func (h *InstallationRepositories) Handle(ctx context.Context, eventType, delive
 		return nil
 	}
 	if e.GetInstallation().GetID() == 0 {
-		return fmt.Errorf("%s event without installation: malformed payload ignored", eventType)
+		return fmt.Errorf("%s event without installation: %w ignored", eventType, ErrMalformed)
 	}
-	return h.svc.CheckRepos(ctx, e.GetInstallation().GetID(), fullNames(e.RepositoriesAdded))
+	return h.svc.ReposAdded(ctx, e.GetInstallation().GetID(), fullNames(e.RepositoriesAdded))
 }
 
 var _ githubapp.EventHandler = (*InstallationRepositories)(nil)

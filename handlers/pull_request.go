@@ -17,8 +17,8 @@ func (h *PullRequest) Handles() []string { return []string{"pull_request"} }
 // Handle implements githubapp.EventHandler.
 func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
 	var e github.PullRequestEvent
-	// PREvent takes no context: the re-check runs later, on its own.
-	if _, err := h.decode(ctx, eventType, payload, &e); err != nil {
+	ctx, err := h.decode(ctx, eventType, payload, &e)
+	if err != nil {
 		return err
 	}
 	switch e.GetAction() {
@@ -35,14 +35,13 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 		return err
 	}
 	if e.GetNumber() <= 0 {
-		return fmt.Errorf("%s event without a pull request number: malformed payload ignored", eventType)
+		return fmt.Errorf("%s event without a pull request number: %w ignored", eventType, ErrMalformed)
 	}
 	opened := ""
 	if a := e.GetAction(); a == "opened" || a == "reopened" {
 		opened = e.GetPullRequest().GetHead().GetSHA()
 	}
-	h.svc.PREvent(repo.PR(e.GetNumber()), "pull_request."+e.GetAction(), opened)
-	return nil
+	return h.svc.PREvent(ctx, repo.PR(e.GetNumber()), "pull_request."+e.GetAction(), opened)
 }
 
 var _ githubapp.EventHandler = (*PullRequest)(nil)

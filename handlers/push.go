@@ -36,7 +36,7 @@ func (h *Push) Handle(ctx context.Context, eventType, deliveryID string, payload
 	if err != nil {
 		return err
 	}
-	return h.svc.RulesPushed(ctx, repo, branch, changed)
+	return h.svc.RulesPushed(ctx, repo, branch, e.GetRepo().GetDefaultBranch(), changed)
 }
 
 var _ githubapp.EventHandler = (*Push)(nil)

@@ -45,7 +45,7 @@ func (h *RepositoryRuleset) Handle(ctx context.Context, eventType, deliveryID st
 	// conditions.ref_name holds fnmatch patterns and ~DEFAULT_BRANCH: which
 	// branches match is GitHub's to say, so every open PR is re-checked.
 	repo := plan.RepoRef{InstallationID: e.Installation.ID, Owner: e.Repository.Owner.Login, Repo: e.Repository.Name}
-	return h.svc.RequirementsChanged(ctx, repo, "")
+	return h.svc.RequirementsChanged(ctx, repo, "", eventType+"."+e.Action)
 }
 
 var _ githubapp.EventHandler = (*RepositoryRuleset)(nil)

@@ -27,7 +27,7 @@ func (h *Status) Handle(ctx context.Context, eventType, deliveryID string, paylo
 	if err != nil {
 		return err
 	}
-	return h.svc.ScheduleSHA(ctx, repo, e.GetSHA(), nil, eventType)
+	return h.svc.CommitEvent(ctx, repo, e.GetSHA(), nil, eventType)
 }
 
 var _ githubapp.EventHandler = (*Status)(nil)

@@ -113,7 +113,7 @@ func TestReads(t *testing.T) {
 			t.Errorf("required[%d] = %+v, want %+v", i, req[i], want[i])
 		}
 	}
-	rts, err := ReadRetriggers(ctx, c, repo.PR(1), pr.HeadSHA, "fix-status[bot]")
+	rts, err := ReadRetriggers(ctx, c, repo.PR(1), pr.HeadSHA, "fix-status[bot]", nil)
 	if err != nil || len(rts) != 1 || rts[0].Context != "ci/x" {
 		t.Errorf("ReadRetriggers = %+v, %v; want only fix-status's own marker", rts, err)
 	}

@@ -97,3 +97,26 @@ func FindInstallation(ctx context.Context, cc githubapp.ClientCreator, repo plan
 	repo.InstallationID = inst.GetID()
 	return repo, nil
 }
+
+// PRsOfCommit lists the open PRs of repo whose head is sha, fork PRs
+// included: a check payload for a fork's head names no PR, and a status
+// names none at all.
+func PRsOfCommit(ctx context.Context, c *github.Client, repo plan.RepoRef, sha string) ([]plan.PRInfo, error) {
+	var out []plan.PRInfo
+	opt := &github.ListOptions{PerPage: PerPage}
+	for {
+		prs, resp, err := c.PullRequests.ListPullRequestsWithCommit(ctx, repo.Owner, repo.Repo, sha, opt)
+		if err != nil {
+			return nil, fmt.Errorf("failed to list the pull requests of %s@%s: %w", repo.FullRepo(), sha, err)
+		}
+		for _, pr := range prs {
+			if pr.GetState() == "open" && pr.GetHead().GetSHA() == sha {
+				out = append(out, PRInfo(pr))
+			}
+		}
+		if resp.NextPage == 0 {
+			return out, nil
+		}
+		opt.Page = resp.NextPage
+	}
+}

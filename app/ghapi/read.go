@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -208,10 +210,30 @@ func pinnedApp(id *int64) int64 {
 	return *id
 }
 
-// ReadRetriggers lists fix-status's earlier re-trigger comments for sha,
-// by their hidden markers; login is fix-status's own ("slug[bot]").
-func ReadRetriggers(ctx context.Context, c *github.Client, ref plan.PRRef, sha, login string) ([]plan.PastRetrigger, error) {
+// ReadRetriggers lists the earlier re-triggers on sha: fix-status's own
+// comments, by their hidden markers (login is fix-status's, "slug[bot]"),
+// and the re-runs of the latest run of each of workflows (file names), by
+// its attempt number.
+func ReadRetriggers(ctx context.Context, c *github.Client, ref plan.PRRef, sha, login string, workflows []string) ([]plan.PastRetrigger, error) {
 	var out []plan.PastRetrigger
+	if len(workflows) > 0 {
+		runs, err := listRuns(ctx, c, ref.RepoRef, sha)
+		if err != nil {
+			return nil, err
+		}
+		latest := map[string]workflowRun{}
+		for _, r := range runs {
+			w := path.Base(r.Path)
+			if slices.Contains(workflows, w) && r.ID > latest[w].ID {
+				latest[w] = r
+			}
+		}
+		for w, r := range latest {
+			if r.Attempt > 1 {
+				out = append(out, plan.PastRetrigger{Workflow: w, Count: r.Attempt - 1, At: r.StartedAt})
+			}
+		}
+	}
 	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: PerPage}}
 	for {
 		cs, resp, err := c.Issues.ListComments(ctx, ref.Owner, ref.Repo, ref.Number, opt)
@@ -223,7 +245,7 @@ func ReadRetriggers(ctx context.Context, c *github.Client, ref plan.PRRef, sha, 
 				continue
 			}
 			for _, context := range plan.ParseRetriggerMarkers(cm.GetBody(), sha) {
-				out = append(out, plan.PastRetrigger{Context: context, At: cm.GetCreatedAt().Time})
+				out = append(out, plan.PastRetrigger{Context: context, Count: 1, At: cm.GetCreatedAt().Time})
 			}
 		}
 		if resp.NextPage == 0 {
@@ -258,4 +280,29 @@ func HeadSince(pr plan.PRInfo, sts []plan.Status, crs []plan.CheckRun) time.Time
 		}
 	}
 	return t
+}
+
+// workflowRun is what fix-status needs of a GitHub Actions run.
+type workflowRun struct {
+	ID        int64     `json:"id"`
+	Path      string    `json:"path"`
+	Attempt   int       `json:"run_attempt"`
+	StartedAt time.Time `json:"run_started_at"`
+}
+
+// listRuns lists the workflow runs of a head SHA. go-github v60's
+// WorkflowRun has no "path", which GitHub returns and which is the only
+// reliable link from a run to its workflow file.
+func listRuns(ctx context.Context, c *github.Client, repo plan.RepoRef, sha string) ([]workflowRun, error) {
+	req, err := c.NewRequest(http.MethodGet, fmt.Sprintf("repos/%s/%s/actions/runs?head_sha=%s&per_page=%d", repo.Owner, repo.Repo, sha, PerPage), nil)
+	if err != nil {
+		return nil, err
+	}
+	var runs struct {
+		WorkflowRuns []workflowRun `json:"workflow_runs"`
+	}
+	if _, err := c.Do(ctx, req, &runs); err != nil {
+		return nil, fmt.Errorf("failed to list workflow runs of %s@%s: %w", repo.FullRepo(), sha, err)
+	}
+	return runs.WorkflowRuns, nil
 }

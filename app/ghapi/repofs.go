@@ -29,13 +29,33 @@ type RepoFS struct {
 	// read keeps what was read, by path: the loaders stat, list and read
 	// a directory through separate calls, and one ref does not change.
 	read map[string]content
+	// maxReads bounds the reads (0 = no bound); reads counts them, and
+	// exceeded is the error of the first read past the bound.
+	maxReads, reads int
+	exceeded        error
 }
+
+// ErrTooManyReads is the error of a read past a RepoFS's bound.
+var ErrTooManyReads = errors.New("too many files to read")
 
 // NewRepoFS is repo at ref (a branch, tag or SHA), read through c. ctx
 // bounds every read: the fs.FS methods take none.
 func NewRepoFS(ctx context.Context, c *github.Client, repo plan.RepoRef, ref string) *RepoFS {
 	return &RepoFS{ctx: ctx, client: c, owner: repo.Owner, repo: repo.Repo, ref: ref}
 }
+
+// Limit bounds the reads of the file system to n (files and directories
+// listed): a pull request's own rules are read at its head, and a PR may add
+// any number of workflow files.
+func (r *RepoFS) Limit(n int) *RepoFS {
+	r.maxReads = n
+	return r
+}
+
+// Exceeded is the error of the first read past the bound (nil when none
+// was): a loader that keeps going after a failed file must not take a cut
+// read for the whole.
+func (r *RepoFS) Exceeded() error { return r.exceeded }
 
 // APIErr is the first read that failed for another reason than "not
 // found" (a 5xx, a rate limit): the rule loaders keep only its message.
@@ -63,6 +83,13 @@ func (r *RepoFS) get(name string) (*github.RepositoryContent, []*github.Reposito
 	if p == "." {
 		p = ""
 	}
+	if r.maxReads > 0 && r.reads >= r.maxReads {
+		if r.exceeded == nil {
+			r.exceeded = fmt.Errorf("%s/%s@%s: %w (more than %d)", r.owner, r.repo, r.ref, ErrTooManyReads, r.maxReads)
+		}
+		return nil, nil, r.exceeded
+	}
+	r.reads++
 	file, dir, resp, err := r.client.Repositories.GetContents(r.ctx, r.owner, r.repo, p, &github.RepositoryContentGetOptions{Ref: r.ref})
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {

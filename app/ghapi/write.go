@@ -66,24 +66,12 @@ func (a *Writer) Write(ctx context.Context, w plan.Write) error {
 // rerunWorkflow re-runs the latest run of workflow (a file name under
 // .github/workflows) for the head SHA.
 func (a *Writer) rerunWorkflow(ctx context.Context, workflow string) error {
-	c, o, r := a.client, a.ref.Owner, a.ref.Repo
-	// go-github v60's WorkflowRun has no "path", which GitHub returns and
-	// which is the only reliable link from a run to its workflow file.
-	req, err := c.NewRequest("GET", fmt.Sprintf("repos/%s/%s/actions/runs?head_sha=%s&per_page=%d", o, r, a.sha, PerPage), nil)
+	runs, err := listRuns(ctx, a.client, a.ref.RepoRef, a.sha)
 	if err != nil {
 		return err
 	}
-	var runs struct {
-		WorkflowRuns []struct {
-			ID   int64  `json:"id"`
-			Path string `json:"path"`
-		} `json:"workflow_runs"`
-	}
-	if _, err := c.Do(ctx, req, &runs); err != nil {
-		return fmt.Errorf("failed to list workflow runs of %s@%s: %w", a.ref.FullRepo(), a.sha, err)
-	}
 	var latest int64
-	for _, run := range runs.WorkflowRuns {
+	for _, run := range runs {
 		if path.Base(run.Path) == workflow && run.ID > latest {
 			latest = run.ID
 		}
@@ -91,7 +79,7 @@ func (a *Writer) rerunWorkflow(ctx context.Context, workflow string) error {
 	if latest == 0 {
 		return fmt.Errorf("no run of workflow %s on %s@%s to re-run", workflow, a.ref.FullRepo(), a.sha)
 	}
-	if _, err := c.Actions.RerunWorkflowByID(ctx, o, r, latest); err != nil {
+	if _, err := a.client.Actions.RerunWorkflowByID(ctx, a.ref.Owner, a.ref.Repo, latest); err != nil {
 		return fmt.Errorf("failed to re-run workflow run %d of %s: %w", latest, a.ref.FullRepo(), err)
 	}
 	return nil

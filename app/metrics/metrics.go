@@ -5,6 +5,7 @@ package metrics
 import (
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,6 +20,12 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	rateLimit  *prometheus.GaugeVec
 	QueueDepth prometheus.Gauge
+
+	reconcileErrors   prometheus.Counter
+	reconcileDuration prometheus.Histogram
+	dropped           prometheus.Counter
+	recovered         prometheus.Counter
+	lastSweep         prometheus.Gauge
 }
 
 // New creates the metrics and registers them with reg when not nil.
@@ -40,14 +47,48 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "fix_status_github_rate_limit_remaining", Help: "Last x-ratelimit-remaining seen, by resource.",
 		}, []string{"resource"}),
 		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "fix_status_queue_depth", Help: "Pull requests waiting to be reconciled.",
+			Name: "fix_status_queue_depth", Help: "Work waiting in the queue (pull requests, commits and repositories to check).",
+		}),
+		reconcileErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fix_status_reconcile_errors_total", Help: "Reconciles that failed (each attempt of a retried one).",
+		}),
+		reconcileDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "fix_status_reconcile_duration_seconds", Help: "How long one reconcile of a pull request took.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 14),
+		}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fix_status_deliveries_dropped_total", Help: "Webhook deliveries answered 503 because their work could not be queued (GitHub records them as failed; the recovery sends them again).",
+		}),
+		recovered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fix_status_deliveries_recovered_total", Help: "Failed webhook deliveries fix-status asked GitHub to send again.",
+		}),
+		lastSweep: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "fix_status_last_sweep_timestamp_seconds", Help: "When the last sweep of every open pull request was queued (Unix time).",
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.QueueDepth)
+		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.QueueDepth,
+			m.reconcileErrors, m.reconcileDuration, m.dropped, m.recovered, m.lastSweep)
 	}
 	return m
 }
+
+// Reconciled records one reconcile: how long it took, and whether it failed.
+func (m *Metrics) Reconciled(d time.Duration, err error) {
+	m.reconcileDuration.Observe(d.Seconds())
+	if err != nil {
+		m.reconcileErrors.Inc()
+	}
+}
+
+// Dropped counts a delivery answered 503.
+func (m *Metrics) Dropped() { m.dropped.Inc() }
+
+// Recovered counts failed deliveries asked to be sent again.
+func (m *Metrics) Recovered(n int) { m.recovered.Add(float64(n)) }
+
+// Swept records when a sweep was queued.
+func (m *Metrics) Swept(at time.Time) { m.lastSweep.Set(float64(at.Unix())) }
 
 // Event counts one webhook event.
 func (m *Metrics) Event(eventType string) { m.events.WithLabelValues(eventType).Inc() }

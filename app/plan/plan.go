@@ -2,6 +2,7 @@ package plan
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -49,6 +50,10 @@ type Write struct {
 	Comment  string
 	Workflow string
 	SuiteID  int64
+	// Attempt is a re-trigger's number among the re-triggers of its
+	// context on the head SHA (1 for the first): replicas claim it, so it
+	// is made once.
+	Attempt int
 }
 
 // Decision is the plan for one required context.
@@ -126,18 +131,25 @@ func Plan(s *Snapshot, opts PlanOptions) []Decision {
 }
 
 // NeedsRetriggers reports whether a plan would re-trigger before the earlier
-// re-triggers were read; the caller reads them and plans again. Reading them
-// only then keeps the common case at the minimum of API calls.
-func NeedsRetriggers(s *Snapshot, ds []Decision) bool {
+// re-triggers were read, and the workflows whose run attempts count; the
+// caller reads them and plans again. Reading them only then keeps the common
+// case at the minimum of API calls.
+func NeedsRetriggers(s *Snapshot, ds []Decision) (bool, []string) {
 	if s.RetriggersRead {
-		return false
+		return false, nil
 	}
+	need := false
+	var workflows []string
 	for _, d := range ds {
-		if d.Verdict == Retrigger || d.Verdict == Revoke {
-			return true
+		if d.Verdict != Retrigger && d.Verdict != Revoke {
+			continue
+		}
+		need = true
+		if d.Job != nil && d.Job.Rerun.Method == rules.RerunActions && !slices.Contains(workflows, d.Job.Rerun.Workflow) {
+			workflows = append(workflows, d.Job.Rerun.Workflow)
 		}
 	}
-	return false
+	return need, workflows
 }
 
 // required is one required context after merging its sources.
@@ -274,7 +286,8 @@ func (p *planner) decide(rc RequiredCheck) Decision {
 		d := Decision{Context: rc.Context, Verdict: Revoke, Cause: CauseRevoked, Job: job, Reason: revokePrefix + ruling.reason}
 		d.Writes = append(d.Writes, p.revokeWrites(rc, ours, d)...)
 		if ruling.verdict == Retrigger && job != nil {
-			d.Writes = append(d.Writes, p.rerunWrites(job, 0)...)
+			count, _ := p.retriggered(rc, job, time.Time{})
+			d.Writes = append(d.Writes, p.rerunWrites(job, 0, count+1)...)
 		}
 		return d
 	}
@@ -317,26 +330,40 @@ func (p *planner) judgeReported(rc RequiredCheck, rs []result, job *rules.Job) D
 // period (counted from since, or from our last re-trigger), then re-trigger a
 // bounded number of times; cause is why it is re-triggered.
 func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Time, why string, cause Cause, suiteID int64) Decision {
-	var count int
-	for _, r := range p.s.Retriggers {
-		if strings.EqualFold(r.Context, rc.Context) {
-			count++
-			if r.At.After(since) {
-				since = r.At
-			}
-		}
-	}
+	count, since := p.retriggered(rc, job, since)
 	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
 		return Decision{Verdict: Waiting, Cause: CauseGracePeriod, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job, RecheckAt: since.Add(p.o.GracePeriod)}
 	}
 	if count >= p.o.MaxRetriggers {
 		return Decision{Verdict: Blocked, Cause: CauseRetriggersExhausted, Reason: fmt.Sprintf("%s; re-triggered %d times already", why, count), Job: job}
 	}
-	w := p.rerunWrites(job, suiteID)
+	w := p.rerunWrites(job, suiteID, count+1)
 	if len(w) == 0 {
 		return Decision{Verdict: Blocked, Cause: CauseNoRerun, Reason: why + "; no way to re-run it is known", Job: job}
 	}
 	return Decision{Verdict: Retrigger, Cause: cause, Reason: why, Job: job, Writes: w}
+}
+
+// retriggered counts the re-triggers of rc on the head SHA and when the
+// last was (since, if none was later). Every re-trigger leaves a marker
+// comment; a workflow run's attempts also count re-runs made by hand. The
+// higher count bounds.
+func (p *planner) retriggered(rc RequiredCheck, job *rules.Job, since time.Time) (int, time.Time) {
+	var markers, attempts int
+	for _, r := range p.s.Retriggers {
+		switch {
+		case r.Workflow != "" && r.Workflow == job.Rerun.Workflow && job.Rerun.Method == rules.RerunActions:
+			attempts = max(attempts, r.Count)
+		case r.Workflow == "" && strings.EqualFold(r.Context, rc.Context):
+			markers += max(r.Count, 1)
+		default:
+			continue
+		}
+		if r.At.After(since) {
+			since = r.At
+		}
+	}
+	return max(markers, attempts), since
 }
 
 func roundAge(d time.Duration) string {
@@ -484,17 +511,17 @@ func (p *planner) revokeWrites(rc RequiredCheck, ours []result, d Decision) []Wr
 	return w
 }
 
-func (p *planner) rerunWrites(job *rules.Job, suiteID int64) []Write {
+func (p *planner) rerunWrites(job *rules.Job, suiteID int64, attempt int) []Write {
 	switch job.Rerun.Method {
 	case rules.RerunComment:
 		if job.Rerun.Comment != "" {
-			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment}}
+			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment, Attempt: attempt}}
 		}
 	case rules.RerunActions:
-		return []Write{{Kind: WriteActionsRerun, Context: job.Context, Workflow: job.Rerun.Workflow}}
+		return []Write{{Kind: WriteActionsRerun, Context: job.Context, Workflow: job.Rerun.Workflow, Attempt: attempt}}
 	case rules.RerunCheckSuite:
 		if suiteID != 0 {
-			return []Write{{Kind: WriteSuiteRerun, Context: job.Context, SuiteID: suiteID}}
+			return []Write{{Kind: WriteSuiteRerun, Context: job.Context, SuiteID: suiteID, Attempt: attempt}}
 		}
 	}
 	return nil

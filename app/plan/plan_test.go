@@ -114,7 +114,7 @@ func TestPlan(t *testing.T) {
 				s.Statuses = []Status{{Context: "docs", State: "pending", Creator: "prow", CreatedAt: now.Add(-3 * time.Hour)}}
 			},
 			want: Retrigger, reason: "status pending for 3h0m0s",
-			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs"}}},
+			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs", Attempt: 1}}},
 		{name: "stale_pending_after 0 never re-triggers", cause: CausePending,
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "docs", State: "pending", Creator: "prow", CreatedAt: now.Add(-300 * time.Hour)}}
@@ -127,7 +127,7 @@ func TestPlan(t *testing.T) {
 		{name: "retrigger: should run, never reported after the grace period", cause: CauseNotReported,
 			edit: func(s *Snapshot) { s.Required[0].Context = "unit" },
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit"}}},
+			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1}}},
 		{name: "waiting after our own re-trigger", cause: CauseGracePeriod,
 			edit: func(s *Snapshot) {
 				s.Required[0].Context = "unit"
@@ -151,7 +151,7 @@ func TestPlan(t *testing.T) {
 			writes: []Write{
 				{Kind: WriteStatus, Context: "unit", State: "pending", Description: "fix-status revoked its skip: run_if_changed ^pkg/ matches pkg/a.go",
 					TargetURL: "https://github.com/o/r/blob/base/jobs.yaml#L3"},
-				{Kind: WriteComment, Context: "unit", Comment: "/test unit"},
+				{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1},
 			}},
 		{name: "our pending status after a revoke counts as no result", cause: CauseGracePeriod,
 			edit: func(s *Snapshot) {
@@ -175,7 +175,7 @@ func TestPlan(t *testing.T) {
 				s.Jobs = append(s.Jobs, other)
 			},
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs"}}},
+			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs", Attempt: 1}}},
 		{name: "invariant 1: PR changes the rules and its version would run the job", cause: CauseRulesChanged,
 			edit: func(s *Snapshot) {
 				s.RuleFilesChanged = []string{"jobs.yaml"}
@@ -228,7 +228,7 @@ func TestPlan(t *testing.T) {
 				s.CheckRuns = []CheckRun{{Name: "unit", Status: "completed", Conclusion: "success", AppID: 7}}
 			},
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit"}}},
+			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1}}},
 		{name: "pinned to us: skip allowed", cause: CauseWouldNotRun,
 			edit: func(s *Snapshot) { s.Required[0].AppID = 99 },
 			want: Skip, reason: "Skipped: no changed file matches run_if_changed ^docs/",
@@ -326,11 +326,49 @@ func TestNeedsRetriggers(t *testing.T) {
 	s := baseSnapshot()
 	s.Required[0].Context = "unit"
 	s.RetriggersRead = false
-	if !NeedsRetriggers(s, Plan(s, opts)) {
-		t.Error("a re-trigger before reading earlier ones must ask for them")
+	if need, wfs := NeedsRetriggers(s, Plan(s, opts)); !need || len(wfs) != 0 {
+		t.Errorf("a re-trigger before reading earlier ones must ask for them (and no workflow): %v %v", need, wfs)
+	}
+	s.Jobs[1].Rerun = rules.Rerun{Method: rules.RerunActions, Workflow: "unit.yml"}
+	if need, wfs := NeedsRetriggers(s, Plan(s, opts)); !need || len(wfs) != 1 || wfs[0] != "unit.yml" {
+		t.Errorf("an Actions re-trigger must ask for its workflow's attempts: %v %v", need, wfs)
 	}
 	s.RetriggersRead = true
-	if NeedsRetriggers(s, Plan(s, opts)) {
+	if need, _ := NeedsRetriggers(s, Plan(s, opts)); need {
 		t.Error("asked again after reading")
+	}
+}
+
+// TestRetriggerBounds: re-triggers are counted for every method from what
+// GitHub shows: fix-status's marker comments, and for GitHub Actions the
+// run's attempts (re-runs by hand count too).
+func TestRetriggerBounds(t *testing.T) {
+	actions := func(s *Snapshot) {
+		s.Required[0].Context = "unit"
+		s.Jobs[1].Rerun = rules.Rerun{Method: rules.RerunActions, Workflow: "unit.yml"}
+	}
+	old := now.Add(-time.Hour)
+	for _, tt := range []struct {
+		name  string
+		edit  func(*Snapshot)
+		past  []PastRetrigger
+		want  Verdict
+		count string
+	}{
+		{"actions: two re-runs so far", actions, []PastRetrigger{{Workflow: "unit.yml", Count: 2, At: old}}, Retrigger, ""},
+		{"actions: three attempts' re-runs block", actions, []PastRetrigger{{Workflow: "unit.yml", Count: 3, At: old}}, Blocked, "re-triggered 3 times already"},
+		{"actions: markers count when the runs show fewer", actions, []PastRetrigger{{Context: "unit", Count: 1, At: old}, {Context: "unit", Count: 1, At: old}, {Context: "unit", Count: 1, At: old}, {Workflow: "unit.yml", Count: 1, At: old}}, Blocked, "re-triggered 3 times already"},
+		{"another workflow's re-runs do not count", actions, []PastRetrigger{{Workflow: "lint.yml", Count: 5, At: old}}, Retrigger, ""},
+		{"a recent re-run restarts the grace period", actions, []PastRetrigger{{Workflow: "unit.yml", Count: 1, At: now.Add(-time.Minute)}}, Waiting, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			s := baseSnapshot()
+			tt.edit(s)
+			s.Retriggers = tt.past
+			d := Plan(s, opts)[0]
+			if d.Verdict != tt.want || !strings.Contains(d.Reason, tt.count) {
+				t.Errorf("got %s %q, want %s (%q)", d.Verdict, d.Reason, tt.want, tt.count)
+			}
+		})
 	}
 }

@@ -21,6 +21,9 @@ type Report struct {
 	// Skipped is set when the PR was not looked at, with why (closed, draft,
 	// a refused command).
 	Skipped string
+	// Refused is set when Skipped says why the repo's command policy
+	// refused a /fix-status run.
+	Refused bool
 	// RulesErr is why the job rules could not be read, in full (a PR shows
 	// it cut to 140 characters); RulesErrPath is where the repo config is.
 	RulesErr     error
@@ -216,20 +219,31 @@ func ParseRetriggerMarkers(body, sha string) []string {
 	return out
 }
 
-// RetriggerComment is the comment that re-runs the comment-triggered jobs of
-// ws on sha: each command once (Prow's trigger plugin obeys every /test line
-// of a comment, and the PR gets one notification), a sentence for people,
-// and a hidden marker per context by which later runs count re-triggers.
+// RetriggerComment is the comment that goes with the re-triggers ws made on
+// sha: the rerun commands of comment-triggered jobs, each once (Prow's
+// trigger plugin obeys every /test line of a comment, and the PR gets one
+// notification), a line for each re-run made otherwise, and a hidden marker
+// per context by which later runs count re-triggers of every method.
 func RetriggerComment(ws []Write, sha string) string {
 	var b strings.Builder
 	seen := map[string]bool{}
+	var others []string
 	for _, w := range ws {
-		if !seen[w.Comment] {
+		switch {
+		case w.Kind != WriteComment:
+			others = append(others, fmt.Sprintf("- `%s`: %s", w.Context, Describe(w)))
+		case !seen[w.Comment]:
 			fmt.Fprintln(&b, w.Comment)
 			seen[w.Comment] = true
 		}
 	}
-	fmt.Fprintf(&b, "\nfix-status: re-triggering required checks that should have run for %s and never reported.\n", ShortSHA(sha))
+	if b.Len() > 0 {
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "fix-status: re-triggering required checks that should have run for %s and never reported.\n", ShortSHA(sha))
+	for _, o := range others {
+		fmt.Fprintln(&b, o)
+	}
 	for _, w := range ws {
 		fmt.Fprintln(&b, RetriggerMarker(w.Context, sha))
 	}

@@ -96,11 +96,15 @@ type CheckRun struct {
 	StartedAt  time.Time
 }
 
-// PastRetrigger is an earlier re-trigger fix-status made for a context on the
-// head SHA (read back from GitHub, so replicas need no shared state).
+// PastRetrigger is an earlier re-trigger of a context on the head SHA, read
+// back from GitHub (so restarts and replicas share the count): one of
+// fix-status's own marker comments (Context, Count 1), or the attempts of a
+// GitHub Actions workflow run (Workflow, Count re-runs by anyone).
 type PastRetrigger struct {
-	Context string
-	At      time.Time
+	Context  string
+	Workflow string
+	Count    int
+	At       time.Time
 }
 
 // Snapshot is everything the plan needs to know about one PR.

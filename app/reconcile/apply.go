@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/fix-status/fix-status/app/ghapi"
@@ -23,12 +24,23 @@ type applier struct {
 	// made it wait, reads the PR again. It returns errChanged when the PR
 	// changed.
 	gate func(context.Context) error
+	// claims make each re-trigger once; claimPrefix names the PR and head.
+	claims      Claims
+	claimPrefix string
+}
+
+func (a *applier) claimKey(w plan.Write) string {
+	return fmt.Sprintf("%s:%s:%d", a.claimPrefix, strings.ToLower(w.Context), w.Attempt)
 }
 
 type step struct {
 	desc string
 	err  error
 	done bool
+	// taken: another replica made this re-trigger; claim is the key this
+	// step holds.
+	taken bool
+	claim string
 }
 
 // apply makes the writes of every decision. A failed write does not stop
@@ -61,19 +73,39 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 		}
 	}
 	// Re-run commands go out as one comment, after the other writes (a
-	// revoke's pending status must come before CI starts again).
+	// revoke's pending status must come before CI starts again), with the
+	// markers of every re-trigger.
 	var comments []plan.Write
 	var commentSteps []*step
 	for i, d := range ds {
 		for _, w := range d.Writes {
 			st := &step{desc: plan.Describe(w)}
 			steps[i] = append(steps[i], st)
+			if w.Attempt > 0 && !a.dryRun && !changed {
+				key := a.claimKey(w)
+				ok, err := a.claims.Claim(ctx, key)
+				if err != nil {
+					st.err = err
+					errs = append(errs, err)
+					continue
+				}
+				if !ok {
+					st.taken = true
+					continue
+				}
+				st.claim = key
+			}
 			switch {
 			case w.Kind == plan.WriteComment:
 				comments = append(comments, w)
 				commentSteps = append(commentSteps, st)
 			case !a.dryRun:
 				do(st, func() error { return a.write(ctx, w) })
+				if st.done && st.err == nil && (w.Kind == plan.WriteActionsRerun || w.Kind == plan.WriteSuiteRerun) {
+					// Said on the PR, with a marker: the re-trigger
+					// counts, whoever looks next.
+					comments = append(comments, w)
+				}
 			}
 		}
 	}
@@ -88,6 +120,16 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 			st.err, st.done = shared.err, shared.done
 		}
 	}
+	for _, ss := range steps {
+		for _, st := range ss {
+			if st.claim != "" && (st.err != nil || !st.done) {
+				// Not made: a retry (or the next look) makes it.
+				if err := a.claims.Release(ctx, st.claim); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
 	actions := make([]string, len(ds))
 	for i, ss := range steps {
 		parts := make([]string, 0, len(ss))
@@ -97,6 +139,8 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 				parts = append(parts, "would "+st.desc)
 			case st.err != nil:
 				parts = append(parts, "failed to "+st.desc)
+			case st.taken:
+				parts = append(parts, "already done by another replica: "+st.desc)
 			case !st.done:
 				parts = append(parts, "not done (the PR changed): "+st.desc)
 			default:

@@ -78,11 +78,15 @@ func (r *Reconciler) Explain(ctx context.Context, ref plan.PRRef) (*Explanation,
 	if snap.State != "open" {
 		return ex, nil
 	}
-	if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, c, ref, snap.HeadSHA, r.AppLogin()); err != nil {
+	// The history is read whether or not a re-trigger is due; the runs of
+	// the workflows a re-trigger would re-run count too.
+	popts := r.planOptions(meta.reportAs)
+	_, workflows := plan.NeedsRetriggers(snap, plan.Plan(snap, popts))
+	if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, c, ref, snap.HeadSHA, r.AppLogin(), workflows); err != nil {
 		return nil, err
 	}
 	snap.RetriggersRead = true
-	ex.Decisions = plan.Plan(snap, r.planOptions(meta.reportAs))
+	ex.Decisions = plan.Plan(snap, popts)
 	ex.Own = r.ownResults(snap)
 	return ex, nil
 }

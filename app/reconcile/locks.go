@@ -3,8 +3,10 @@ package reconcile
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/fix-status/fix-status/app/plan"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
 // LocalLocks are per-PR locks within one process.
@@ -53,4 +55,30 @@ func (l *LocalLocks) release(ref plan.PRRef, pl *prLock, held bool) {
 	if pl.waiters--; pl.waiters == 0 {
 		delete(l.locks, ref)
 	}
+}
+
+// localClaims are Claims within one process, forgotten after a day (a
+// head's re-triggers are over by then).
+type localClaims struct {
+	mu   sync.Mutex
+	seen *expirable.LRU[string, struct{}]
+}
+
+func newLocalClaims() *localClaims {
+	return &localClaims{seen: expirable.NewLRU[string, struct{}](100000, nil, 24*time.Hour)}
+}
+
+func (c *localClaims) Claim(_ context.Context, key string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen.Contains(key) {
+		return false, nil
+	}
+	c.seen.Add(key, struct{}{})
+	return true, nil
+}
+
+func (c *localClaims) Release(_ context.Context, key string) error {
+	c.seen.Remove(key)
+	return nil
 }

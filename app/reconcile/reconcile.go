@@ -45,6 +45,18 @@ type Options struct {
 	Locks Locker
 	// Pacer paces writes under GitHub's secondary limits (nil: not paced).
 	Pacer WritePacer
+	// Claims make each re-trigger once across replicas (default: within
+	// this process).
+	Claims Claims
+}
+
+// Claims are claims on re-triggers: the nth re-trigger of a context on a
+// head is made by whoever claims it first. A lock held past its lease, or a
+// replica paused mid-write, then cannot make a second /test comment.
+type Claims interface {
+	Claim(ctx context.Context, key string) (bool, error)
+	// Release gives a claim back: its write failed, a retry makes it.
+	Release(ctx context.Context, key string) error
 }
 
 // Locker gives one reconcile of a PR at a time.
@@ -104,6 +116,9 @@ func New(opts Options) *Reconciler {
 	}
 	if opts.Locks == nil {
 		opts.Locks = NewLocalLocks()
+	}
+	if opts.Claims == nil {
+		opts.Claims = newLocalClaims()
 	}
 	return &Reconciler{opts: opts, branches: map[branchKey]*branchEntry{}}
 }
@@ -223,8 +238,8 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 	}
 	popts := r.planOptions(meta.reportAs)
 	ds := plan.Plan(snap, popts)
-	if plan.NeedsRetriggers(snap, ds) {
-		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin()); err != nil {
+	if need, workflows := plan.NeedsRetriggers(snap, ds); need {
+		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin(), workflows); err != nil {
 			return nil, err
 		}
 		snap.RetriggersRead = true
@@ -238,7 +253,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		ds = plan.Plan(snap, popts)
 	}
 	if refused := plan.Refusal(snap); refused != "" {
-		rep.Skipped = refused
+		rep.Skipped, rep.Refused = refused, true
 		return rep, nil
 	}
 	rep.Decisions = ds
@@ -246,7 +261,8 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		r.opts.Metrics.Decision(string(d.Verdict))
 	}
 	ap := applier{w: ghapi.NewWriter(client, ref, snap.HeadSHA), sha: snap.HeadSHA,
-		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics}
+		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics,
+		claims: r.opts.Claims, claimPrefix: strings.ToLower(ref.String()) + ":" + snap.HeadSHA}
 	guarded := false
 	ap.gate = func(ctx context.Context) error {
 		waited := false
@@ -383,7 +399,7 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	if s.RuleFilesChanged = be.rules.RuleFilesTouched(files); len(s.RuleFilesChanged) > 0 {
 		// Invariant 1: the PR changes the rules that judge it; read its
 		// own version too, and skip only where both agree.
-		head, _, err := r.opts.Sources.Load(ctx, c, ref.RepoRef, s.HeadSHA)
+		head, err := r.opts.Sources.LoadHead(ctx, c, ref.RepoRef, s.HeadSHA)
 		if err != nil {
 			s.HeadRulesErr = err
 		} else {

@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -16,16 +17,58 @@ const CommandInterval = time.Minute
 
 // CommandRequest is a /fix-status comment on a pull request.
 type CommandRequest struct {
-	PR        plan.PRRef
-	CommentID int64
-	Commenter string
+	PR        plan.PRRef `json:"pr"`
+	CommentID int64      `json:"comment_id"`
+	Commenter string     `json:"commenter"`
 	// Association is the comment's author_association.
-	Association string
+	Association string `json:"association"`
 }
 
-// Command runs /fix-status: react to show it was seen, re-check the PR now,
-// and reply with what was decided and done.
-func (s *Service) Command(ctx context.Context, req CommandRequest) error {
+// commandSlots keeps, per PR, when /fix-status last ran: it runs at most
+// once per CommandInterval. A run refused by the repo's command policy does
+// not take the slot (it would lock out those who may run it), and only the
+// first command refused for the rate in a window gets a reply.
+type commandSlots struct {
+	mu      sync.Mutex
+	ran     map[plan.PRRef]time.Time
+	replied map[plan.PRRef]time.Time
+}
+
+func newCommandSlots() commandSlots {
+	return commandSlots{ran: map[plan.PRRef]time.Time{}, replied: map[plan.PRRef]time.Time{}}
+}
+
+// take reserves the PR's slot at now. It returns when the slot frees when
+// it is taken, whether this refusal is the first of its window, and how to
+// give a reserved slot back.
+func (c *commandSlots) take(ref plan.PRRef, now time.Time) (next time.Time, firstRefusal bool, release func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for k, t := range c.ran {
+		if now.Sub(t) >= CommandInterval {
+			delete(c.ran, k)
+			delete(c.replied, k)
+		}
+	}
+	if last, ok := c.ran[ref]; ok {
+		next = last.Add(CommandInterval)
+		_, replied := c.replied[ref]
+		c.replied[ref] = now
+		return next, !replied, nil
+	}
+	c.ran[ref] = now
+	return time.Time{}, false, func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if c.ran[ref].Equal(now) {
+			delete(c.ran, ref)
+		}
+	}
+}
+
+// command runs /fix-status: react to show it was seen, re-check the PR now,
+// and reply with what was decided and done (or why it was not).
+func (s *Service) command(ctx context.Context, req CommandRequest) error {
 	ref := req.PR
 	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Str("commenter", req.Commenter).Logger()
 	client, err := s.client(ref.InstallationID)
@@ -33,21 +76,30 @@ func (s *Service) Command(ctx context.Context, req CommandRequest) error {
 		return err
 	}
 	w := ghapi.NewWriter(client, ref, "")
-	if !s.allowCommand(ref) {
-		logger.Warn().Msg("/fix-status ran less than a minute ago on this PR; ignored")
-		return w.React(ctx, req.CommentID, "confused")
+	next, firstRefusal, release := s.cmds.take(ref, s.opts.Now())
+	if release == nil {
+		logger.Warn().Time("next", next).Msg("/fix-status ran less than a minute ago on this PR; refused")
+		if err := w.React(ctx, req.CommentID, "confused"); err != nil {
+			return err
+		}
+		if !firstRefusal {
+			return nil
+		}
+		return s.reply(ctx, w, plan.CommandTooSoon(req.Commenter, next))
 	}
 	if err := w.React(ctx, req.CommentID, "eyes"); err != nil {
+		release()
 		return err
 	}
-	s.mu.Lock()
-	if p, ok := s.pending[ref]; ok && !p.fired && p.timer.Stop() {
-		// The command runs the re-check now; a queued one would repeat it.
-		delete(s.pending, ref)
+	if mq, ok := s.q.(*MemQueue); ok {
+		// The command re-checks the PR now; a queued re-check would repeat it.
+		mq.Remove(Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number}.Key())
 	}
-	s.mu.Unlock()
 	rep, rerr := s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "comment",
 		Command: &plan.Command{Commenter: req.Commenter, Association: req.Association}})
+	if rep != nil && rep.Refused {
+		release()
+	}
 	if rerr != nil {
 		logger.Warn().Err(rerr).Msg("/fix-status could not check the PR")
 	}
@@ -56,29 +108,17 @@ func (s *Service) Command(ctx context.Context, req CommandRequest) error {
 	if s.opts.OnReport != nil {
 		s.opts.OnReport(Outcome{PR: ref, Trigger: "comment", Report: rep, Err: rerr})
 	}
-	err = w.Comment(ctx, plan.CommandReply(req.Commenter, rep, rerr))
-	s.opts.Metrics.Write(string(plan.WriteComment), err)
-	if err != nil {
+	if err := s.reply(ctx, w, plan.CommandReply(req.Commenter, rep, rerr)); err != nil {
 		return err
 	}
 	if rep != nil {
-		s.recheckLater(ref, rep)
+		s.recheckLater(ctx, ref, rep)
 	}
 	return nil
 }
 
-func (s *Service) allowCommand(ref plan.PRRef) bool {
-	s.cmdMu.Lock()
-	defer s.cmdMu.Unlock()
-	now := s.opts.Now()
-	if last, ok := s.lastCmd[ref]; ok && now.Sub(last) < CommandInterval {
-		return false
-	}
-	for k, t := range s.lastCmd {
-		if now.Sub(t) >= CommandInterval {
-			delete(s.lastCmd, k)
-		}
-	}
-	s.lastCmd[ref] = now
-	return true
+func (s *Service) reply(ctx context.Context, w *ghapi.Writer, body string) error {
+	err := w.Comment(ctx, body)
+	s.opts.Metrics.Write(string(plan.WriteComment), err)
+	return err
 }

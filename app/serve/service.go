@@ -1,8 +1,10 @@
-// Package serve drives reconciles for the webhook server: it coalesces
-// events per PR, re-checks PRs when a decision may change by itself (the
-// grace period ends, a pending result turns stale), retries reconciles that
-// failed on a passing problem, sweeps all open PRs periodically, runs the
-// /fix-status command, and drains on shutdown.
+// Package serve drives reconciles for the webhook server. Webhook handlers
+// turn events into Work and queue it without calling GitHub; workers do it:
+// they find the pull requests a commit or a repository change concerns,
+// reconcile each one (one at a time per PR), re-check PRs when a decision may
+// change by itself (the grace period ends, a pending result turns stale),
+// retry what failed on a passing problem, sweep every open PR periodically
+// and at start, run /fix-status, and drain on shutdown.
 package serve
 
 import (
@@ -10,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/go-github/v60/github"
@@ -31,40 +31,61 @@ const (
 	DefaultMaxPending   = 10000
 	DefaultTimeout      = 2 * time.Minute
 	DefaultRetryBackoff = 30 * time.Second
-	// MaxRetries bounds the retries of a reconcile that failed on a passing
+	// MaxRetries bounds the retries of work that failed on a passing
 	// problem (a 5xx, a rate limit); the sweep catches what is left.
 	MaxRetries = 5
 	// maxBackoff bounds the wait between retries of other failures.
 	maxBackoff = 10 * time.Minute
+	// fullWait is how long fan-out work waits for room in a full queue
+	// before it puts the rest of its PRs.
+	fullWait = time.Second
 )
 
 // Options configure a Service.
 type Options struct {
 	// Clients list PRs and installations, and post command replies.
 	Clients githubapp.ClientCreator
+	// Queue holds the work (default: a MemQueue of MaxPending).
+	Queue Queue
 	// Coalesce is how long events for one PR are gathered into one
 	// re-check (default 2s).
 	Coalesce time.Duration
-	// Workers reconcile PRs in parallel (default 4).
+	// Workers do work in parallel (default 4).
 	Workers int
-	// MaxPending bounds the PRs waiting for a re-check (default 10,000);
-	// past it new ones are dropped and left to the sweep.
+	// MaxPending bounds the default queue (default 10,000).
 	MaxPending int
-	// Timeout bounds one reconcile (default 2 minutes).
+	// Timeout bounds one piece of work (default 2 minutes).
 	Timeout time.Duration
 	// SweepInterval re-checks every open PR periodically (0 = off).
 	SweepInterval time.Duration
-	Logger        zerolog.Logger
-	// RetryBackoff is the first wait before a failed reconcile is tried
-	// again; it doubles per attempt, up to 10 minutes (default 30s).
+	// SweepOnStart sweeps once at start: what a restart lost (re-checks
+	// in memory, deliveries missed while down) is caught up in minutes.
+	SweepOnStart bool
+	// RedeliverWithin is how far back failed webhook deliveries are
+	// redelivered, at start and with every sweep (0 = off).
+	RedeliverWithin time.Duration
+	// Leases, when set, lets one replica at a time sweep and recover
+	// deliveries (default: this process alone).
+	Leases Leaser
+	Logger zerolog.Logger
+	// RetryBackoff is the first wait before failed work is tried again; it
+	// doubles per attempt, up to 10 minutes (default 30s).
 	RetryBackoff time.Duration
 	// OnReport, when set, is told the outcome of every reconcile the
-	// service runs (the demo shows what fix-status did; operators can hook
-	// auditing here). It is called from the workers.
+	// service runs (the demo shows what fix-status did; the stuck-PR
+	// tracker and operators' auditing hook here). It is called from the
+	// workers.
 	OnReport func(Outcome)
 	// Now is the clock (default time.Now).
 	Now     func() time.Time
 	Metrics *metrics.Metrics
+}
+
+// Leaser hands out named leases shared by replicas.
+type Leaser interface {
+	// TryLease takes the lease name for ttl if no one holds it; ok is
+	// false when someone does. release gives it back early.
+	TryLease(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error)
 }
 
 // Outcome is what became of one reconcile the service ran.
@@ -79,36 +100,15 @@ type Outcome struct {
 	Retry time.Duration
 }
 
-// Service runs reconciles for the webhook server.
+// Service runs the webhook server's work.
 type Service struct {
 	rec  *reconcile.Reconciler
+	q    Queue
 	opts Options
+	stop chan struct{}
 
-	mu      sync.Mutex
-	pending map[plan.PRRef]*pendingPR
-	// inflight are the PRs a worker is reconciling: a re-check that comes
-	// due meanwhile waits for it (one reconcile per PR at a time) and then
-	// runs once, as its follow-up.
-	inflight map[plan.PRRef]bool
-	closed   bool
-	ready    chan plan.PRRef
-	wg       sync.WaitGroup
-	stop     chan struct{}
-
-	cmdMu   sync.Mutex
-	lastCmd map[plan.PRRef]time.Time
-
-	running atomic.Int64
-}
-
-type pendingPR struct {
-	trig    reconcile.Trigger
-	attempt int // retries of a failed reconcile
-	at      time.Time
-	timer   *time.Timer
-	fired   bool
-	// deferred: it came due while the PR was in flight.
-	deferred bool
+	cmds     commandSlots
+	recovery Recovery
 }
 
 // New creates a Service; Start runs it.
@@ -134,92 +134,242 @@ func New(rec *reconcile.Reconciler, opts Options) *Service {
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New(nil)
 	}
-	return &Service{
-		rec: rec, opts: opts,
-		pending:  map[plan.PRRef]*pendingPR{},
-		inflight: map[plan.PRRef]bool{},
-		ready:    make(chan plan.PRRef, opts.MaxPending),
-		stop:     make(chan struct{}),
-		lastCmd:  map[plan.PRRef]time.Time{},
+	if opts.Queue == nil {
+		opts.Queue = NewMemQueue(opts.MaxPending, opts.Now, func(n int) { opts.Metrics.QueueDepth.Set(float64(n)) })
 	}
+	return &Service{rec: rec, q: opts.Queue, opts: opts, stop: make(chan struct{}), cmds: newCommandSlots()}
 }
 
 // Start runs the workers and the periodic sweep until Shutdown.
 func (s *Service) Start(ctx context.Context) {
-	// Shutdown, not ctx, ends the service: it runs the re-checks still
-	// queued when the server is told to stop (ctx ends then), so they must
-	// not inherit that cancellation. Each is bounded by opts.Timeout.
+	// Shutdown, not ctx, ends the service: it does the work still queued
+	// when the server is told to stop (ctx ends then), so that work must
+	// not inherit that cancellation. Each piece is bounded by
+	// opts.Timeout.
 	ctx = s.opts.Logger.WithContext(context.WithoutCancel(ctx))
-	for i := 0; i < s.opts.Workers; i++ {
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			for ref := range s.ready {
-				s.run(ctx, ref)
-			}
-		}()
-	}
-	if s.opts.SweepInterval > 0 {
-		go func() {
-			t := time.NewTicker(s.opts.SweepInterval)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.stop:
-					return
-				case <-t.C:
-					if err := s.Sweep(ctx); err != nil {
-						zerolog.Ctx(ctx).Error().Err(err).Msg("sweep failed")
-					}
-				}
-			}
-		}()
-	}
-}
-
-// Schedule asks for a re-check of ref after delay. Requests for one PR
-// coalesce: the earliest time wins and the latest trigger is used.
-func (s *Service) Schedule(ref plan.PRRef, trig reconcile.Trigger, delay time.Duration) {
-	s.schedule(ref, trig, 0, delay)
-}
-
-func (s *Service) schedule(ref plan.PRRef, trig reconcile.Trigger, attempt int, delay time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return
-	}
-	at := s.opts.Now().Add(delay)
-	if p, ok := s.pending[ref]; ok && !p.fired {
-		p.trig = coalesced(p.trig, trig)
-		p.attempt = min(p.attempt, attempt)
-		if at.Before(p.at) && p.timer.Stop() {
-			p.at = at
-			p.timer.Reset(delay)
+	s.q.Run(ctx, s.opts.Workers, s.do)
+	go func() {
+		if s.opts.SweepOnStart {
+			s.catchUp(ctx, "start")
 		}
-		return
-	}
-	if len(s.pending) >= s.opts.MaxPending {
-		s.opts.Logger.Warn().Str("pr", ref.String()).Msg("re-check queue full; leaving the PR to the sweep")
-		return
-	}
-	p := &pendingPR{trig: trig, attempt: attempt, at: at}
-	p.timer = time.AfterFunc(delay, func() { s.fire(ref, p) })
-	s.pending[ref] = p
-	s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
+		if s.opts.SweepInterval <= 0 {
+			return
+		}
+		t := time.NewTicker(s.opts.SweepInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.catchUp(ctx, "sweep")
+			}
+		}
+	}()
 }
 
-// coalesced is the trigger of two events for one PR: the latest, keeping
-// what the earlier knew of the head the PR was opened with.
-func coalesced(old, new reconcile.Trigger) reconcile.Trigger {
-	if new.OpenedHead == "" {
-		new.OpenedHead = old.OpenedHead
+// sweepLease is held by the replica that sweeps.
+const sweepLease = "sweep"
+
+// catchUp recovers missed deliveries and sweeps every open PR, on one
+// replica at a time.
+func (s *Service) catchUp(ctx context.Context, why string) {
+	logger := zerolog.Ctx(ctx).With().Str("sweep", why).Logger()
+	if s.opts.Leases != nil {
+		ttl := max(s.opts.SweepInterval/2, time.Minute)
+		release, ok, err := s.opts.Leases.TryLease(ctx, sweepLease, ttl)
+		if err != nil {
+			logger.Error().Err(err).Msg("cannot take the sweep lease; not sweeping")
+			return
+		}
+		if !ok {
+			logger.Info().Msg("another replica sweeps")
+			return
+		}
+		defer release()
 	}
-	return new
+	if n, err := s.Recover(ctx, s.opts.RedeliverWithin); err != nil {
+		logger.Error().Err(err).Int("redelivered", n).Msg("delivery recovery failed")
+	} else if n > 0 {
+		logger.Info().Int("redelivered", n).Msg("asked GitHub to redeliver missed webhooks")
+	}
+	if err := s.Sweep(ctx); err != nil {
+		logger.Error().Err(err).Msg("sweep failed")
+	}
 }
 
-// retryAfter says whether, and when, a failed reconcile is tried again: as
-// GitHub said for a rate limit, with exponential backoff from base after a
+// Shutdown stops taking work, lets the queue finish what it holds (a
+// shared queue keeps what is not due for the next replica), and waits for
+// the workers (or ctx).
+func (s *Service) Shutdown(ctx context.Context) error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	return s.q.Close(ctx)
+}
+
+// Idle reports whether no work is queued or being done.
+func (s *Service) Idle() bool { return s.q.Idle() }
+
+// IsOwnSender reports whether an event was caused by fix-status itself.
+func (s *Service) IsOwnSender(login string, appID int64) bool { return s.rec.IsOwnSender(login, appID) }
+
+// put queues work after delay.
+func (s *Service) put(ctx context.Context, w Work, delay time.Duration) error {
+	return s.q.Put(ctx, w, s.opts.Now().Add(delay))
+}
+
+// The events webhook handlers turn into work. None calls GitHub; each
+// returns ErrQueueFull when the work cannot be queued.
+
+// PREvent re-checks one PR after a webhook about it. The payload says
+// nothing more: a delivery may be late, replayed or out of order, and the
+// reconcile reads the PR itself.
+func (s *Service) PREvent(ctx context.Context, ref plan.PRRef, event, openedHead string) error {
+	return s.put(ctx, Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number, Event: event, OpenedHead: openedHead}, s.opts.Coalesce)
+}
+
+// CommitEvent re-checks the open PRs whose head is sha: prs, those a check
+// payload names in this repository, or else those GitHub lists for the
+// commit (a status names none; a check payload for a fork's head neither).
+// A storm of results on one commit is one piece of work.
+func (s *Service) CommitEvent(ctx context.Context, repo plan.RepoRef, sha string, prs []int, event string) error {
+	for _, n := range prs {
+		if err := s.PREvent(ctx, repo.PR(n), event, ""); err != nil {
+			return err
+		}
+	}
+	if len(prs) > 0 {
+		return nil
+	}
+	return s.put(ctx, Work{Kind: KindCommit, Repo: repo, SHA: sha, Event: event}, s.opts.Coalesce)
+}
+
+// RequirementsChanged re-checks the open PRs of a branch (every branch when
+// branch is empty) whose required checks changed, with the cached
+// requirements dropped.
+func (s *Service) RequirementsChanged(ctx context.Context, repo plan.RepoRef, branch, event string) error {
+	return s.put(ctx, Work{Kind: KindRepo, Repo: repo, Branch: branch, Requirements: true, Event: event}, s.opts.Coalesce)
+}
+
+// OwnerDefaultRepo is the repository whose fix-status.yml is the owner's
+// default repo config (go-githubapp's appconfig reads it there).
+const OwnerDefaultRepo = ".github"
+
+// OwnerDefaultPath is the owner's default repo config in OwnerDefaultRepo.
+const OwnerDefaultPath = "fix-status.yml"
+
+// RulesPushed handles a push to branch: when it changes a file that defines
+// jobs, the branch's open PRs are judged by new rules and are re-checked. A
+// push to the owner's default config re-checks every repository of the
+// owner that the installation has (those without their own config use it).
+func (s *Service) RulesPushed(ctx context.Context, repo plan.RepoRef, branch, defaultBranch string, changed []string) error {
+	if repo.Repo == OwnerDefaultRepo && branch == defaultBranch && containsFold(changed, OwnerDefaultPath) {
+		if err := s.put(ctx, Work{Kind: KindOwner, Repo: repo, Event: "push.owner_default"}, s.opts.Coalesce); err != nil {
+			return err
+		}
+	}
+	return s.put(ctx, Work{Kind: KindRepo, Repo: repo, Branch: branch, Push: true, Changed: changed, Event: "push"}, s.opts.Coalesce)
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// ReposAdded re-checks every open PR of the given repositories
+// ("owner/name") of an installation (a new installation, repositories
+// added to one).
+func (s *Service) ReposAdded(ctx context.Context, installationID int64, fullNames []string) error {
+	for _, full := range fullNames {
+		owner, name, ok := strings.Cut(full, "/")
+		if !ok {
+			continue
+		}
+		repo := plan.RepoRef{InstallationID: installationID, Owner: owner, Repo: name}
+		if err := s.put(ctx, Work{Kind: KindRepo, Repo: repo, Event: "installation"}, s.opts.Coalesce); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Command queues a /fix-status run.
+func (s *Service) Command(ctx context.Context, req CommandRequest) error {
+	return s.put(ctx, Work{Kind: KindCommand, Repo: req.PR.RepoRef, Number: req.PR.Number, Command: &req, Event: "comment"}, 0)
+}
+
+// Sweep queues every open PR of every installation: it catches what missed
+// webhooks left behind.
+func (s *Service) Sweep(ctx context.Context) error {
+	repos, err := ghapi.InstalledRepos(ctx, s.opts.Clients)
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	for _, r := range repos {
+		if err := s.put(ctx, Work{Kind: KindRepo, Repo: r, Event: "sweep"}, 0); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) == 0 {
+		s.opts.Metrics.Swept(s.opts.Now())
+	}
+	return errors.Join(errs...)
+}
+
+// do does one piece of work.
+func (s *Service) do(ctx context.Context, w Work) {
+	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
+	defer cancel()
+	logger := zerolog.Ctx(ctx).With().Str("work", w.Key()).Str("trigger", w.Event).Logger()
+	ctx = logger.WithContext(ctx)
+	var err error
+	switch w.Kind {
+	case KindPR:
+		s.reconcile(ctx, w)
+		return
+	case KindCommand:
+		err = s.command(ctx, *w.Command)
+	case KindCommit:
+		err = s.commit(ctx, w)
+	case KindRepo:
+		err = s.repo(ctx, w)
+	case KindOwner:
+		err = s.owner(ctx, w)
+	default:
+		err = fmt.Errorf("unknown work %q", w.Kind)
+	}
+	if err != nil {
+		s.retry(ctx, w, err)
+	}
+}
+
+// retry puts failed work back when the failure passes; it says when.
+func (s *Service) retry(ctx context.Context, w Work, err error) time.Duration {
+	logger := zerolog.Ctx(ctx)
+	wait, ok := retryAfter(err, w.Attempt, s.opts.Now(), s.opts.RetryBackoff)
+	if !ok {
+		logger.Error().Err(err).Msg("work failed; left to the next event or sweep")
+		return 0
+	}
+	w.Attempt++
+	if perr := s.put(ctx, w, wait); perr != nil {
+		logger.Error().Err(err).AnErr("queue", perr).Msg("work failed and cannot be retried; left to the next event or sweep")
+		return 0
+	}
+	logger.Warn().Err(err).Dur("retry_in", wait).Msg("work failed; will retry")
+	return wait
+}
+
+// retryAfter says whether, and when, failed work is tried again: as GitHub
+// said for a rate limit, with exponential backoff from base after a
 // transient failure, never after a permanent one.
 func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time.Duration, bool) {
 	if attempt >= MaxRetries {
@@ -238,115 +388,30 @@ func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time
 	return 0, false
 }
 
-func (s *Service) fire(ref plan.PRRef, p *pendingPR) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pending[ref] != p || p.fired || s.closed {
-		return
-	}
-	p.fired = true
-	if s.inflight[ref] {
-		p.deferred = true
-		return
-	}
-	s.ready <- ref // cannot block: ready holds MaxPending and pending is bounded by it
-}
-
-func (s *Service) run(ctx context.Context, ref plan.PRRef) {
-	s.mu.Lock()
-	p := s.pending[ref]
-	if p == nil || s.inflight[ref] {
-		if p != nil {
-			// Shutdown queued it while it was in flight: the worker of
-			// the reconcile in flight runs it next.
-			p.deferred = true
-		}
-		s.mu.Unlock()
-		return
-	}
-	delete(s.pending, ref)
-	// Counted before the lock is released, so Idle never sees a re-check
-	// that is neither pending nor running.
-	s.running.Add(1)
-	s.inflight[ref] = true
-	s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
-	s.mu.Unlock()
-	defer s.running.Add(-1)
-	for p != nil {
-		s.reconcile(ctx, ref, p)
-		p = s.followUp(ref)
-	}
-}
-
-// followUp returns the re-check of ref that came due while it was in
-// flight, or ends its time in flight.
-func (s *Service) followUp(ref plan.PRRef) *pendingPR {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if p := s.pending[ref]; p != nil && p.deferred {
-		delete(s.pending, ref)
-		s.opts.Metrics.QueueDepth.Set(float64(len(s.pending)))
-		return p
-	}
-	delete(s.inflight, ref)
-	return nil
-}
-
-func (s *Service) reconcile(ctx context.Context, ref plan.PRRef, p *pendingPR) {
-	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
-	defer cancel()
-	rep, err := s.rec.Reconcile(ctx, ref, p.trig)
-	out := Outcome{PR: ref, Trigger: p.trig.Event, Report: rep, Err: err}
-	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Logger()
+func (s *Service) reconcile(ctx context.Context, w Work) {
+	ref := w.PR()
+	start := s.opts.Now()
+	rep, err := s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: w.Event, OpenedHead: w.OpenedHead})
+	s.opts.Metrics.Reconciled(s.opts.Now().Sub(start), err)
+	out := Outcome{PR: ref, Trigger: w.Event, Report: rep, Err: err}
 	if err != nil {
-		if wait, ok := retryAfter(err, p.attempt, s.opts.Now(), s.opts.RetryBackoff); ok {
-			logger.Warn().Err(err).Dur("retry_in", wait).Msg("reconcile failed; will retry")
-			s.schedule(ref, reconcile.Trigger{Event: "retry"}, p.attempt+1, wait)
-			out.Retry = wait
-		} else {
-			logger.Error().Err(err).Msg("reconcile failed; left to the next event or sweep")
-		}
+		out.Retry = s.retry(ctx, w, err)
 	}
 	if s.opts.OnReport != nil {
 		s.opts.OnReport(out)
 	}
 	if rep != nil {
-		s.recheckLater(ref, rep)
+		s.recheckLater(ctx, ref, rep)
 	}
 }
 
-// recheckLater schedules a re-check when a decision may change by itself.
-func (s *Service) recheckLater(ref plan.PRRef, rep *plan.Report) {
+// recheckLater queues a re-check when a decision may change by itself.
+func (s *Service) recheckLater(ctx context.Context, ref plan.PRRef, rep *plan.Report) {
 	if t := plan.RecheckAt(rep.Decisions); !t.IsZero() {
-		s.Schedule(ref, reconcile.Trigger{Event: "recheck"}, t.Sub(s.opts.Now())+time.Second)
-	}
-}
-
-// Shutdown stops accepting work, runs every pending re-check now, and waits
-// for the workers to finish (or ctx to end).
-func (s *Service) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return nil
-	}
-	s.closed = true
-	close(s.stop)
-	for ref, p := range s.pending {
-		if !p.fired && p.timer.Stop() {
-			p.fired = true
-			s.ready <- ref
+		w := Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number, Event: "recheck"}
+		if err := s.q.Put(ctx, w, t.Add(time.Second)); err != nil {
+			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot queue the re-check; left to the sweep")
 		}
-	}
-	close(s.ready)
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("shutdown: %w with reconciles still running", ctx.Err())
 	}
 }
 
@@ -358,109 +423,80 @@ func (s *Service) client(installationID int64) (*github.Client, error) {
 	return c, nil
 }
 
-// ScheduleOpenPRs schedules every open PR of a repository (of one base
-// branch when branch is not empty; with head SHA sha when sha is not empty).
-func (s *Service) ScheduleOpenPRs(ctx context.Context, repo plan.RepoRef, branch, sha string, trig reconcile.Trigger) (int, error) {
-	client, err := s.client(repo.InstallationID)
-	if err != nil {
-		return 0, err
-	}
-	prs, err := ghapi.ListOpenPRs(ctx, client, repo, branch)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
+// fanOut queues a PR work for each of prs. When the queue is full it
+// queues the rest as a follow-up of w (a repository's PRs are listed again,
+// a free 304), so a repository with more open PRs than the queue holds
+// loses none.
+func (s *Service) fanOut(ctx context.Context, w Work, prs []plan.PRInfo, event string) error {
 	for _, pr := range prs {
-		if sha != "" && pr.HeadSHA != sha {
-			continue
+		err := s.PREvent(ctx, w.Repo.PR(pr.Number), event, "")
+		if errors.Is(err, ErrQueueFull) {
+			w.Push, w.Changed, w.Requirements = false, nil, false
+			zerolog.Ctx(ctx).Warn().Int("prs", len(prs)).Msg("work queue full; the rest of the repository's PRs are queued later")
+			return s.put(ctx, w, fullWait)
 		}
-		s.Schedule(repo.PR(pr.Number), trig, s.opts.Coalesce)
-		n++
+		if err != nil {
+			return err
+		}
 	}
-	return n, nil
+	return nil
 }
 
-// Sweep schedules every open PR of every installation: it catches what
-// missed webhooks left behind.
-func (s *Service) Sweep(ctx context.Context) error {
-	repos, err := ghapi.InstalledRepos(ctx, s.opts.Clients)
-	var errs []error
+// commit queues the open PRs whose head is the commit.
+func (s *Service) commit(ctx context.Context, w Work) error {
+	c, err := s.client(w.Repo.InstallationID)
 	if err != nil {
-		errs = append(errs, err)
-	}
-	for _, r := range repos {
-		if _, err := s.ScheduleOpenPRs(ctx, r, "", "", reconcile.Trigger{Event: "sweep"}); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// IsOwnSender reports whether an event was caused by fix-status itself.
-func (s *Service) IsOwnSender(login string, appID int64) bool { return s.rec.IsOwnSender(login, appID) }
-
-// Idle reports whether no re-check is queued, scheduled or running.
-func (s *Service) Idle() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.pending) == 0 && s.running.Load() == 0
-}
-
-// Coalesce is the window in which events for one PR become one re-check.
-func (s *Service) Coalesce() time.Duration { return s.opts.Coalesce }
-
-// PREvent re-checks one PR after a webhook about it. The payload says
-// nothing more: a delivery may be late, replayed or out of order, and the
-// reconcile reads the PR itself.
-func (s *Service) PREvent(ref plan.PRRef, event, openedHead string) {
-	s.Schedule(ref, reconcile.Trigger{Event: event, OpenedHead: openedHead}, s.opts.Coalesce)
-}
-
-// ScheduleSHA re-checks the open PRs whose head is sha: prs, the ones a
-// check payload names in this repository, or else those found by listing
-// the open PRs.
-func (s *Service) ScheduleSHA(ctx context.Context, repo plan.RepoRef, sha string, prs []int, event string) error {
-	for _, n := range prs {
-		s.Schedule(repo.PR(n), reconcile.Trigger{Event: event}, s.opts.Coalesce)
-	}
-	if len(prs) > 0 {
-		return nil
-	}
-	_, err := s.ScheduleOpenPRs(ctx, repo, "", sha, reconcile.Trigger{Event: event})
-	return err
-}
-
-// RequirementsChanged forgets what was cached about a repository's branch
-// (every branch when branch is empty) and re-checks its open PRs.
-func (s *Service) RequirementsChanged(ctx context.Context, repo plan.RepoRef, branch string) error {
-	s.rec.InvalidateBranch(repo, branch)
-	_, err := s.ScheduleOpenPRs(ctx, repo, branch, "", reconcile.Trigger{Event: "requirements_changed"})
-	return err
-}
-
-// RulesPushed handles a push to branch: when it changes a file that defines
-// jobs, the branch's open PRs are judged by new rules and are re-checked.
-func (s *Service) RulesPushed(ctx context.Context, repo plan.RepoRef, branch string, changed []string) error {
-	touched, err := s.rec.RulesTouched(ctx, repo, branch, changed)
-	if err != nil || !touched {
 		return err
 	}
-	return s.RequirementsChanged(ctx, repo, branch)
+	prs, err := ghapi.PRsOfCommit(ctx, c, w.Repo, w.SHA)
+	if err != nil {
+		return err
+	}
+	return s.fanOut(ctx, w, prs, w.Event)
 }
 
-// CheckRepos re-checks every open PR of the given repositories ("owner/name")
-// of an installation (a new installation, repositories added to one).
-func (s *Service) CheckRepos(ctx context.Context, installationID int64, fullNames []string) error {
-	var errs []error
-	for _, full := range fullNames {
-		owner, name, ok := strings.Cut(full, "/")
-		if !ok {
+// repo queues the open PRs of a repository (of a branch): after a change of
+// what they require, or a push of rule files, or an installation or sweep.
+func (s *Service) repo(ctx context.Context, w Work) error {
+	if w.Requirements {
+		s.rec.InvalidateBranch(w.Repo, w.Branch)
+	}
+	if w.Push {
+		touched, err := s.rec.RulesTouched(ctx, w.Repo, w.Branch, w.Changed)
+		if err != nil || !touched {
+			return err
+		}
+		s.rec.InvalidateBranch(w.Repo, w.Branch)
+	}
+	c, err := s.client(w.Repo.InstallationID)
+	if err != nil {
+		return err
+	}
+	prs, err := ghapi.ListOpenPRs(ctx, c, w.Repo, w.Branch)
+	if err != nil {
+		return err
+	}
+	event := w.Event
+	if w.Requirements || w.Push {
+		event = "requirements_changed"
+	}
+	return s.fanOut(ctx, w, prs, event)
+}
+
+// owner queues every repository of the owner the installation has, with
+// their cached rules dropped (the owner's default repo config changed).
+func (s *Service) owner(ctx context.Context, w Work) error {
+	repos, err := ghapi.InstallationRepos(ctx, s.opts.Clients, w.Repo.InstallationID)
+	if err != nil {
+		return err
+	}
+	for _, r := range repos {
+		if !strings.EqualFold(r.Owner, w.Repo.Owner) || r.Repo == OwnerDefaultRepo {
 			continue
 		}
-		repo := plan.RepoRef{InstallationID: installationID, Owner: owner, Repo: name}
-		if _, err := s.ScheduleOpenPRs(ctx, repo, "", "", reconcile.Trigger{Event: "installation"}); err != nil {
-			errs = append(errs, err)
+		if err := s.put(ctx, Work{Kind: KindRepo, Repo: r, Requirements: true, Event: w.Event}, 0); err != nil {
+			return err
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }

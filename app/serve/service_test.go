@@ -2,6 +2,7 @@ package serve
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +41,14 @@ repos:
 `
 
 var widgets = plan.RepoRef{InstallationID: 7, Owner: "acme", Repo: "widgets"}
+
+// schedule queues a reconcile of PR n after delay.
+func schedule(t *testing.T, svc *Service, n int, event string, delay time.Duration) {
+	t.Helper()
+	if err := svc.put(context.Background(), Work{Kind: KindPR, Repo: widgets, Number: n, Event: event}, delay); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // outcomes collects the service's outcomes and lets a test wait for them.
 type outcomes struct {
@@ -98,9 +107,9 @@ func newService(t *testing.T, opts Options) (*fakegithub.Server, *Service, *outc
 func TestCoalescing(t *testing.T) {
 	_, svc, outs := newService(t, Options{Coalesce: time.Hour})
 	for i := 0; i < 5; i++ {
-		svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "status"}, time.Hour)
+		schedule(t, svc, 1, "status", time.Hour)
 	}
-	svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "pull_request.synchronize"}, 0)
+	schedule(t, svc, 1, "pull_request.synchronize", 0)
 	outs.wait(t, 1)
 	got := outs.list()
 	if len(got) != 1 || got[0].Trigger != "pull_request.synchronize" || got[0].Report.Writes != 1 {
@@ -121,7 +130,7 @@ func TestCoalescing(t *testing.T) {
 func TestRetry(t *testing.T) {
 	gh, svc, outs := newService(t, Options{RetryBackoff: time.Millisecond})
 	gh.Fault(fakegithub.Fault{Route: "GET /repos/{owner}/{repo}/pulls/{pull_number}", Status: 502, Count: 2})
-	svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "test"}, 0)
+	schedule(t, svc, 1, "test", 0)
 	outs.wait(t, 3)
 	got := outs.list()
 	if got[0].Err == nil || got[0].Retry != time.Millisecond || got[1].Retry != 2*time.Millisecond || got[2].Err != nil || got[2].Report.Writes != 1 {
@@ -130,7 +139,7 @@ func TestRetry(t *testing.T) {
 		}
 		t.Fatal("want two failures retried with doubling backoff, then the repair")
 	}
-	svc.Schedule(widgets.PR(404), reconcile.Trigger{Event: "test"}, 0)
+	schedule(t, svc, 404, "test", 0)
 	outs.wait(t, 1)
 	if o := outs.list()[3]; o.Err == nil || o.Retry != 0 {
 		t.Errorf("a missing PR: retry %s, err %v; want no retry", o.Retry, o.Err)
@@ -141,7 +150,7 @@ func TestRetry(t *testing.T) {
 // service drains.
 func TestShutdownRunsPending(t *testing.T) {
 	gh, svc, outs := newService(t, Options{})
-	svc.Schedule(widgets.PR(2), reconcile.Trigger{Event: "recheck"}, time.Hour)
+	schedule(t, svc, 2, "recheck", time.Hour)
 	if err := svc.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -151,17 +160,17 @@ func TestShutdownRunsPending(t *testing.T) {
 	if n := gh.Stats().Writes.Total; n != 1 {
 		t.Errorf("writes %d, want the skip of #2", n)
 	}
-	svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "late"}, 0)
-	if !svc.Idle() {
-		t.Error("a closed service took work")
+	if err := svc.put(context.Background(), Work{Kind: KindPR, Repo: widgets, Number: 1, Event: "late"}, 0); err == nil || !svc.Idle() {
+		t.Errorf("a closed service took work: %v", err)
 	}
 }
 
 // TestCommand: /fix-status reacts, runs now instead of the queued re-check,
-// replies with a table, and runs at most once a minute per PR.
+// replies with a table, and runs at most once a minute per PR: a second one
+// is told when it may run again.
 func TestCommand(t *testing.T) {
 	gh, svc, outs := newService(t, Options{Coalesce: time.Hour})
-	svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "status"}, time.Hour)
+	schedule(t, svc, 1, "status", time.Hour)
 	req := CommandRequest{PR: widgets.PR(1), CommentID: gh.State().Repos[0].Pulls[0].Comments[0].ID, Commenter: "writer", Association: "COLLABORATOR"}
 	if err := svc.Command(context.Background(), req); err != nil {
 		t.Fatal(err)
@@ -183,8 +192,9 @@ func TestCommand(t *testing.T) {
 			replies = append(replies, c.Body)
 		}
 	}
-	if len(replies) != 1 || replies[0] != "@writer fix-status checked the required contexts of 1111111:\n\n| Context | Verdict | Reason | Action |\n|---|---|---|---|\n"+
-		"| `ci/docs` | skip | Skipped: no changed file matches run_if_changed ^docs/ | set status success |\n\n1 skip; 1 write(s).\n" {
+	if len(replies) != 2 || replies[0] != "@writer fix-status checked the required contexts of 1111111:\n\n| Context | Verdict | Reason | Action |\n|---|---|---|---|\n"+
+		"| `ci/docs` | skip | Skipped: no changed file matches run_if_changed ^docs/ | set status success |\n\n1 skip; 1 write(s).\n" ||
+		!strings.HasPrefix(replies[1], "@writer fix-status checked this pull request less than a minute ago, and runs /fix-status at most once a minute per pull request") {
 		t.Errorf("replies: %q", replies)
 	}
 	// Only the command's reconcile ran: the queued re-check it replaced
@@ -200,14 +210,14 @@ func TestCommand(t *testing.T) {
 func TestOneReconcilePerPR(t *testing.T) {
 	gh, svc, outs := newService(t, Options{Workers: 4})
 	held := gh.Hold("GET /repos/{owner}/{repo}/pulls/{pull_number}")
-	svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "first"}, 0)
+	schedule(t, svc, 1, "first", 0)
 	<-held.Arrived()
 	// Due at once, three times, while the first is held mid-read.
 	for i := 0; i < 3; i++ {
-		svc.Schedule(widgets.PR(1), reconcile.Trigger{Event: "second"}, 0)
+		schedule(t, svc, 1, "second", 0)
 	}
 	deadline := time.Now().Add(20 * time.Second)
-	for !svc.deferred(widgets.PR(1)) {
+	for !svc.q.(*MemQueue).deferred(Work{Kind: KindPR, Repo: widgets, Number: 1}.Key()) {
 		if time.Now().After(deadline) {
 			t.Fatal("the re-check due during the reconcile was not deferred")
 		}
@@ -225,13 +235,4 @@ func TestOneReconcilePerPR(t *testing.T) {
 	if n := gh.Stats().Writes.Total; n != 1 {
 		t.Errorf("writes %d: the follow-up wrote again", n)
 	}
-}
-
-// deferred reports whether ref's re-check waits for its reconcile in
-// flight.
-func (s *Service) deferred(ref plan.PRRef) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	p := s.pending[ref]
-	return p != nil && p.deferred
 }

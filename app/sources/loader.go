@@ -31,6 +31,27 @@ func NewLoader(central *prow.Config) *Loader {
 // error caused by GitHub's answer rather than by a file is an API error
 // (ghapi.IsAPIError), worth reading again; a bad file is not.
 func (l *Loader) Load(ctx context.Context, c *github.Client, repo plan.RepoRef, ref string) (*RuleSet, string, error) {
+	return l.load(ctx, c, repo, ref, 0)
+}
+
+// Bounds of a pull request's own rules, read at its head (invariant 1): a
+// PR may add any number of rule files, or files that expand to many jobs.
+const (
+	MaxHeadReads = 200
+	MaxHeadJobs  = 20000
+)
+
+// LoadHead is Load at a PR's head, bounded: past MaxHeadReads files read or
+// MaxHeadJobs jobs it fails, and the PR's rule changes block its skips.
+func (l *Loader) LoadHead(ctx context.Context, c *github.Client, repo plan.RepoRef, sha string) (*RuleSet, error) {
+	rs, _, err := l.load(ctx, c, repo, sha, MaxHeadReads)
+	if err == nil && len(rs.Jobs) > MaxHeadJobs {
+		err = fmt.Errorf("its rules define %d jobs (at most %d are read)", len(rs.Jobs), MaxHeadJobs)
+	}
+	return rs, err
+}
+
+func (l *Loader) load(ctx context.Context, c *github.Client, repo plan.RepoRef, ref string, maxReads int) (*RuleSet, string, error) {
 	cfgFile, err := l.loader.LoadConfig(ctx, c, repo.Owner, repo.Repo, ref)
 	where := cfgFile.Source + ":" + cfgFile.Path
 	if err != nil {
@@ -42,8 +63,11 @@ func (l *Loader) Load(ctx context.Context, c *github.Client, repo plan.RepoRef, 
 			return nil, where, fmt.Errorf("%s: %w", where, err)
 		}
 	}
-	fsys := ghapi.NewRepoFS(ctx, c, repo, ref)
+	fsys := ghapi.NewRepoFS(ctx, c, repo, ref).Limit(maxReads)
 	rs, err := LoadRepoRules(fsys, repo.FullRepo(), cfg)
+	if cut := fsys.Exceeded(); cut != nil {
+		return nil, where, cut
+	}
 	if err != nil {
 		if apiErr := fsys.APIErr(); apiErr != nil {
 			// The rule loaders keep only the message of a failed read;

@@ -2,6 +2,8 @@ package sources
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -11,6 +13,7 @@ import (
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
+	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/rules"
 	"github.com/fix-status/fix-status/app/rules/prow"
@@ -180,5 +183,37 @@ repos:
 	}
 	if _, _, err := l.Load(ctx, c, r, "broken"); err == nil || !strings.Contains(err.Error(), "mutually exclusive") {
 		t.Errorf("a bad Prow config: %v", err)
+	}
+}
+
+// TestLoadHeadIsBounded: a PR's own rules are read at its head, and a PR
+// may add any number of rule files: past the bound the load fails (and the
+// plan blocks the PR's skips) instead of reading them all.
+func TestLoadHeadIsBounded(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("app: {id: 1, slug: fix-status, webhook_secret: s}\ninstallations:\n  - {id: 1, account: o, repos: [o/r]}\nrepos:\n  - name: o/r\n    default_branch: main\n    branches: {main: {}, many: {}}\n    files:\n      many:\n")
+	for i := 0; i < MaxHeadReads+10; i++ {
+		fmt.Fprintf(&b, "        .github/workflows/w%03d.yml: \"on: pull_request\\njobs: {j%d: {runs-on: x, steps: [{run: x}]}}\\n\"\n", i, i)
+	}
+	gh := fakegithubtest.Start(t, b.String(), fakegithub.Options{})
+	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cc.NewInstallationClient(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := plan.RepoRef{InstallationID: 1, Owner: "o", Repo: "r"}
+	l := NewLoader(nil)
+	gh.ResetStats()
+	if _, err := l.LoadHead(context.Background(), c, r, "many"); !errors.Is(err, ghapi.ErrTooManyReads) {
+		t.Fatalf("LoadHead: %v, want too many reads", err)
+	}
+	if n := gh.Stats().ByRoute["GET /repos/{owner}/{repo}/contents/{path}"]; n > MaxHeadReads+1 {
+		t.Errorf("%d contents reads, want at most %d", n, MaxHeadReads+1)
+	}
+	if rs, _, err := l.Load(context.Background(), c, r, "many"); err != nil || len(rs.Jobs) != MaxHeadReads+10 {
+		t.Errorf("the base branch's own rules are not bounded: %v", err)
 	}
 }

@@ -17,9 +17,12 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fix-status/fix-status/app/audit"
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
+	"github.com/fix-status/fix-status/app/rules"
 	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/config"
 )
@@ -63,7 +66,9 @@ prints each PR's required contexts before and after. Nothing leaves 127.0.0.1.`,
 type demoResult struct {
 	// verdicts maps "owner/repo#n context" to the final verdict.
 	verdicts map[string]plan.Verdict
-	state    *fakegithub.State
+	// audit maps "owner/repo branch context" to its class in the audit.
+	audit map[string]rules.Class
+	state *fakegithub.State
 }
 
 func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
@@ -186,6 +191,17 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 		if strings.Contains(c.Body, "| Context |") {
 			fmt.Fprintf(out, "fix-status's reply to /fix-status on kubernetes/kubernetes#73850:\n\n%s\n", indent(c.Body))
 		}
+	}
+	// A context was stuck on a PR when nothing was reported for it before
+	// fix-status ran and its own CI did not report it since.
+	stuck := func(ref, context string) bool {
+		k := demoKey{ref, strings.ToLower(context)}
+		v := res.verdicts[ref+" "+context]
+		return before[k] == "" && (did.get(k) != "nothing" || v == plan.Blocked || v == plan.Waiting)
+	}
+	fmt.Fprintln(out)
+	if res.audit, err = demoAudit(ctx, out, srv.w, res.state, stuck); err != nil {
+		return nil, err
 	}
 	st := gh.Stats()
 	writes := 0
@@ -404,4 +420,79 @@ func comments(s *fakegithub.State, repo string, number int) []fakegithub.StateCo
 
 func indent(s string) string {
 	return "    " + strings.ReplaceAll(strings.TrimRight(s, "\n"), "\n", "\n    ")
+}
+
+// demoAudit ends the demo with the audit of the branches it repaired: every
+// required context judged against the CI's rules, and which of them left
+// the PRs stuck.
+func demoAudit(ctx context.Context, out io.Writer, w *wired, s *fakegithub.State, stuck func(ref, context string) bool) (map[string]rules.Class, error) {
+	repos, err := ghapi.InstalledRepos(ctx, w.clients)
+	if err != nil {
+		return nil, err
+	}
+	reports, errs := auditRepos(ctx, w, repos)
+	if err := errors.Join(errs...); err != nil {
+		return nil, fmt.Errorf("demo audit: %w", err)
+	}
+	rep := audit.NewReport(reports, audit.DefaultFailOn)
+	fmt.Fprintln(out, "Why they were stuck: `fix-status audit --config CONFIG` judges each required context of the")
+	fmt.Fprintln(out, "protected branches against the CI's own rules (`--fail-on` makes it a CI check):")
+	fmt.Fprintln(out)
+	if err := audit.WriteText(out, rep); err != nil {
+		return nil, err
+	}
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "The required contexts the PRs above were stuck on:")
+	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	classes := map[string]rules.Class{}
+	var orphaned []string
+	for _, b := range rep.Branches {
+		for _, r := range b.Required {
+			classes[b.Repo+" "+b.Branch+" "+r.Context] = r.Class
+			prs := demoStuckOn(s, stuck, b.Repo, b.Branch, r.Context)
+			if len(prs) == 0 {
+				continue
+			}
+			fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", b.Repo, r.Context, r.Class, strings.Join(prs, " "), demoRemedy(r))
+			if r.Class == rules.ClassOrphaned {
+				orphaned = append(orphaned, fmt.Sprintf("%s (%s %s)", r.Context, b.Repo, b.Branch))
+			}
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return nil, err
+	}
+	if len(orphaned) > 0 {
+		fmt.Fprintf(out, "\nOrphaned: %s. No job reports it, so every PR to the branch stays\n"+
+			"blocked until the protection stops requiring it; fix-status can only say so.\n", strings.Join(orphaned, ", "))
+	}
+	fmt.Fprintln(out)
+	return classes, nil
+}
+
+// demoStuckOn lists the open PRs to branch of repo stuck on context.
+func demoStuckOn(s *fakegithub.State, stuck func(ref, context string) bool, repo, branch, context string) []string {
+	var out []string
+	for _, r := range s.Repos {
+		for _, pr := range r.Pulls {
+			ref := fmt.Sprintf("%s#%d", r.Name, pr.Number)
+			if r.Name == repo && pr.Base == branch && pr.State == "open" && stuck(ref, context) {
+				out = append(out, fmt.Sprintf("#%d", pr.Number))
+			}
+		}
+	}
+	return out
+}
+
+// demoRemedy says who can unblock a PR waiting on a context of this class.
+func demoRemedy(r audit.Required) string {
+	switch {
+	case r.Class == rules.ClassConditional && r.AppID != 0:
+		return "pinned to another app: only that app can report it, fix-status cannot skip it"
+	case r.Class == rules.ClassConditional:
+		return "fix-status skips it where its job would not run, re-runs it where it should have"
+	case r.Class == rules.ClassOrphaned:
+		return "no job reports it: drop it from the protection"
+	}
+	return r.Reason
 }

@@ -57,6 +57,9 @@ type harnessOptions struct {
 	// apiWriteHooks makes the emulator send the webhooks the app's own
 	// writes cause, as GitHub does.
 	apiWriteHooks bool
+	// catchUp keeps the start-up sweep and delivery recovery on (off by
+	// default: most tests count every request).
+	catchUp bool
 	// prow names central Prow job configs (prow.job_config).
 	prow []string
 }
@@ -100,7 +103,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{gh: gh, cfg: cfg, logPath: logFile.Name()}
-	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError,
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp,
 		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
 	if err != nil {
 		cancel()

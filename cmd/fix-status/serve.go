@@ -12,12 +12,10 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -66,15 +64,21 @@ type serverOptions struct {
 	// onHandlerError, when set, is told every error a webhook handler
 	// returns (they are logged either way).
 	onHandlerError func(error)
+	// noCatchUp turns off the start-up sweep and delivery recovery (tests
+	// that count every request).
+	noCatchUp bool
 }
 
 // server is the running GitHub App.
 type server struct {
-	w     *wired
-	svc   *serve.Service
-	sched *trackingScheduler
-	http  *http.Server
-	ln    net.Listener
+	w      *wired
+	cfg    *config.Server
+	svc    *serve.Service
+	intake *intake
+	http   *http.Server
+	ln     net.Listener
+	// ready: started and not draining (readiness); the process answers
+	// /healthz while it lives (liveness).
 	ready atomic.Bool
 }
 
@@ -94,37 +98,58 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	if so.SweepInterval == 0 {
 		so.SweepInterval = cfg.Repair.SweepInterval.Duration
 	}
+	if so.Workers == 0 {
+		so.Workers = cfg.Repair.Workers
+	}
+	if so.MaxPending == 0 {
+		so.MaxPending = cfg.Repair.QueueSize
+	}
+	if so.Timeout == 0 {
+		so.Timeout = cfg.Repair.ReconcileTimeout.Duration
+	}
+	if !o.noCatchUp {
+		so.SweepOnStart = cfg.Repair.SweepsOnStart()
+		so.RedeliverWithin = cfg.Repair.RedeliverWithin.Duration
+	}
 	pg, err := newPages(w, reg, &so)
 	if err != nil {
 		return nil, err
 	}
 	svc := serve.New(w.rec, so)
-	// Handlers only enqueue work, so a small pool keeps up; the queue
-	// absorbs bursts, and a full queue answers 503 (GitHub shows the failed
-	// delivery, which can be redelivered). The request's logger, with the
-	// event type and delivery id, follows each event into its handler.
-	onError := githubapp.DefaultAsyncErrorCallback
-	if o.onHandlerError != nil {
-		onError = func(ctx context.Context, d githubapp.Dispatch, err error) {
-			githubapp.DefaultAsyncErrorCallback(ctx, d, err)
+	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: serve.NewMemDeliveries(), inner: githubapp.DefaultScheduler()}}
+	// Handlers run before the answer and only queue work (no API call), so
+	// a delivery is acknowledged once its work is queued; what cannot be
+	// queued is answered 503, which GitHub records as a failed delivery for
+	// the recovery to send again.
+	onError := func(rw http.ResponseWriter, r *http.Request, err error) {
+		switch {
+		case errors.Is(err, serve.ErrQueueFull), errors.Is(err, errDraining), errors.Is(err, errUnavailable):
+			w.metrics.Dropped()
+			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("delivery not queued; answered 503")
+			http.Error(rw, "cannot queue this delivery now: "+err.Error(), http.StatusServiceUnavailable)
+		case errors.Is(err, handlers.ErrMalformed):
+			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("malformed webhook payload")
+			http.Error(rw, err.Error(), http.StatusBadRequest)
+		default:
+			githubapp.DefaultErrorCallback(rw, r, err)
+		}
+		if o.onHandlerError != nil {
 			o.onHandlerError(err)
 		}
 	}
-	sched := &trackingScheduler{seen: newDeliveryLog(), inner: githubapp.QueueAsyncScheduler(1000, 4,
-		githubapp.WithContextDeriver(githubapp.DefaultContextDeriver), githubapp.WithAsyncErrorCallback(onError))}
 	dispatcher := webhookGuard(githubapp.NewEventDispatcher(handlers.All(svc, w.metrics), cfg.GitHub.App.WebhookSecret,
-		githubapp.WithScheduler(sched)))
-	s := &server{w: w, svc: svc, sched: sched}
+		githubapp.WithScheduler(s.intake), githubapp.WithErrorCallback(onError)))
 	mux := http.NewServeMux()
 	mux.Handle(WebhookRoute, dispatcher)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	pg.mount(mux)
-	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
-			http.Error(rw, "starting or stopping", http.StatusServiceUnavailable)
+			http.Error(rw, "starting or draining", http.StatusServiceUnavailable)
 			return
 		}
-		_, _ = rw.Write([]byte("ok\n"))
+		_, _ = rw.Write([]byte("ready\n"))
 	})
 	s.http = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return w.logger.WithContext(context.Background()) }}
@@ -141,8 +166,9 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 // URL is the server's base address.
 func (s *server) URL() string { return "http://" + s.ln.Addr().String() }
 
-// run serves until ctx ends, then stops taking webhooks and finishes the
-// queued work.
+// run serves until ctx ends, then drains: readiness goes 503 while the
+// listener keeps answering, the queued work finishes (within the drain
+// bound), and the listener closes.
 func (s *server) run(ctx context.Context) error {
 	s.svc.Start(ctx)
 	errc := make(chan error, 1)
@@ -155,101 +181,59 @@ func (s *server) run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	s.intake.drain()
+	s.w.logger.Info().Dur("bound", s.cfg.Server.DrainTimeout.Duration).Msg("draining")
+	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.DrainTimeout.Duration)
 	defer cancel()
-	err := s.http.Shutdown(shutdownCtx)
-	// Events already accepted finish their handlers (a /fix-status run
-	// replies) before the service drains what they queued.
-	if werr := s.sched.wait(shutdownCtx); werr != nil {
-		err = errors.Join(err, werr)
-	}
-	if serr := s.svc.Shutdown(shutdownCtx); serr != nil {
-		err = errors.Join(err, serr)
+	err := s.svc.Shutdown(drainCtx)
+	if herr := s.http.Shutdown(drainCtx); herr != nil {
+		err = errors.Join(err, herr)
 	}
 	s.w.logger.Info().Msg("fix-status stopped")
 	return err
 }
 
-// trackingScheduler ignores deliveries seen before and counts the events
-// accepted and not yet handled, so a shutdown can wait for them:
-// go-githubapp's queue cannot be drained.
-type trackingScheduler struct {
-	inner githubapp.Scheduler
-	seen  *deliveryLog
-	wg    sync.WaitGroup
+// errDraining refuses deliveries while the server drains: what is queued in
+// memory now would be lost at exit, so GitHub is told to keep it (503).
+var errDraining = errors.New("fix-status is shutting down")
+
+// errUnavailable: what deliveries were seen cannot be told (Redis is
+// unreachable): answered 503, GitHub keeps the delivery for the recovery.
+var errUnavailable = errors.New("the shared state is unavailable")
+
+// intake takes a delivery once its signature was checked: it ignores
+// deliveries seen before and runs the handler (which only queues work)
+// before the answer.
+type intake struct {
+	inner    githubapp.Scheduler
+	seen     serve.Deliveries
+	draining atomic.Bool
 }
+
+func (in *intake) drain() { in.draining.Store(true) }
 
 // Schedule is called after the signature was checked: only then can a
 // delivery id be trusted.
-func (t *trackingScheduler) Schedule(ctx context.Context, d githubapp.Dispatch) error {
-	if !t.seen.claim(d.DeliveryID) {
+func (in *intake) Schedule(ctx context.Context, d githubapp.Dispatch) error {
+	if in.draining.Load() {
+		return errDraining
+	}
+	first, err := in.seen.Claim(ctx, d.DeliveryID)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether delivery %s was seen: %w", d.DeliveryID, errUnavailable)
+	}
+	if !first {
 		zerolog.Ctx(ctx).Info().Msg("delivery seen before; ignored")
 		return nil
 	}
-	t.wg.Add(1)
-	d.Handler = trackedHandler{EventHandler: d.Handler, done: t.wg.Done}
-	if err := t.inner.Schedule(ctx, d); err != nil {
-		t.wg.Done()
+	if err := in.inner.Schedule(ctx, d); err != nil {
 		// Not accepted: GitHub's (or the recovery's) to send again.
-		t.seen.release(d.DeliveryID)
+		if rerr := in.seen.Release(ctx, d.DeliveryID); rerr != nil {
+			zerolog.Ctx(ctx).Warn().Err(rerr).Msg("cannot forget a delivery that was not accepted")
+		}
 		return err
 	}
 	return nil
-}
-
-// deliveryLog remembers the delivery ids accepted lately: a redelivered or
-// replayed delivery keeps its X-GitHub-Delivery. Bounded in count and in
-// time: GitHub keeps deliveries for 3 days (7 on GitHub Enterprise Server).
-type deliveryLog struct {
-	mu  sync.Mutex
-	ids *expirable.LRU[string, struct{}]
-}
-
-const (
-	deliveryLogSize = 200000
-	deliveryLogTTL  = 8 * 24 * time.Hour
-)
-
-func newDeliveryLog() *deliveryLog {
-	return &deliveryLog{ids: expirable.NewLRU[string, struct{}](deliveryLogSize, nil, deliveryLogTTL)}
-}
-
-// claim records id and reports whether it is new (a delivery without an id
-// is always new).
-func (l *deliveryLog) claim(id string) bool {
-	if id == "" {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ids.Contains(id) {
-		return false
-	}
-	l.ids.Add(id, struct{}{})
-	return true
-}
-
-func (l *deliveryLog) release(id string) { l.ids.Remove(id) }
-
-func (t *trackingScheduler) wait(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { t.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("shutdown: %w with webhook handlers still running", ctx.Err())
-	}
-}
-
-type trackedHandler struct {
-	githubapp.EventHandler
-	done func()
-}
-
-func (h trackedHandler) Handle(ctx context.Context, eventType, deliveryID string, payload []byte) error {
-	defer h.done()
-	return h.EventHandler.Handle(ctx, eventType, deliveryID, payload)
 }
 
 // MaxPayload is GitHub's limit for a webhook payload: it sends nothing

@@ -99,8 +99,8 @@ func tab(t *testing.T) context.Context {
 	return ctx
 }
 
-// visit navigates and returns the HTTP response of the document it ends on.
-func visit(t *testing.T, ctx context.Context, url string) *network.Response {
+// navigate goes to url and returns the HTTP response of the document it ends on.
+func navigate(t *testing.T, ctx context.Context, url string) *network.Response {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, browserWait)
 	defer cancel()
@@ -120,6 +120,20 @@ func text(t *testing.T, ctx context.Context, sel string) string {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
 	return s
+}
+
+// rowsOf reads the table rows sel matches as "#N reason": the link of
+// the row's header and its second cell.
+func rowsOf(t *testing.T, ctx context.Context, sel string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, browserWait)
+	defer cancel()
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](fmt.Sprintf(
+		`Array.from(document.querySelectorAll(%q), tr => tr.querySelector("th a").textContent + " " + tr.children[1].textContent.trim())`, sel)))
+	if err != nil {
+		t.Fatalf("rows of %s: %v", sel, err)
+	}
+	return rows
 }
 
 func screenshot(t *testing.T, ctx context.Context, name string) {
@@ -149,7 +163,7 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 // callback, then next.
 func signIn(t *testing.T, ctx context.Context, base, login, next string) *network.Response {
 	t.Helper()
-	return visit(t, ctx, base+"/login?login="+login+"&next="+next)
+	return navigate(t, ctx, base+"/login?login="+login+"&next="+next)
 }
 
 func TestBrowserDetailsPage(t *testing.T) {
@@ -196,7 +210,7 @@ func TestBrowserDetailsPage(t *testing.T) {
 	t.Run("no session: redirected to the login", func(t *testing.T) {
 		// Only /login sends the browser to GitHub's authorize page; the
 		// emulator's stops there, as no user is named.
-		resp := visit(t, tab(t), base+page)
+		resp := navigate(t, tab(t), base+page)
 		want := h.gh.URL() + "/login/oauth/authorize?"
 		if !strings.HasPrefix(resp.URL, want) || !strings.Contains(resp.URL, "redirect_uri="+url.QueryEscape(base+"/oauth/callback")) {
 			t.Errorf("without a session the browser ended at %s, want %s…", resp.URL, want)
@@ -231,20 +245,15 @@ func TestBrowserDashboard(t *testing.T) {
 	if resp := signIn(t, ctx, h.srv.URL(), "dims", "/"); resp.Status != 200 {
 		t.Fatalf("dashboard: %d at %s", resp.Status, resp.URL)
 	}
+	// Every kubernetes PR waits for pull-kubernetes-bazel, which no job
+	// reports (the demo's audit finds it); #73852 is also too big to judge.
 	for repo, want := range map[string][]string{
-		"kubernetes/kubernetes": {"#73852", "incomplete_files"},
-		"acme/widgets":          {"#7", "pinned", "#8", "rules_changed"},
+		"kubernetes/kubernetes": {"#73850 no_job", "#73851 no_job", "#73852 incomplete_files"},
+		"acme/widgets":          {"#7 pinned", "#8 rules_changed"},
 	} {
-		got := text(t, ctx, fmt.Sprintf(`section[aria-labelledby="repo-%s"]`, repo))
-		for _, w := range want {
-			if !strings.Contains(got, w) {
-				t.Errorf("%s on the dashboard lacks %q:\n%s", repo, w, got)
-			}
-		}
-		for _, repaired := range []string{"#73850", "#73851"} {
-			if strings.Contains(got, repaired) {
-				t.Errorf("%s on the dashboard lists %s, which is not stuck:\n%s", repo, repaired, got)
-			}
+		rows := rowsOf(t, ctx, fmt.Sprintf(`section[aria-labelledby="repo-%s"] tbody tr`, repo))
+		if strings.Join(rows, "; ") != strings.Join(want, "; ") {
+			t.Errorf("%s on the dashboard: %q, want %q", repo, rows, want)
 		}
 	}
 	screenshot(t, ctx, "dashboard.png")

@@ -496,18 +496,25 @@ func TestE2EFixStatusCommand(t *testing.T) {
 		t.Errorf("fix-status wrote: %q", writesBy(p, bot))
 	}
 
-	// Again within the minute: a "confused" reaction, no check, no reply.
+	// Again within the minute: a "confused" reaction and a reply that says
+	// when it can run again, no check; a third gets the reaction only.
 	before := h.gh.Stats().Writes.Total
 	id2 := h.comment(t, 1, "octocat", "/fix-status")
+	tooSoon := h.waitReply(t, 1, "octocat", 2)
+	if !strings.HasPrefix(tooSoon, "@octocat fix-status checked this pull request less than a minute ago, and runs /fix-status at most once a minute per pull request") {
+		t.Errorf("reply to a command too soon: %q", tooSoon)
+	}
+	id3 := h.comment(t, 1, "octocat", "/fix-status")
 	h.waitState(t, "a confused reaction", func(st *fakegithub.State) bool {
-		return len(reactions(pull(st, widgetsRepo, 1), id2)) == 1
+		return len(reactions(pull(st, widgetsRepo, 1), id3)) == 1
 	})
+	h.settle(t)
 	p = h.pull(t, widgetsRepo, 1)
-	if r := reactions(p, id2); r[0] != bot+":confused" {
+	if r := reactions(p, id2); len(r) != 1 || r[0] != bot+":confused" {
 		t.Errorf("reactions: %v", r)
 	}
-	if got := h.gh.Stats().Writes.Total - before; got != 1 || countComments(p, bot) != 2 {
-		t.Errorf("a refused /fix-status made %d writes; fix-status comments: %d", got, countComments(p, bot))
+	if got := h.gh.Stats().Writes.Total - before; got != 3 || countComments(p, bot) != 3 {
+		t.Errorf("two refused /fix-status made %d writes, want 3 (two reactions, one reply); fix-status comments: %d", got, countComments(p, bot))
 	}
 
 	// Only a line that is the command alone runs it.
@@ -869,8 +876,8 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 }
 
 // TestE2EMalformedPayload: a signed payload that is not JSON, or lacks what
-// the event needs, is answered without crashing anything; the problem is
-// logged with the event and delivery, and the next webhook is handled.
+// the event needs, is answered 400 with what is wrong, without crashing
+// anything or calling GitHub, and the next webhook is handled.
 func TestE2EMalformedPayload(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{}.yaml(), harnessOptions{})
@@ -884,7 +891,10 @@ func TestE2EMalformedPayload(t *testing.T) {
 		{"repository_ruleset", `{"action": "edited", "repository": "acme/widgets"}`},
 		{"installation_repositories", `{"action": "added", "repositories_added": [{"full_name": "acme/widgets"}]}`},
 	} {
-		h.postSigned(t, c.event, []byte(c.body))
+		body := []byte(c.body)
+		if code, msg := h.post(t, c.event, body, fakegithub.SignPayload(h.gh.WebhookSecret(), body)); code != http.StatusBadRequest {
+			t.Errorf("%s %s: answered %d %q, want 400", c.event, c.body, code, msg)
+		}
 	}
 	for _, want := range []string{"failed to parse pull_request event payload", "failed to parse push event payload", "failed to parse repository_ruleset event payload",
 		"pull_request event without", "issue_comment event without", "installation_repositories event without"} {

@@ -27,6 +27,10 @@ type wired struct {
 	cfg     *config.Server
 	clients githubapp.ClientCreator
 	rec     *reconcile.Reconciler
+	// loader and appID are the reconciler's rule loader and fix-status's
+	// own app id, for the audit.
+	loader  *sources.Loader
+	appID   int64
 	metrics *metrics.Metrics
 	logger  zerolog.Logger
 	// now is the one clock of the commands (tests move it).
@@ -84,12 +88,13 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 			return nil, fmt.Errorf("prow.job_config: %w", err)
 		}
 	}
+	loader := sources.NewLoader(central)
 	rec := reconcile.New(reconcile.Options{
 		Clients: cc, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
-		Sources: sources.NewLoader(central), Metrics: m, Now: o.now,
+		Sources: loader, Metrics: m, Now: o.now,
 	})
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &wired{cfg: cfg, clients: cc, rec: rec, metrics: m, logger: logger, now: o.now}, nil
+	return &wired{cfg: cfg, clients: cc, rec: rec, loader: loader, appID: self.GetID(), metrics: m, logger: logger, now: o.now}, nil
 }
