@@ -316,7 +316,7 @@ func (r *Reconciler) planOptions(reportAs string) plan.PlanOptions {
 	rc := r.opts.Config.Repair
 	return plan.PlanOptions{
 		Now: r.opts.Now(), AppID: r.opts.AppID, AppLogin: r.AppLogin(), ReportAs: reportAs,
-		WebURL: r.opts.Config.GitHub.WebURL, GracePeriod: rc.GracePeriod.Duration, StalePendingAfter: rc.StalePendingAfter.Duration,
+		WebURL: r.opts.Config.GitHub.WebURL, PublicURL: r.opts.Config.UI.PublicURL, GracePeriod: rc.GracePeriod.Duration, StalePendingAfter: rc.StalePendingAfter.Duration,
 	}
 }
 

@@ -62,6 +62,8 @@ type harnessOptions struct {
 	// catchUp keeps the start-up sweep and delivery recovery on (off by
 	// default: most tests count every request).
 	catchUp bool
+	// prow names central Prow job configs (prow.job_config).
+	prow []string
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -89,6 +91,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
 	cfg.Repair.SweepInterval.Duration = 0
+	cfg.Prow.JobConfig = o.prow
 	if o.coalesce == 0 {
 		o.coalesce = e2eCoalesce
 	}

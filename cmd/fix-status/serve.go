@@ -119,6 +119,10 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		so.Leases = w.shared.Leases()
 		seen = w.shared.Deliveries(serve.DeliveriesTTL)
 	}
+	pg, err := newPages(w, reg, &so)
+	if err != nil {
+		return nil, err
+	}
 	svc := serve.New(w.rec, so)
 	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: seen, inner: githubapp.DefaultScheduler()}}
 	// Handlers run before the answer and only queue work (no API call), so
@@ -146,6 +150,7 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	mux := http.NewServeMux()
 	mux.Handle(WebhookRoute, dispatcher)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	pg.mount(mux)
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
