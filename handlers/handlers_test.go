@@ -181,7 +181,7 @@ func TestAll(t *testing.T) {
 	}
 	sort.Strings(events)
 	want := []string{"branch_protection_rule", "check_run", "check_suite", "installation", "installation_repositories",
-		"issue_comment", "pull_request", "push", "repository_ruleset", "status"}
+		"issue_comment", "merge_group", "pull_request", "push", "repository_ruleset", "status"}
 	if strings.Join(events, " ") != strings.Join(want, " ") {
 		t.Errorf("events: %v, want %v", events, want)
 	}

@@ -45,6 +45,12 @@ const (
 	CauseRulesChanged        Cause = "rules_changed"    // the PR changes the rules, and its version would run the job
 	CauseRetriggersExhausted Cause = "retriggers_exhausted"
 	CauseNoRerun             Cause = "no_rerun" // should run, and no way to start it again is known
+	// CauseNotOnMergeGroup: on a merge group, a job that never runs there
+	// and would run for the group's changes (its result is not carried).
+	CauseNotOnMergeGroup Cause = "not_on_merge_group"
+	// CauseCarried: on a merge group, a context that passed on every PR of
+	// the group (merge_queue.carry_pr_results).
+	CauseCarried Cause = "carried"
 )
 
 // GitHubActionsAppID is the id of the GitHub Actions app on github.com,

@@ -275,6 +275,9 @@ func (p *planner) decide(rc RequiredCheck) Decision {
 			return Decision{Verdict: Satisfied, Cause: CauseOwnSkip, Reason: "already skipped by fix-status: " + ruling.reason, Job: job}
 		}
 		d := Decision{Context: rc.Context, Verdict: Skip, Cause: CauseWouldNotRun, Reason: SkipPrefix + ruling.reason, Job: job}
+		if ruling.cause == CauseCarried {
+			d.Cause, d.Reason = CauseCarried, CarriedPrefix+ruling.reason
+		}
 		d.Writes = p.skipWrites(rc, d)
 		return d
 	}
@@ -339,6 +342,9 @@ func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Tim
 	}
 	w := p.rerunWrites(job, suiteID, count+1)
 	if len(w) == 0 {
+		if p.s.MergeGroup != nil && job.Rerun.Method == rules.RerunComment {
+			return Decision{Verdict: Blocked, Cause: CauseNoRerun, Reason: why + "; a comment cannot re-run it on a merge group", Job: job}
+		}
 		return Decision{Verdict: Blocked, Cause: CauseNoRerun, Reason: why + "; no way to re-run it is known", Job: job}
 	}
 	return Decision{Verdict: Retrigger, Cause: cause, Reason: why, Job: job, Writes: w}
@@ -389,11 +395,12 @@ func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 	if s.RulesErr != nil {
 		return nil, ruling{Blocked, "cannot read the job rules: " + s.RulesErr.Error(), CauseRulesError}
 	}
-	change := rules.Change{Branch: s.BaseBranch, Files: s.Files, Complete: s.FilesComplete, FirstHead: s.FirstHead}
+	change := rules.Change{Branch: s.BaseBranch, Files: s.Files, Complete: s.FilesComplete, FirstHead: s.FirstHead, MergeGroup: s.MergeGroup != nil}
 	job, v, reason := combine(s.Jobs, rc.Context, change)
 	if job == nil {
 		return nil, ruling{Blocked, "no job defines it", CauseNoJob}
 	}
+	skip := ruling{Skip, reason, ""}
 	switch v {
 	case rules.VerdictRun:
 		return job, ruling{Retrigger, reason, ""}
@@ -401,10 +408,21 @@ func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 		return job, ruling{Blocked, "manual job, " + reason, CauseManual}
 	case rules.VerdictUnknown:
 		return job, ruling{Blocked, "cannot tell if it runs: " + reason, unknownCause(job, change)}
+	case rules.VerdictNotOnMergeGroup:
+		// It never runs on merge groups, and would for these changes: the
+		// queue would wait for it until its timeout.
+		if !s.MergeGroup.Carry {
+			return job, ruling{Blocked, reason, CauseNotOnMergeGroup}
+		}
+		ok, why := p.carry(rc)
+		if !ok {
+			return job, ruling{Blocked, why, CauseNotOnMergeGroup}
+		}
+		skip = ruling{Skip, why, CauseCarried}
 	}
-	// The job would not run. Only now do the invariants that guard a skip
-	// apply.
-	if !s.FilesComplete {
+	// The job would not run (or its result is carried). Only now do the
+	// invariants that guard a skip apply.
+	if !s.FilesComplete && skip.cause != CauseCarried {
 		// Even a branch filter's verdict: a file past the limit may be a
 		// rule file the PR changes (invariant 1 could not be checked).
 		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the changed-file list is incomplete (%d files listed)", reason, len(s.Files)), CauseIncompleteFiles}
@@ -419,14 +437,14 @@ func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s and its rules cannot be read: %v", s.RuleFilesChanged[0], s.HeadRulesErr), CauseRulesError}
 		}
 		_, hv, hreason := combine(s.HeadJobs, rc.Context, change)
-		if hv != rules.VerdictSkip && hv != rules.VerdictNotOnBranch {
+		if hv != rules.VerdictSkip && hv != rules.VerdictNotOnBranch && !(hv == rules.VerdictNotOnMergeGroup && skip.cause == CauseCarried) {
 			if hreason == "" {
 				hreason = "no job defines it"
 			}
 			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s; with its changes: %s", s.RuleFilesChanged[0], hreason), CauseRulesChanged}
 		}
 	}
-	return job, ruling{Skip, reason, ""}
+	return job, skip
 }
 
 // unknownCause: an unknown verdict that a complete file list would settle
@@ -514,7 +532,8 @@ func (p *planner) revokeWrites(rc RequiredCheck, ours []result, d Decision) []Wr
 func (p *planner) rerunWrites(job *rules.Job, suiteID int64, attempt int) []Write {
 	switch job.Rerun.Method {
 	case rules.RerunComment:
-		if job.Rerun.Comment != "" {
+		// A merge group has no pull request to comment on.
+		if job.Rerun.Comment != "" && p.s.MergeGroup == nil {
 			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment, Attempt: attempt}}
 		}
 	case rules.RerunActions:

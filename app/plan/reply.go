@@ -13,6 +13,9 @@ import (
 type Report struct {
 	PR      PRRef
 	HeadSHA string
+	// MergeGroup is set when the report is of a merge group's commit
+	// (PR then names only the repository).
+	MergeGroup *MergeGroupRef
 	// Decisions are the plan's, one per required context.
 	Decisions []Decision
 	// Actions says, per decision, what was done (or would be, in a dry run).

@@ -27,6 +27,9 @@ type applier struct {
 	// claims make each re-trigger once; claimPrefix names the PR and head.
 	claims      Claims
 	claimPrefix string
+	// noComments: there is no PR to comment on (a merge group); its
+	// re-runs are counted from the runs' attempts.
+	noComments bool
 }
 
 func (a *applier) claimKey(w plan.Write) string {
@@ -109,7 +112,7 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 			}
 		}
 	}
-	if len(comments) > 0 && !a.dryRun {
+	if len(comments) > 0 && !a.dryRun && !a.noComments {
 		shared := &step{}
 		do(shared, func() error {
 			err := a.w.Comment(ctx, plan.RetriggerComment(comments, a.sha))

@@ -5,14 +5,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/fix-status/fix-status/app/plan"
 	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
-// LocalLocks are per-PR locks within one process.
+// LocalLocks are locks of PRs and merge groups within one process.
 type LocalLocks struct {
 	mu    sync.Mutex
-	locks map[plan.PRRef]*prLock
+	locks map[string]*prLock
 }
 
 type prLock struct {
@@ -21,10 +20,10 @@ type prLock struct {
 }
 
 // NewLocalLocks returns in-process per-PR locks.
-func NewLocalLocks() *LocalLocks { return &LocalLocks{locks: map[plan.PRRef]*prLock{}} }
+func NewLocalLocks() *LocalLocks { return &LocalLocks{locks: map[string]*prLock{}} }
 
 // Lock implements Locker.
-func (l *LocalLocks) Lock(ctx context.Context, ref plan.PRRef) (func(), error) {
+func (l *LocalLocks) Lock(ctx context.Context, ref string) (func(), error) {
 	l.mu.Lock()
 	pl, ok := l.locks[ref]
 	if !ok {
@@ -46,7 +45,7 @@ func (l *LocalLocks) Lock(ctx context.Context, ref plan.PRRef) (func(), error) {
 
 // release gives the token back (when held) and forgets a lock nobody
 // waits for, so the map holds only PRs being reconciled.
-func (l *LocalLocks) release(ref plan.PRRef, pl *prLock, held bool) {
+func (l *LocalLocks) release(ref string, pl *prLock, held bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if held {

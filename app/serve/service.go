@@ -300,6 +300,21 @@ func (s *Service) ReposAdded(ctx context.Context, installationID int64, fullName
 	return nil
 }
 
+// MergeGroupEvent checks a merge group the queue asks checks for. The
+// payload names it; the reconcile reads its branch and changes itself.
+func (s *Service) MergeGroupEvent(ctx context.Context, g plan.MergeGroupRef, event string) error {
+	return s.put(ctx, Work{Kind: KindMergeGroup, Repo: g.Repo, SHA: g.HeadSHA, Ref: g.HeadRef, Branch: g.BaseRef, Event: event}, s.opts.Coalesce)
+}
+
+// MergeGroupDestroyed stops the work of a merge group that left the queue
+// (merged, dequeued, invalidated): queued work for it is dropped, and
+// work in flight finds its branch gone before it writes.
+func (s *Service) MergeGroupDestroyed(g plan.MergeGroupRef) {
+	if mq, ok := s.q.(*MemQueue); ok {
+		mq.Remove(Work{Kind: KindMergeGroup, Repo: g.Repo, SHA: g.HeadSHA}.Key())
+	}
+}
+
 // Command queues a /fix-status run.
 func (s *Service) Command(ctx context.Context, req CommandRequest) error {
 	return s.put(ctx, Work{Kind: KindCommand, Repo: req.PR.RepoRef, Number: req.PR.Number, Command: &req, Event: "comment"}, 0)
@@ -332,7 +347,7 @@ func (s *Service) do(ctx context.Context, w Work) {
 	ctx = logger.WithContext(ctx)
 	var err error
 	switch w.Kind {
-	case KindPR:
+	case KindPR, KindMergeGroup:
 		s.reconcile(ctx, w)
 		return
 	case KindCommand:
@@ -391,7 +406,13 @@ func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time
 func (s *Service) reconcile(ctx context.Context, w Work) {
 	ref := w.PR()
 	start := s.opts.Now()
-	rep, err := s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: w.Event, OpenedHead: w.OpenedHead})
+	var rep *plan.Report
+	var err error
+	if w.Kind == KindMergeGroup {
+		rep, err = s.rec.ReconcileGroup(ctx, w.Group(), reconcile.Trigger{Event: w.Event})
+	} else {
+		rep, err = s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: w.Event, OpenedHead: w.OpenedHead})
+	}
 	s.opts.Metrics.Reconciled(s.opts.Now().Sub(start), err)
 	out := Outcome{PR: ref, Trigger: w.Event, Report: rep, Err: err}
 	if err != nil {
@@ -401,14 +422,14 @@ func (s *Service) reconcile(ctx context.Context, w Work) {
 		s.opts.OnReport(out)
 	}
 	if rep != nil {
-		s.recheckLater(ctx, ref, rep)
+		s.recheckLater(ctx, w, rep)
 	}
 }
 
 // recheckLater queues a re-check when a decision may change by itself.
-func (s *Service) recheckLater(ctx context.Context, ref plan.PRRef, rep *plan.Report) {
+func (s *Service) recheckLater(ctx context.Context, w Work, rep *plan.Report) {
 	if t := plan.RecheckAt(rep.Decisions); !t.IsZero() {
-		w := Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number, Event: "recheck"}
+		w.Event, w.Attempt, w.OpenedHead, w.Command = "recheck", 0, "", nil
 		if err := s.q.Put(ctx, w, t.Add(time.Second)); err != nil {
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot queue the re-check; left to the sweep")
 		}
@@ -483,7 +504,23 @@ func (s *Service) repo(ctx context.Context, w Work) error {
 	if w.Requirements || w.Push {
 		event = "requirements_changed"
 	}
-	return s.fanOut(ctx, w, prs, event)
+	if err := s.fanOut(ctx, w, prs, event); err != nil || w.Offset > 0 {
+		return err
+	}
+	// The merge groups in the branch's queue are judged by the same rules.
+	groups, err := ghapi.ListMergeGroups(ctx, c, w.Repo)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if w.Branch != "" && g.BaseRef != w.Branch {
+			continue
+		}
+		if err := s.MergeGroupEvent(ctx, g, event); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // owner queues every repository of the owner the installation has, with

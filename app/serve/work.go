@@ -27,6 +27,9 @@ const (
 	KindOwner Kind = "owner"
 	// KindCommand runs /fix-status.
 	KindCommand Kind = "command"
+	// KindMergeGroup reconciles one merge group (SHA, Branch its base,
+	// Ref its branch).
+	KindMergeGroup Kind = "merge_group"
 )
 
 // Work is one unit of the service's work. Webhook handlers turn events into
@@ -41,6 +44,8 @@ type Work struct {
 	// Push, for KindRepo, says a push changed Changed: the branch's PRs are
 	// reconciled only when those files define jobs.
 	Push    bool     `json:"push,omitempty"`
+	// Ref is a merge group's branch (refs/heads/gh-readonly-queue/…).
+	Ref     string   `json:"ref,omitempty"`
 	Changed []string `json:"changed,omitempty"`
 	// Requirements, for KindRepo, says what the branch requires changed:
 	// the cached requirements and rules are dropped first.
@@ -72,12 +77,19 @@ func (w Work) Key() string {
 		return fmt.Sprintf("owner/%d/%s", w.Repo.InstallationID, strings.ToLower(w.Repo.Owner))
 	case KindCommand:
 		return fmt.Sprintf("command/%s#%d/%d", repo, w.Number, w.Command.CommentID)
+	case KindMergeGroup:
+		return fmt.Sprintf("group/%s@%s", repo, w.SHA)
 	}
 	return string(w.Kind) + "/" + repo
 }
 
 // PR is the pull request of PR and command work.
 func (w Work) PR() plan.PRRef { return w.Repo.PR(w.Number) }
+
+// Group is the merge group of merge-group work.
+func (w Work) Group() plan.MergeGroupRef {
+	return plan.MergeGroupRef{Repo: w.Repo, HeadSHA: w.SHA, HeadRef: w.Ref, BaseRef: w.Branch}
+}
 
 // Merge folds newer work into queued work of the same key: the newer event
 // names it, what the older knew is kept.

@@ -16,8 +16,6 @@ import (
 
 	"github.com/bsm/redislock"
 	"github.com/redis/go-redis/v9"
-
-	"github.com/fix-status/fix-status/app/plan"
 )
 
 // Redis is the shared state of a deployment, under one key prefix.
@@ -102,11 +100,10 @@ func (r *Redis) Locks(ttl time.Duration) *Locks { return &Locks{r: r, ttl: ttl} 
 const lockRetry = 50 * time.Millisecond
 
 // Lock waits until ref is free (or ctx ends) and holds it until unlock.
-func (l *Locks) Lock(ctx context.Context, ref plan.PRRef) (func(), error) {
-	key := l.r.key("lock", strings.ToLower(ref.String()))
-	lk, err := l.r.locks.Obtain(ctx, key, l.ttl, &redislock.Options{RetryStrategy: redislock.LinearBackoff(lockRetry)})
+func (l *Locks) Lock(ctx context.Context, key string) (func(), error) {
+	lk, err := l.r.locks.Obtain(ctx, l.r.key("lock", key), l.ttl, &redislock.Options{RetryStrategy: redislock.LinearBackoff(lockRetry)})
 	if err != nil {
-		return nil, fmt.Errorf("failed to lock %s: %w", ref, err)
+		return nil, fmt.Errorf("failed to lock %s: %w", key, err)
 	}
 	return hold(lk, l.ttl), nil
 }

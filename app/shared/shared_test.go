@@ -49,34 +49,34 @@ func TestLocks(t *testing.T) {
 	r := newRedis(t)
 	ctx := context.Background()
 	a, b := r.Locks(300*time.Millisecond), r.Locks(300*time.Millisecond)
-	unlock, err := a.Lock(ctx, repo.PR(1))
+	unlock, err := a.Lock(ctx, repo.PR(1).String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Held (and refreshed past its ttl): another replica waits.
 	short, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
-	if _, err := b.Lock(short, repo.PR(1)); err == nil {
+	if _, err := b.Lock(short, repo.PR(1).String()); err == nil {
 		t.Fatal("a held PR was locked by another replica")
 	}
-	if u, err := b.Lock(ctx, repo.PR(2)); err != nil {
+	if u, err := b.Lock(ctx, repo.PR(2).String()); err != nil {
 		t.Fatal(err)
 	} else {
 		u()
 	}
 	unlock()
-	if u, err := b.Lock(ctx, repo.PR(1)); err != nil {
+	if u, err := b.Lock(ctx, repo.PR(1).String()); err != nil {
 		t.Fatalf("after unlock: %v", err)
 	} else {
 		u()
 	}
 	// A holder that dies stops refreshing: the lease ends with its ttl.
-	lk, err := r.locks.Obtain(ctx, r.key("lock", "acme/widgets#3"), 200*time.Millisecond, nil)
+	lk, err := r.locks.Obtain(ctx, r.key("lock", repo.PR(3).String()), 200*time.Millisecond, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_ = lk // never released: the crashed replica's
-	if u, err := b.Lock(ctx, repo.PR(3)); err != nil {
+	if u, err := b.Lock(ctx, repo.PR(3).String()); err != nil {
 		t.Fatalf("the lease of a dead holder did not end: %v", err)
 	} else {
 		u()

@@ -81,9 +81,6 @@ func TestGitHubPages(t *testing.T) {
 // TestSubscribedEventsAreHandled: the app subscribes to every event a
 // handler takes, and each event it subscribes to has a handler.
 func TestSubscribedEventsAreHandled(t *testing.T) {
-	// Subscribed ahead of its handler, so that an installation grants the
-	// merge_queues permission before fix-status repairs merge groups.
-	awaitingHandler := map[string]bool{"merge_group": true}
 	handled := map[string]bool{}
 	for _, h := range handlers.All(nil, nil) {
 		for _, e := range h.Handles() {
@@ -101,11 +98,8 @@ func TestSubscribedEventsAreHandled(t *testing.T) {
 		}
 	}
 	for e := range subscribed {
-		switch {
-		case !handled[e] && !awaitingHandler[e]:
+		if !handled[e] {
 			problems = append(problems, e+": subscribed, but no handler takes it")
-		case handled[e] && awaitingHandler[e]:
-			problems = append(problems, e+": handled now; it no longer awaits a handler")
 		}
 	}
 	sort.Strings(problems)
