@@ -14,10 +14,10 @@ func TestParseGroupRef(t *testing.T) {
 		pr   int
 		ok   bool
 	}{
-		"refs/heads/gh-readonly-queue/main/pr-12-0123abcd":         {"main", 12, true},
-		"gh-readonly-queue/release/1.2/pr-7-ffff":                  {"release/1.2", 7, true},
-		"refs/heads/gh-readonly-queue/pr-x/pr-3-aa":                {"pr-x", 3, true},
-		"refs/heads/main":                                          {},
+		"refs/heads/gh-readonly-queue/main/pr-12-0123abcd": {"main", 12, true},
+		"gh-readonly-queue/release/1.2/pr-7-ffff":          {"release/1.2", 7, true},
+		"refs/heads/gh-readonly-queue/pr-x/pr-3-aa":        {"pr-x", 3, true},
+		"refs/heads/main": {},
 		"refs/heads/gh-readonly-queue/main/not-a-pr":               {},
 		"refs/heads/gh-readonly-queue/main/pr-zero-0123456789abcd": {},
 	} {

@@ -43,7 +43,7 @@ type Work struct {
 	Branch string       `json:"branch,omitempty"`
 	// Push, for KindRepo, says a push changed Changed: the branch's PRs are
 	// reconciled only when those files define jobs.
-	Push    bool     `json:"push,omitempty"`
+	Push bool `json:"push,omitempty"`
 	// Ref is a merge group's branch (refs/heads/gh-readonly-queue/…).
 	Ref     string   `json:"ref,omitempty"`
 	Changed []string `json:"changed,omitempty"`
