@@ -1,7 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +14,7 @@ import (
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
+	"gopkg.in/yaml.v3"
 )
 
 // queueRepo has a merge queue on main requiring lint (a path-filtered
@@ -265,4 +270,50 @@ func groupRef(t testing.TB, h *harness, g *fakegithub.EventResult) plan.MergeGro
 		t.Fatal(err)
 	}
 	return plan.MergeGroupRef{Repo: repo, HeadSHA: g.SHA, HeadRef: g.HeadRef, BaseRef: "main"}
+}
+
+// TestCheckMergeGroup: `check OWNER/REPO@SHA` explains a merge group's
+// commit, context by context, without writing.
+func TestCheckMergeGroup(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, queueScenario{pulls: queuePulls}.yaml(), harnessOptions{coalesce: time.Hour})
+	g := h.queue(t, 2)
+	data, err := yaml.Marshal(h.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd := newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"check", "--config", path, "--output", "json", "acme/queue@" + g.SHA[:10]})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		MergeGroup string `json:"merge_group"`
+		HeadSHA    string `json:"head_sha"`
+		Decisions  []struct{ Context, Verdict, Reason string }
+		Writes     int
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("%v: %s", err, out.String())
+	}
+	if rep.MergeGroup != g.HeadRef || rep.HeadSHA != g.SHA || rep.Writes != 0 || len(rep.Decisions) != 2 {
+		t.Fatalf("report: %s", out.String())
+	}
+	for _, d := range rep.Decisions {
+		if d.Context == "lint" && d.Verdict != "blocked" {
+			t.Errorf("lint: %s %s", d.Verdict, d.Reason)
+		}
+	}
+	cmd = newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetArgs([]string{"check", "--config", path, "acme/queue@0000000"})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "no merge group of acme/queue is at 0000000") {
+		t.Errorf("a commit that is no merge group: %v", err)
+	}
 }

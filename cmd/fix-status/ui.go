@@ -28,7 +28,11 @@ func newPages(w *wired, reg prometheus.Registerer, so *serve.Options) (*pages, e
 	reg.MustRegister(p.tracker)
 	next := so.OnReport
 	so.OnReport = func(o serve.Outcome) {
-		p.tracker.Observe(o.PR, o.Report, w.now())
+		// The tracker is of pull requests; a stalled merge group leaves
+		// the queue at its timeout, and its PRs' own pages say why.
+		if o.Report == nil || o.Report.MergeGroup == nil {
+			p.tracker.Observe(o.PR, o.Report, w.now())
+		}
 		if next != nil {
 			next(o)
 		}
