@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // RepoConfigPath is where the repo config lives, on the base branch (or in the
@@ -176,7 +176,7 @@ func (r *Repo) Validate() error {
 	return errors.Join(errs...)
 }
 
-// setContextLines records the line of each contexts entry. yaml.v3 does not
+// setContextLines records the line of each contexts entry. go.yaml.in/yaml/v3 does not
 // pass KnownFields on to custom unmarshalers, so lines are read from a second,
 // node-level decode rather than from a Context.UnmarshalYAML.
 func (r *Repo) setContextLines(data []byte) {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Named defaults of the server config.
@@ -377,7 +377,7 @@ func decodeStrict(data []byte, into any) error {
 	return nil
 }
 
-// cleanYAMLError turns yaml.v3's "field x not found in type config.Repo" into
+// cleanYAMLError turns go.yaml.in/yaml/v3's "field x not found in type config.Repo" into
 // words a user knows: "line 3: unknown key \"x\"".
 func cleanYAMLError(err error) error {
 	var te *yaml.TypeError

@@ -11,7 +11,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const testKey = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n"
@@ -499,7 +499,7 @@ func TestPublicURLAndOAuth(t *testing.T) {
 	}
 }
 
-// TestMarshalRoundTrip: a config written with yaml.v3 (as register does)
+// TestMarshalRoundTrip: a config written with go.yaml.in/yaml/v3 (as register does)
 // reads back the same.
 func TestMarshalRoundTrip(t *testing.T) {
 	c := ForApp(AppCredentials{WebURL: "http://127.0.0.1:1", V3APIURL: "http://127.0.0.1:1/", V4APIURL: "http://127.0.0.1:1/graphql",

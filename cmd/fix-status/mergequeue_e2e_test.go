@@ -14,7 +14,7 @@ import (
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // queueRepo has a merge queue on main requiring lint (a path-filtered
