@@ -16,6 +16,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -64,6 +65,8 @@ type harnessOptions struct {
 	catchUp bool
 	// prow names central Prow job configs (prow.job_config).
 	prow []string
+	// logLevel is logging.level (default the config's, info).
+	logLevel string
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -92,6 +95,9 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	cfg.Repair.StalePendingAfter.Duration = o.stale
 	cfg.Repair.SweepInterval.Duration = 0
 	cfg.Prow.JobConfig = o.prow
+	if o.logLevel != "" {
+		cfg.Logging.Level = o.logLevel
+	}
 	if o.coalesce == 0 {
 		o.coalesce = e2eCoalesce
 	}
@@ -146,6 +152,27 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	gh.SetWebhookURL(h.hookURL)
 	return h
+}
+
+// logLines are the JSON lines the server logged so far, decoded.
+func (h *harness) logLines(t testing.TB) []map[string]any {
+	t.Helper()
+	data, err := os.ReadFile(h.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []map[string]any
+	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		if l == "" {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil {
+			t.Fatalf("log line %q is not JSON: %v", l, err)
+		}
+		out = append(out, m)
+	}
+	return out
 }
 
 func (h *harness) dumpLog(t testing.TB) {
