@@ -435,6 +435,10 @@ func (sc *Scenario) validate() error {
 			return err
 		}
 	}
+	appPerms := withMetadata(a.Permissions)
+	if a.Permissions == nil {
+		appPerms = DefaultPermissions()
+	}
 	instIDs := map[int64]bool{}
 	accounts := map[string]bool{}
 	installedRepo := map[string]int64{}
@@ -461,6 +465,9 @@ func (sc *Scenario) validate() error {
 			return fmt.Errorf("%s.rate_limit: %d is negative", p, in.RateLimit)
 		}
 		if err := checkPerms(p+".permissions", in.Permissions); err != nil {
+			return err
+		}
+		if err := checkInstallationPerms(p+".permissions", withMetadata(in.Permissions), appPerms); err != nil {
 			return err
 		}
 		for j, r := range in.Repos {
