@@ -20,6 +20,11 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	rateLimit  *prometheus.GaugeVec
 	QueueDepth prometheus.Gauge
+	// permissionMissing is 1 per installation and permission GitHub
+	// refuses calls for: a gauge, so that an alert fires while it lasts
+	// and resolves once the permission is granted (a counter would keep
+	// rising after a restart and stay "recent" after the fix).
+	permissionMissing *prometheus.GaugeVec
 
 	reconcileErrors   prometheus.Counter
 	reconcileDuration prometheus.Histogram
@@ -46,6 +51,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		rateLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "fix_status_github_rate_limit_remaining", Help: "Last x-ratelimit-remaining seen, by resource.",
 		}, []string{"resource"}),
+		permissionMissing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fix_status_permission_missing",
+			Help: "1 while GitHub refuses calls of the installation for lack of this permission (as X-Accepted-GitHub-Permissions names it); grant it in the app's settings.",
+		}, []string{"installation", "permission"}),
 		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fix_status_queue_depth", Help: "Work waiting in the queue (pull requests, commits and repositories to check).",
 		}),
@@ -67,7 +76,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.QueueDepth,
+		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.permissionMissing, m.QueueDepth,
 			m.reconcileErrors, m.reconcileDuration, m.dropped, m.recovered, m.lastSweep)
 	}
 	return m
@@ -89,6 +98,17 @@ func (m *Metrics) Recovered(n int) { m.recovered.Add(float64(n)) }
 
 // Swept records when a sweep was queued.
 func (m *Metrics) Swept(at time.Time) { m.lastSweep.Set(float64(at.Unix())) }
+
+// PermissionMissing sets whether installation lacks permission now; a
+// permission granted again leaves the metric.
+func (m *Metrics) PermissionMissing(installation int64, permission string, missing bool) {
+	inst := strconv.FormatInt(installation, 10)
+	if missing {
+		m.permissionMissing.WithLabelValues(inst, permission).Set(1)
+		return
+	}
+	m.permissionMissing.DeleteLabelValues(inst, permission)
+}
 
 // Event counts one webhook event.
 func (m *Metrics) Event(eventType string) { m.events.WithLabelValues(eventType).Inc() }

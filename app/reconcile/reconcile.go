@@ -48,6 +48,10 @@ type Options struct {
 	// Claims make each re-trigger once across replicas (default: within
 	// this process).
 	Claims Claims
+	// Permissions hears of the permissions GitHub refuses reads for, to
+	// warn operators (default: one that logs each once an hour and sets
+	// Metrics' gauge).
+	Permissions *ghapi.PermissionWatch
 }
 
 // Claims are claims on re-triggers: the nth re-trigger of a context on a
@@ -121,6 +125,9 @@ func New(opts Options) *Reconciler {
 	}
 	if opts.Claims == nil {
 		opts.Claims = newLocalClaims()
+	}
+	if opts.Permissions == nil {
+		opts.Permissions = ghapi.NewPermissionWatch(ghapi.PermissionWatchOptions{Now: opts.Now, Gauge: opts.Metrics})
 	}
 	return &Reconciler{opts: opts, branches: map[branchKey]*branchEntry{}}
 }
@@ -460,14 +467,27 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.Rep
 	r.mu.Unlock()
 	e.once.Do(func() {
 		e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
-		if e.err == nil {
+		switch pe := ghapi.AsPermissionError(e.err); {
+		case pe != nil:
+			// Without the permission the classic protection is unknown:
+			// a context it requires, or a pin it sets, would go unseen.
+			// So it is an error that writes nothing for every context
+			// and that the PRs show (invariant 6), never "nothing
+			// required".
+			e.rulesErr, e.err = e.err, nil
+			r.opts.Permissions.Missing(ctx, repo.InstallationID, repo.FullRepo(), pe)
+		case e.err == nil:
+			r.opts.Permissions.Granted(repo.InstallationID, ghapi.ClassicProtectionPermission)
 			e.rules, e.cfgPath, e.rulesErr = r.opts.Sources.Load(ctx, c, repo, branch)
 		}
 		r.mu.Lock()
 		e.at = r.opts.Now()
-		if (e.err != nil || ghapi.IsAPIError(e.rulesErr)) && r.branches[k] == e {
+		kept := ghapi.AsPermissionError(e.rulesErr) != nil
+		if (e.err != nil || ghapi.IsAPIError(e.rulesErr) && !kept) && r.branches[k] == e {
 			// Don't keep a failed read: the next PR tries again. A bad
-			// rule file is kept: reading it again gives the same error.
+			// rule file is kept: reading it again gives the same error;
+			// so is a missing permission, until someone grants it (the
+			// TTL bounds how long that goes unseen).
 			delete(r.branches, k)
 		}
 		r.mu.Unlock()

@@ -360,6 +360,8 @@ func TestReplicaTermThenRestartRetriggersOnTime(t *testing.T) {
 	cfg, path := replicaConfig(t, gh, func(c *config.Server) {
 		c.Repair.SweepInterval.Duration = 0
 		c.Repair.GracePeriod.Duration = grace
+		// A decision that writes nothing (waiting) is logged at debug.
+		c.Logging.Level = "debug"
 	})
 	r := startReplica(t, cfg, path)
 	gh.SetWebhookURL(r.url + WebhookRoute)
