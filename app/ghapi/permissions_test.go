@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
@@ -74,7 +73,7 @@ func TestReadRequiredProtectionUnknown(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			gh := fakegithubtest.Start(t, strings.Replace(protectionScenario, "PERMS", tc.perms, 1), fakegithub.Options{})
-			c := installationClientOf(t, gh, 1)
+			_, c := clients(t, gh, 1)
 			if tc.fault != nil {
 				gh.Fault(*tc.fault)
 			}
@@ -107,19 +106,6 @@ func TestReadRequiredProtectionUnknown(t *testing.T) {
 			}
 		})
 	}
-}
-
-func installationClientOf(t *testing.T, gh *fakegithub.Server, id int64) *github.Client {
-	t.Helper()
-	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig(), WithCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cc.NewInstallationClient(id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
 }
 
 // TestAsPermissionError: what GitHub's answers say of a missing permission.

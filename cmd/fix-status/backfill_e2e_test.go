@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"go.yaml.in/yaml/v3"
-
 	"github.com/fix-status/fix-status/app/backfill"
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
@@ -33,14 +31,7 @@ type backfillRun struct {
 // so: the pacing has its own test.
 func runBackfillCmd(t *testing.T, ctx context.Context, gh *fakegithub.Server, clk *testClock, args []string, onResult func(*backfill.PRResult)) backfillRun {
 	t.Helper()
-	data, err := yaml.Marshal(fakegithubtest.ServerConfig(gh))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(t.TempDir(), "fix-status.yaml")
-	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, fakegithubtest.ServerConfig(gh))
 	var run backfillRun
 	var mu sync.Mutex
 	notty := false
@@ -456,11 +447,7 @@ func TestBackfillMaxWrites(t *testing.T) {
 func TestBackfillText(t *testing.T) {
 	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 3, rateLimit: 5000}
 	gh := startEmulator(t, backfillScenario(sh, time.Now()), 0, nil)
-	data, _ := yaml.Marshal(fakegithubtest.ServerConfig(gh))
-	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, fakegithubtest.ServerConfig(gh))
 	notty := false
 	cmd := newBackfillCmdWith(backfillEnv{logOut: io.Discard, tty: &notty})
 	var out bytes.Buffer

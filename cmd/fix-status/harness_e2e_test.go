@@ -31,6 +31,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/serve"
@@ -152,6 +154,21 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	gh.SetWebhookURL(h.hookURL)
 	return h
+}
+
+// writeConfig writes cfg as a server config file (as register writes one)
+// and returns its path.
+func writeConfig(t testing.TB, cfg *config.Server) string {
+	t.Helper()
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // logLines are the JSON lines the server logged so far, decoded.

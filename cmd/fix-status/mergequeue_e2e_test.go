@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +12,6 @@ import (
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
-	"go.yaml.in/yaml/v3"
 )
 
 // queueRepo has a merge queue on main requiring lint (a path-filtered
@@ -278,14 +275,7 @@ func TestCheckMergeGroup(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, queueScenario{pulls: queuePulls}.yaml(), harnessOptions{coalesce: time.Hour})
 	g := h.queue(t, 2)
-	data, err := yaml.Marshal(h.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, h.cfg)
 	var out bytes.Buffer
 	cmd := newRootCmd()
 	cmd.SetOut(&out)

@@ -5,12 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-
-	"go.yaml.in/yaml/v3"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/plan"
@@ -95,14 +91,7 @@ func TestCheckPermissionMissing(t *testing.T) {
 	h := newHarness(t, noAdministration(), harnessOptions{})
 	n := h.quietly(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat", Title: "Docs",
 		Files: []fakegithub.File{{Filename: "docs/guide.md", Status: "modified"}}}).Number
-	data, err := yaml.Marshal(h.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, h.cfg)
 	run := func(args ...string) string {
 		t.Helper()
 		var out bytes.Buffer
