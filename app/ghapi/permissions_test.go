@@ -85,6 +85,10 @@ func TestReadRequiredProtectionUnknown(t *testing.T) {
 					pe.Endpoint != "GET /repos/o/r/branches/"+tc.branch+"/protection/required_status_checks" {
 					t.Fatalf("error %v (%+v), want a PermissionError for %s", err, pe, tc.wantPerm)
 				}
+				if want := "o/r:" + tc.branch + ": classic branch protection cannot be read: permission missing: " + tc.wantPerm +
+					"; grant it in the app's settings"; err.Error() != want {
+					t.Errorf("error %q, want %q", err, want)
+				}
 				if c := Classify(err, time.Now()); c.Kind != Permanent || c.Permission != tc.wantPerm {
 					t.Errorf("Classify = %+v, want permanent, naming %s", c, tc.wantPerm)
 				}

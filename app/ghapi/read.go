@@ -159,8 +159,7 @@ func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, bran
 	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound && er.Message == requiredChecksOff:
 	default:
 		if pe := permissionError(err, "classic branch protection cannot be read"); pe != nil {
-			// The endpoint in its message names the repository and branch.
-			protErr = pe
+			protErr = fmt.Errorf("%s:%s: %w", repo.FullRepo(), branch, pe)
 			break
 		}
 		return nil, fmt.Errorf("failed to get required status checks of %s:%s: %w", repo.FullRepo(), branch, err)

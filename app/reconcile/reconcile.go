@@ -473,8 +473,9 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.Rep
 			// a context it requires, or a pin it sets, would go unseen.
 			// So it is an error that writes nothing for every context
 			// and that the PRs show (invariant 6), never "nothing
-			// required".
-			e.rulesErr, e.err = e.err, nil
+			// required"; a PR knows its repository and branch, the
+			// refusal is all it needs to show.
+			e.rulesErr, e.err = pe, nil
 			r.opts.Permissions.Missing(ctx, repo.InstallationID, repo.FullRepo(), pe)
 		case e.err == nil:
 			r.opts.Permissions.Granted(repo.InstallationID, ghapi.ClassicProtectionPermission)
