@@ -19,7 +19,8 @@ import (
 // sharing a real Redis behind a load balancer, against the emulator with
 // GitHub-like latency, and repairs batches of 100 docs-only PRs (one skip
 // written each). It reports reconciles per second, writes per minute and
-// Redis commands per reconcile (from redis-server's own counter).
+// Redis commands per reconcile (from redis-server's own counter, asynq's
+// polling and heartbeats included).
 //
 //	go test -run '^$' -bench BenchmarkReplicasOnRedis -benchtime 3x ./cmd/fix-status/
 func BenchmarkReplicasOnRedis(b *testing.B) {
