@@ -64,6 +64,9 @@ type harnessOptions struct {
 	catchUp bool
 	// prow names central Prow job configs (prow.job_config).
 	prow []string
+	// now is the server's clock (default time.Now; the emulator keeps the
+	// wall clock, which its tokens' expiry needs).
+	now func() time.Time
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -105,7 +108,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{gh: gh, cfg: cfg, logPath: logFile.Name()}
-	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp,
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp, now: o.now,
 		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, MaxPending: o.queueSize, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
 	if err != nil {
 		cancel()

@@ -1,0 +1,39 @@
+package serve
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestQueueClockMoved: work queued for later whose time the clock has
+// passed (a test moved it; the timer was set by the wall clock) is done
+// as soon as more work of its key comes.
+func TestQueueClockMoved(t *testing.T) {
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	q := NewMemQueue(10, now, nil)
+	done := make(chan Work, 2)
+	q.Run(context.Background(), 1, func(_ context.Context, w Work) { done <- w })
+	t.Cleanup(func() { _ = q.Close(context.Background()) })
+	w := Work{Kind: KindPR, Repo: widgets, Number: 1, Event: "recheck"}
+	if err := q.Put(context.Background(), w, now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	offset.Add(int64(2 * time.Hour))
+	w.Event = "status"
+	// Due a second after it by the moved clock: the earlier time, passed
+	// already, wins.
+	if err := q.Put(context.Background(), w, now().Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-done:
+		if got.Event != "status" {
+			t.Errorf("did %q, want the work merged into the one due", got.Event)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("work due by the clock was not done")
+	}
+}
