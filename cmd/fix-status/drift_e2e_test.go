@@ -61,37 +61,44 @@ func (h *harness) scrape(t testing.TB, name string, labels map[string]string) (f
 	return 0, false
 }
 
-// waitSeries waits until the series is there with value want.
-func (h *harness) waitSeries(t testing.TB, name string, labels map[string]string, want float64) {
+// eventually polls cond until it holds, failing the test with what at
+// the deadline.
+func eventually(t testing.TB, what func() string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(e2eWait)
-	for {
-		v, ok := h.scrape(t, name, labels)
-		if ok && v == want {
-			return
-		}
+	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s%v = %v (there: %v, value %v)", name, labels, want, ok, v)
+			t.Fatalf("timed out waiting for %s", what())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
 }
 
+// waitSeries waits until the series is there with value want.
+func (h *harness) waitSeries(t testing.TB, name string, labels map[string]string, want float64) {
+	t.Helper()
+	var v float64
+	var ok bool
+	eventually(t, func() string { return fmt.Sprintf("%s%v = %v (there: %v, value %v)", name, labels, want, ok, v) }, func() bool {
+		v, ok = h.scrape(t, name, labels)
+		return ok && v == want
+	})
+}
+
 // waitLog waits for a line of the server's log that cond accepts.
 func (h *harness) waitLog(t testing.TB, what string, cond func(map[string]any) bool) map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for {
+	var found map[string]any
+	eventually(t, func() string { return "a log line: " + what }, func() bool {
 		for _, l := range h.logLines(t) {
 			if cond(l) {
-				return l
+				found = l
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for a log line: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	})
+	return found
 }
 
 // logLines reads the server's log so far.
