@@ -4,7 +4,8 @@
 // reconcile each one (one at a time per PR), re-check PRs when a decision may
 // change by itself (the grace period ends, a pending result turns stale),
 // retry what failed on a passing problem, sweep every open PR periodically
-// and at start, run /fix-status, and drain on shutdown.
+// and at start, run /fix-status, re-audit repositories whose protection or
+// rules change (the drift watch, drift.go), and drain on shutdown.
 package serve
 
 import (
