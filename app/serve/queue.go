@@ -182,7 +182,11 @@ func (q *MemQueue) Close(ctx context.Context) error {
 	}
 	q.closed = true
 	for k, it := range q.pending {
-		if !it.fired && it.timer.Stop() {
+		// A timer that fired but whose callback still waits for the lock
+		// cannot be stopped; the callback finds the item fired and the
+		// queue closed, so it is queued here either way.
+		if !it.fired {
+			it.timer.Stop()
 			it.fired = true
 			q.ready <- k
 		}

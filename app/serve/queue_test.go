@@ -37,3 +37,35 @@ func TestQueueClockMoved(t *testing.T) {
 		t.Fatal("work due by the clock was not done")
 	}
 }
+
+// TestQueueCloseDoesWorkWhoseTimerFired: Close does work whose timer has
+// fired but whose callback has not yet taken the queue's lock (it then
+// finds the queue closed): a drain loses nothing it acknowledged. The timer
+// is swapped for one already expired, with no callback, which is that
+// moment held still.
+func TestQueueCloseDoesWorkWhoseTimerFired(t *testing.T) {
+	q := NewMemQueue(10, time.Now, nil)
+	done := make(chan Work, 1)
+	q.Run(context.Background(), 1, func(_ context.Context, w Work) { done <- w })
+	w := Work{Kind: KindPR, Repo: widgets, Number: 1, Event: "recheck"}
+	if err := q.Put(context.Background(), w, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	q.mu.Lock()
+	it := q.pending[w.Key()]
+	it.timer.Stop()
+	it.timer = time.NewTimer(0)
+	<-it.timer.C
+	q.mu.Unlock()
+	if err := q.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-done:
+		if got.Event != "recheck" {
+			t.Errorf("did %q", got.Event)
+		}
+	default:
+		t.Fatal("Close dropped work whose timer had fired")
+	}
+}
