@@ -31,6 +31,10 @@ type Metrics struct {
 	dropped           prometheus.Counter
 	recovered         prometheus.Counter
 	lastSweep         prometheus.Gauge
+
+	auditFindings *prometheus.GaugeVec
+	auditTime     *prometheus.GaugeVec
+	auditErrors   prometheus.Counter
 }
 
 // New creates the metrics and registers them with reg when not nil.
@@ -74,10 +78,20 @@ func New(reg prometheus.Registerer) *Metrics {
 		lastSweep: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fix_status_last_sweep_timestamp_seconds", Help: "When the last sweep of every open pull request was queued (Unix time).",
 		}),
+		auditFindings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fix_status_audit_findings", Help: "Required contexts that block or stall pull requests, by repository and class, from the latest audit of the repository.",
+		}, []string{"repo", "class"}),
+		auditTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fix_status_audit_timestamp_seconds", Help: "When the latest audit of a repository that fix_status_audit_findings shows was made (Unix time).",
+		}, []string{"repo"}),
+		auditErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fix_status_audit_errors_total", Help: "Audits of a repository that failed (its fix_status_audit_findings keep the previous audit's values).",
+		}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.permissionMissing, m.QueueDepth,
-			m.reconcileErrors, m.reconcileDuration, m.dropped, m.recovered, m.lastSweep)
+			m.reconcileErrors, m.reconcileDuration, m.dropped, m.recovered, m.lastSweep,
+			m.auditFindings, m.auditTime, m.auditErrors)
 	}
 	return m
 }
@@ -108,6 +122,26 @@ func (m *Metrics) PermissionMissing(installation int64, permission string, missi
 		return
 	}
 	m.permissionMissing.DeleteLabelValues(inst, permission)
+}
+
+// Audited records the latest audit of repo ("owner/name"), made at at: its
+// findings by class. Every class of counts is set, a class without findings
+// to 0, so that a finding that goes away shows as 0.
+func (m *Metrics) Audited(repo string, at time.Time, counts map[string]int) {
+	for class, n := range counts {
+		m.auditFindings.WithLabelValues(repo, class).Set(float64(n))
+	}
+	m.auditTime.WithLabelValues(repo).Set(float64(at.Unix()))
+}
+
+// AuditFailed counts an audit that failed.
+func (m *Metrics) AuditFailed() { m.auditErrors.Inc() }
+
+// AuditForgotten drops the series of a repository no longer audited (the
+// app is no longer installed on it).
+func (m *Metrics) AuditForgotten(repo string) {
+	m.auditFindings.DeletePartialMatch(prometheus.Labels{"repo": repo})
+	m.auditTime.DeleteLabelValues(repo)
 }
 
 // Event counts one webhook event.

@@ -16,7 +16,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -69,6 +68,9 @@ type harnessOptions struct {
 	prow []string
 	// logLevel is logging.level (default the config's, info).
 	logLevel string
+	// now is the server's clock (default time.Now; the emulator keeps the
+	// wall clock, which its tokens' expiry needs).
+	now func() time.Time
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -113,7 +115,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{gh: gh, cfg: cfg, logPath: logFile.Name()}
-	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp,
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp, now: o.now,
 		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, MaxPending: o.queueSize, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
 	if err != nil {
 		cancel()
@@ -169,27 +171,6 @@ func writeConfig(t testing.TB, cfg *config.Server) string {
 		t.Fatal(err)
 	}
 	return path
-}
-
-// logLines are the JSON lines the server logged so far, decoded.
-func (h *harness) logLines(t testing.TB) []map[string]any {
-	t.Helper()
-	data, err := os.ReadFile(h.logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(string(data)), "\n") {
-		if l == "" {
-			continue
-		}
-		var m map[string]any
-		if err := json.Unmarshal([]byte(l), &m); err != nil {
-			t.Fatalf("log line %q is not JSON: %v", l, err)
-		}
-		out = append(out, m)
-	}
-	return out
 }
 
 func (h *harness) dumpLog(t testing.TB) {
