@@ -305,8 +305,14 @@ func (r *Reconciler) decide(ctx context.Context, client *github.Client, snap *pl
 	rep.Actions, rep.Writes, err = ap.apply(ctx, ds)
 	if snap.RulesErr != nil {
 		// The PR shows it cut to 140 characters; the log keeps all of it
-		// (an API error's status comes after its URL).
-		logger.Warn().Err(snap.RulesErr).Str("config", rep.RulesErrPath).Msg("cannot read the job rules")
+		// (an API error's status comes after its URL). A missing
+		// permission is the operator's to fix, and the permission watch
+		// warns of it once an interval, not once per PR.
+		ev := logger.Warn()
+		if ghapi.AsPermissionError(snap.RulesErr) != nil {
+			ev = logger.Debug()
+		}
+		ev.Err(snap.RulesErr).Str("config", rep.RulesErrPath).Msg("cannot read the job rules")
 	}
 	if err == nil {
 		err = ap.reportRulesError(ctx, snap, r.AppLogin())
