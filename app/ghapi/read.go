@@ -129,9 +129,10 @@ func ReadCheckRuns(ctx context.Context, c *github.Client, ref plan.PRRef, sha st
 const ClassicProtectionPermission = "administration=read"
 
 // ReadRequired returns the base branch's required contexts: classic
-// protection ∪ rules for the branch. Only GitHub's two answers that say so
+// protection ∪ rules for the branch. Only GitHub's answers that say so
 // mean "nothing required by classic protection": 404 "Branch not
-// protected" and 404 "Required status checks not enabled". Any other
+// protected", 404 "Required status checks not enabled", and the 403 of a
+// plan without branch protection. Any other
 // failure leaves the protection unknown, never empty: a context it
 // requires, or a pin it sets, would go unseen. Without the Administration
 // permission (rulesets are read without it) the error is a
@@ -157,6 +158,8 @@ func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, bran
 		}
 	case errors.Is(err, github.ErrBranchNotProtected):
 	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound && er.Message == requiredChecksOff:
+	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden && strings.HasPrefix(er.Message, protectionUnavailable):
+		// The repository's plan has no branch protection: none applies.
 	default:
 		if pe := permissionError(err, "classic branch protection cannot be read"); pe != nil {
 			protErr = fmt.Errorf("%s:%s: %w", repo.FullRepo(), branch, pe)
@@ -184,8 +187,13 @@ func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, bran
 }
 
 // requiredChecksOff is GitHub's 404 message for a protected branch that
-// requires no status checks.
-const requiredChecksOff = "Required status checks not enabled"
+// requires no status checks; protectionUnavailable begins its 403 message
+// for a private repository whose plan has no branch protection ("Upgrade to
+// GitHub Pro or make this repository public to enable this feature.").
+const (
+	requiredChecksOff     = "Required status checks not enabled"
+	protectionUnavailable = "Upgrade to GitHub Pro"
+)
 
 // branchRule is one rule GitHub applies to a branch, as it answers it.
 type branchRule struct {

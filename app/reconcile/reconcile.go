@@ -104,6 +104,10 @@ type branchEntry struct {
 	cfgPath  string
 	err      error
 	rulesErr error
+	// protErr is why the classic protection could not be read (a
+	// permission the installation did not grant): required then holds the
+	// rulesets' contexts only.
+	protErr error
 }
 
 // New builds a Reconciler.
@@ -239,7 +243,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 	if err != nil {
 		return nil, err
 	}
-	rep := &plan.Report{PR: ref, HeadSHA: snap.HeadSHA, RulesErr: snap.RulesErr, RulesErrPath: meta.rulesErrPath}
+	rep := &plan.Report{PR: ref, HeadSHA: snap.HeadSHA, RulesErr: snap.RulesErr, RulesErrPath: meta.rulesErrPath, ProtectionErr: meta.protErr}
 	if snap.State != "open" {
 		rep.Skipped = "the pull request is " + snap.State
 		return rep, nil
@@ -305,14 +309,8 @@ func (r *Reconciler) decide(ctx context.Context, client *github.Client, snap *pl
 	rep.Actions, rep.Writes, err = ap.apply(ctx, ds)
 	if snap.RulesErr != nil {
 		// The PR shows it cut to 140 characters; the log keeps all of it
-		// (an API error's status comes after its URL). A missing
-		// permission is the operator's to fix, and the permission watch
-		// warns of it once an interval, not once per PR.
-		ev := logger.Warn()
-		if ghapi.AsPermissionError(snap.RulesErr) != nil {
-			ev = logger.Debug()
-		}
-		ev.Err(snap.RulesErr).Str("config", rep.RulesErrPath).Msg("cannot read the job rules")
+		// (an API error's status comes after its URL).
+		logger.Warn().Err(snap.RulesErr).Str("config", rep.RulesErrPath).Msg("cannot read the job rules")
 	}
 	if err == nil {
 		err = ap.reportRulesError(ctx, snap, r.AppLogin())
@@ -366,6 +364,8 @@ type snapshotMeta struct {
 	// rulesErrPath is where the repo config is, for the log of a rules
 	// error.
 	rulesErrPath string
+	// protErr is why the classic protection could not be read.
+	protErr error
 }
 
 // snapshot reads everything the plan needs. Reads per PR: the PR (unless the webhook gave it), its
@@ -428,7 +428,7 @@ func (r *Reconciler) withRules(ctx context.Context, c *github.Client, s *plan.Sn
 	if be.err != nil {
 		return be.err
 	}
-	s.Required = be.required
+	s.Required, meta.protErr = be.required, be.protErr
 	if trig.Command != nil {
 		cmd := *trig.Command
 		cmd.Policy = plan.CommandAnyone
@@ -473,24 +473,26 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.Rep
 	r.mu.Unlock()
 	e.once.Do(func() {
 		e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
-		switch pe := ghapi.AsPermissionError(e.err); {
-		case pe != nil:
-			// Without the permission the classic protection is unknown:
-			// a context it requires, or a pin it sets, would go unseen.
-			// So it is an error that writes nothing for every context
-			// and that the PRs show (invariant 6), never "nothing
-			// required"; a PR knows its repository and branch, the
-			// refusal is all it needs to show.
-			e.rulesErr, e.err = pe, nil
+		if pe := ghapi.AsPermissionError(e.err); pe != nil {
+			// Administration is optional: without it the rulesets' contexts
+			// (which come with the error) are decided as usual, and
+			// contexts only the classic protection requires go undecided,
+			// which is safe: a skip says only that a job would not run,
+			// and a pin the protection may set keeps our result from
+			// counting, never makes it wrong. The operator is told (a
+			// warning an interval, a gauge, check's output, the replies),
+			// not every PR.
+			e.protErr, e.err = pe, nil
 			r.opts.Permissions.Missing(ctx, repo.InstallationID, repo.FullRepo(), pe)
-		case e.err == nil:
+		} else if e.err == nil {
 			r.opts.Permissions.Granted(repo.InstallationID, ghapi.ClassicProtectionPermission)
+		}
+		if e.err == nil {
 			e.rules, e.cfgPath, e.rulesErr = r.opts.Sources.Load(ctx, c, repo, branch)
 		}
 		r.mu.Lock()
 		e.at = r.opts.Now()
-		kept := ghapi.AsPermissionError(e.rulesErr) != nil
-		if (e.err != nil || ghapi.IsAPIError(e.rulesErr) && !kept) && r.branches[k] == e {
+		if (e.err != nil || ghapi.IsAPIError(e.rulesErr)) && r.branches[k] == e {
 			// Don't keep a failed read: the next PR tries again. A bad
 			// rule file is kept: reading it again gives the same error;
 			// so is a missing permission, until someone grants it (the

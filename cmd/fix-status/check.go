@@ -127,7 +127,8 @@ type checkReport struct {
 	Decisions  []checkDecision `json:"decisions"`
 	Writes     int             `json:"writes"`
 	// PermissionsMissing are why some of it could not be read: until they
-	// are granted, fix-status writes nothing for these contexts.
+	// are granted, the contexts only the classic protection requires are
+	// not decided (Decisions are the rulesets').
 	PermissionsMissing []checkPermission `json:"permissions_missing,omitempty"`
 }
 
@@ -139,7 +140,7 @@ func toCheckReport(rep *plan.Report) checkReport {
 	for i, d := range rep.Decisions {
 		out.Decisions = append(out.Decisions, checkDecision{Context: d.Context, Verdict: string(d.Verdict), Reason: d.Reason, Action: rep.Actions[i]})
 	}
-	if pe := ghapi.AsPermissionError(rep.RulesErr); pe != nil {
+	if pe := ghapi.AsPermissionError(rep.ProtectionErr); pe != nil {
 		out.PermissionsMissing = append(out.PermissionsMissing, checkPermission{Permission: pe.Accepted, Denied: pe.Denied, Endpoint: pe.Endpoint})
 	}
 	return out
@@ -174,12 +175,12 @@ func writeCheckText(w io.Writer, rep *plan.Report, applied bool) error {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s; %d write(s).\n", plan.Summary(rep.Decisions), rep.Writes)
-	if pe := ghapi.AsPermissionError(rep.RulesErr); pe != nil {
+	if pe := ghapi.AsPermissionError(rep.ProtectionErr); pe != nil {
 		denied := pe.Denied
 		if denied == "" {
 			denied = pe.Endpoint + " is refused"
 		}
-		fmt.Fprintf(w, "\npermission missing: %s — %s; grant it in the app's settings\n", pe.Permission(), denied)
+		fmt.Fprintf(w, "\npermission missing: %s — %s; grant it in the app's settings (until then only the rulesets' required contexts are checked)\n", pe.Permission(), denied)
 	}
 	return nil
 }

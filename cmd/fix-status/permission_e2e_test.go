@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
-	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/serve"
 )
 
@@ -26,36 +25,38 @@ func noAdministration() string {
 			"{contents: read, pull_requests: write, statuses: write, checks: write, issues: write, actions: write}}", 1)
 }
 
-const permissionReason = "cannot read the job rules: classic branch protection cannot be read: permission missing: administration=read; grant it in the app's settings"
-
 // TestE2EPermissionMissing: without the Administration permission the
-// classic protection is unknown, never "nothing required": no context is
-// skipped (pull-lint would be, by its rules), the PR shows why in
-// fix-status's own status, operators get one warning naming the
-// installation, repository, endpoint and permission however often it is
-// read again, and the gauge fix_status_permission_missing says it.
+// classic protection is unknown: the ruleset's context is decided as usual
+// (pull-lint skipped: the PR does not touch pkg/), the protection's is not
+// (pull-unit is neither skipped nor re-run), no PR shows an error for it,
+// operators get one warning naming the installation, repository, endpoint
+// and permission however often it is read again, and the gauge
+// fix_status_permission_missing says it.
 func TestE2EPermissionMissing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, noAdministration(), harnessOptions{})
 	mark := h.mark()
 	n := h.openPR(t, "octocat", "docs/guide.md")
 	ds := h.waitDecisions(t, mark, prName(n), "pull-lint")
-	if d := ds["pull-lint"]; d.Verdict != "blocked" || !strings.HasPrefix(d.Reason, permissionReason) || d.Action != "none" {
-		t.Errorf("pull-lint: %+v; want blocked for the missing permission, nothing done", d)
+	if d := ds["pull-lint"]; d.Verdict != "skip" || d.Action != "set status success" {
+		t.Errorf("pull-lint: %+v; want skipped", d)
 	}
-	// A push to the base branch reads its protection again (a rules error
-	// is re-checked on any push): refused again, not logged again.
+	if d, ok := ds["pull-unit"]; ok {
+		t.Errorf("pull-unit, which only the unreadable protection requires, was decided: %+v", d)
+	}
+	// A push of the base branch's rules re-checks the PR and reads its
+	// protection again: refused again, not logged again.
 	mark = h.mark()
-	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", Contents: map[string]string{"README.md": "hello again\n"}})
-	h.waitOutcome(t, mark, "the re-check after the push", func(o serve.Outcome) bool { return o.Trigger == "requirements_changed" && o.PR.Number == n })
+	h.event(t, fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", Contents: map[string]string{"prow/jobs.yaml": widgetsJobs + "# touched\n"}})
+	h.waitOutcome(t, mark, "the re-check after the push", func(o serve.Outcome) bool { return o.PR.Number == n && o.Report != nil })
 
 	if reads := h.gh.Stats().ByRoute["GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"]; reads != 2 {
 		t.Fatalf("the protection was read %d times, want 2 (the test proves nothing otherwise)", reads)
 	}
 	p := h.pull(t, widgetsRepo, n)
 	w := writesBy(p, bot)
-	if len(w) != 1 || !strings.HasPrefix(w[0], "status "+plan.RulesStatusContext+" error: "+permissionReason[:100]) {
-		t.Errorf("fix-status wrote %q; want only its own error status, naming the permission", w)
+	if len(w) != 1 || !strings.HasPrefix(w[0], "status pull-lint success: Skipped") {
+		t.Errorf("fix-status wrote %q; want only pull-lint's skip", w)
 	}
 	var warnings []map[string]any
 	for _, l := range h.logLines(t) {
@@ -84,8 +85,8 @@ func TestE2EPermissionMissing(t *testing.T) {
 }
 
 // TestCheckPermissionMissing: `fix-status check` says which permission is
-// missing and what it keeps from being read, in text and in JSON, and
-// writes nothing.
+// missing and what it keeps from being read, in text and in JSON, decides
+// the ruleset's context, and writes nothing.
 func TestCheckPermissionMissing(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, noAdministration(), harnessOptions{})
@@ -105,8 +106,8 @@ func TestCheckPermissionMissing(t *testing.T) {
 	}
 	text := run()
 	for _, want := range []string{
-		"permission missing: administration=read — classic branch protection cannot be read; grant it in the app's settings\n",
-		"pull-lint  blocked  " + permissionReason,
+		"permission missing: administration=read — classic branch protection cannot be read; grant it in the app's settings (until then only the rulesets' required contexts are checked)\n",
+		"Skipped: no changed file matches run_if_changed ^pkg/  would set status success\n",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("check's text lacks %q:\n%s", want, text)
@@ -125,8 +126,8 @@ func TestCheckPermissionMissing(t *testing.T) {
 		rep.PermissionsMissing[0].Endpoint != "GET /repos/acme/widgets/branches/main/protection/required_status_checks" {
 		t.Errorf("permissions_missing: %+v", rep.PermissionsMissing)
 	}
-	if len(rep.Decisions) != 1 || rep.Decisions[0].Verdict != "blocked" || rep.Writes != 0 {
-		t.Errorf("decisions %+v, %d writes; want pull-lint blocked, nothing written", rep.Decisions, rep.Writes)
+	if len(rep.Decisions) != 1 || rep.Decisions[0].Context != "pull-lint" || rep.Decisions[0].Verdict != "skip" || rep.Writes != 0 {
+		t.Errorf("decisions %+v, %d writes; want pull-lint alone, a skip not written (a dry run)", rep.Decisions, rep.Writes)
 	}
 	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
 		t.Errorf("a dry run wrote %q", w)

@@ -67,6 +67,7 @@ var metrics = map[string][]string{
 	"fix_status_audit_findings":                    {"repo", "class"},
 	"fix_status_audit_timestamp_seconds":           {"repo"},
 	"fix_status_audit_errors_total":                nil,
+	"fix_status_permission_missing":                {"installation", "permission"},
 }
 
 var (
@@ -123,7 +124,7 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"FixStatusPRStuck", "FixStatusWritesFailing", "FixStatusNoSweep", "FixStatusRateLimitLow", "FixStatusDeliveriesDropped", "FixStatusReconcileErrors", "FixStatusAuditOrphanedContext"}
+	want := []string{"FixStatusPRStuck", "FixStatusWritesFailing", "FixStatusNoSweep", "FixStatusRateLimitLow", "FixStatusDeliveriesDropped", "FixStatusReconcileErrors", "FixStatusAuditOrphanedContext", "FixStatusPermissionMissing"}
 	if !slices.Equal(alerts, want) {
 		t.Errorf("alerts %v, want %v", alerts, want)
 	}
