@@ -15,6 +15,7 @@ import (
 
 	"github.com/fix-status/fix-status/app/backfill"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
+	"github.com/fix-status/fix-status/app/govern"
 )
 
 // BenchmarkBackfillScale is the scale benchmark of `fix-status backfill`:
@@ -50,8 +51,8 @@ func BenchmarkBackfillScale(b *testing.B) {
 				start := time.Now()
 				res, err := runBackfill(context.Background(), cfg, backfillFlags{
 					dryRun: true, reads: reads, concurrency: backfill.DefaultConcurrency,
-					reserve: backfill.DefaultReserve, reserveGraphQL: backfill.DefaultReserve,
-					writesPerMinute: backfill.DefaultWritesPerMinute, writesPerHour: backfill.DefaultWritesPerHour,
+					reserve: govern.DefaultReserve, reserveGraphQL: govern.DefaultReserve,
+					writesPerMinute: govern.DefaultWritesPerMinute, writesPerHour: govern.DefaultWritesPerHour,
 				}, backfillEnv{logOut: io.Discard, tty: &notty}, io.Discard)
 				wall := time.Since(start)
 				if err != nil {
