@@ -535,7 +535,7 @@ func (g *Governor) Stats() Stats {
 		GraphQLRequests: s.graphqlRequests.Load(), GraphQLPoints: s.graphqlPoints.Load(),
 		PRReadRequests: s.prReadRequests.Load(), PRReadRESTPoints: s.prReadRESTPoints.Load(),
 		Pauses: s.pauses.Load(), Paused: time.Duration(s.pausedNanos.Load()), WriteWait: time.Duration(s.writeWaitNanos.Load()),
-		PointsWait: time.Duration(s.pointsWaitNanos.Load()),
+		PointsWait:       time.Duration(s.pointsWaitNanos.Load()),
 		SecondaryLimited: s.secondaryLimited.Load(), PrimaryExhausted: s.primaryExhausted.Load(),
 	}
 }
