@@ -60,8 +60,6 @@ type Options struct {
 	// are governed and counted too.
 	Clients    *govern.Clients
 	Reconciler Reconciler
-	// AppLogin is fix-status's login ("slug[bot]").
-	AppLogin string
 	// Reads is ReadsGraphQL (default) or ReadsREST.
 	Reads  string
 	DryRun bool
@@ -236,7 +234,7 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.QueueFiles == 0 {
 		o.QueueFiles = defaultQueueFiles
 	}
-	reader, err := bulk.NewReader(bulk.Options{Clients: o.Clients, Mode: o.Reads, AppLogin: o.AppLogin,
+	reader, err := bulk.NewReader(bulk.Options{Clients: o.Clients, Mode: o.Reads,
 		PRsPerQuery: o.PRsPerQuery, Concurrency: o.Concurrency})
 	if err != nil {
 		return nil, err

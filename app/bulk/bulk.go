@@ -59,10 +59,6 @@ type Options struct {
 	Clients *govern.Clients
 	// Mode is ModeGraphQL (default) or ModeREST.
 	Mode string
-	// AppLogin is fix-status's login ("slug[bot]"): GraphQL names the app's
-	// bot by its slug alone, and the reconciler knows its own results by the
-	// REST login.
-	AppLogin string
 	// PRsPerQuery is the GraphQL page size (1..100, default 50).
 	PRsPerQuery int
 	// Concurrency is how many PRs a REST page reads at once (default 8).

@@ -56,9 +56,7 @@ type gqlPR struct {
 	BaseRefOid   string
 	ChangedFiles int
 	UpdatedAt    githubv4.DateTime
-	Author       *struct {
-		Login string
-	}
+	Author       *gqlActor
 	// ReviewDecision is null when no review is required and none was given.
 	ReviewDecision *string
 	Files          *gqlFiles `graphql:"files(first: 100)"`
@@ -90,9 +88,7 @@ type gqlCommit struct {
 			Description *string
 			TargetUrl   *string
 			CreatedAt   githubv4.DateTime
-			Creator     *struct {
-				Login string
-			}
+			Creator     *gqlActor
 		}
 	}
 	CheckSuites *gqlSuites `graphql:"checkSuites(first: $suites)"`
@@ -119,6 +115,25 @@ type gqlRun struct {
 	Status     string
 	Conclusion *string
 	StartedAt  *githubv4.DateTime
+}
+
+// gqlActor is a user or an app's bot. GraphQL names a bot by its app's
+// slug ("fix-status"), REST by "slug[bot]", and the reconciler knows its
+// own results, and bots, by the REST login.
+type gqlActor struct {
+	Typename string `graphql:"__typename"`
+	Login    string
+}
+
+// restLogin is the login as the REST API shows it.
+func (a *gqlActor) restLogin() string {
+	if a == nil {
+		return ""
+	}
+	if a.Typename == "Bot" {
+		return a.Login + "[bot]"
+	}
+	return a.Login
 }
 
 // fileList gathers one PR's files over pages.
@@ -200,10 +215,7 @@ func (r *Reader) graphqlPage(ctx context.Context, repo plan.RepoRef, after *stri
 		pr := plan.PRInfo{
 			Number: n.Number, State: strings.ToLower(n.State), Draft: n.IsDraft,
 			BaseRef: n.BaseRefName, BaseSHA: n.BaseRefOid, HeadSHA: n.HeadRefOid,
-			UpdatedAt: n.UpdatedAt.Time, ChangedFiles: n.ChangedFiles,
-		}
-		if n.Author != nil {
-			pr.Author = n.Author.Login
+			UpdatedAt: n.UpdatedAt.Time, ChangedFiles: n.ChangedFiles, Author: n.Author.restLogin(),
 		}
 		if skip(ref, pr) {
 			page.Skipped++
@@ -227,7 +239,7 @@ func (r *Reader) graphqlPage(ctx context.Context, repo plan.RepoRef, after *stri
 		if len(n.Commits.Nodes) > 0 && n.Commits.Nodes[0].Commit.Oid == n.HeadRefOid {
 			commit = true
 			c := &n.Commits.Nodes[0].Commit
-			it.Prefetched.Statuses = r.statuses(c)
+			it.Prefetched.Statuses = statuses(c)
 			complete = true
 			if cs := c.CheckSuites; cs != nil {
 				it.Prefetched.CheckRuns, complete = latestRuns(cs, len(cs.Nodes) < suitesPerCommit)
@@ -359,7 +371,7 @@ func filesQueryType(n int) reflect.Type {
 
 // statuses maps the head's statuses (GitHub's latest per context):
 // GitHub's upper-case enums become REST's lower-case values.
-func (r *Reader) statuses(commit *gqlCommit) []plan.Status {
+func statuses(commit *gqlCommit) []plan.Status {
 	if commit.Status == nil {
 		return nil
 	}
@@ -372,9 +384,7 @@ func (r *Reader) statuses(commit *gqlCommit) []plan.Status {
 		if c.TargetUrl != nil {
 			s.TargetURL = *c.TargetUrl
 		}
-		if c.Creator != nil {
-			s.Creator = r.restLogin(c.Creator.Login)
-		}
+		s.Creator = c.Creator.restLogin()
 		out = append(out, s)
 	}
 	return out
@@ -409,14 +419,4 @@ func latestRuns(cs *gqlSuites, complete bool) ([]plan.CheckRun, bool) {
 		}
 	}
 	return plan.LatestCheckRuns(all), complete
-}
-
-// restLogin is the login REST shows for an actor: GraphQL names a bot by
-// its app's slug, REST as "slug[bot]", and the planner knows its own
-// results by the REST login.
-func (r *Reader) restLogin(login string) string {
-	if r.opts.AppLogin != "" && strings.EqualFold(login+"[bot]", r.opts.AppLogin) {
-		return r.opts.AppLogin
-	}
-	return login
 }

@@ -3,6 +3,7 @@ package govern
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,7 +51,11 @@ func governedEmulator(t *testing.T, clk *offsetClock) (*fakegithub.Server, *Clie
 	t.Helper()
 	gh := fakegithubtest.Start(t, secondaryScenario, fakegithub.Options{Now: clk.Now})
 	cfg := fakegithubtest.ServerConfig(gh)
-	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig())
+	// A transport of the test's own, whose idle connections are closed
+	// before the emulator: an unused one would hold its shutdown 5s.
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(), githubapp.WithTransport(tr))
 	if err != nil {
 		t.Fatal(err)
 	}

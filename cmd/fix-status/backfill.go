@@ -198,7 +198,7 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 		prog = hookProgress{progress: prog, f: env.onResult}
 	}
 	rn, err := backfill.NewRunner(backfill.Options{
-		Clients: clients, Reconciler: w.rec, AppLogin: w.rec.AppLogin(),
+		Clients: clients, Reconciler: w.rec,
 		Reads: f.reads, DryRun: f.dryRun, Concurrency: f.concurrency,
 		Journal: journal, Progress: prog,
 	})
