@@ -45,14 +45,17 @@ type backfillFlags struct {
 	progressInterval time.Duration
 }
 
-// backfillEnv is what tests and the benchmark set instead of the process's
-// defaults: the clock, where logs and progress go, and a hook per result.
+// backfillEnv is what tests and the benchmarks set instead of the
+// process's defaults: the clock, where logs and progress go, a hook per
+// result, and (benchmarks that count requests rather than time them)
+// GitHub's per-endpoint points a minute.
 type backfillEnv struct {
-	now      func() time.Time
-	sleep    func(context.Context, time.Duration) error
-	logOut   io.Writer
-	tty      *bool
-	onResult func(*backfill.PRResult)
+	now             func() time.Time
+	sleep           func(context.Context, time.Duration) error
+	logOut          io.Writer
+	tty             *bool
+	onResult        func(*backfill.PRResult)
+	pointsPerMinute int
 }
 
 func newBackfillCmd() *cobra.Command { return newBackfillCmdWith(backfillEnv{}) }
@@ -162,7 +165,8 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 		ReserveCore: f.reserve, ReserveGraphQL: f.reserveGraphQL,
 		WritesPerMinute: f.writesPerMinute, WritesPerHour: f.writesPerHour,
 		MaxInFlight: f.concurrency, MaxWrites: f.maxWrites,
-		Now: env.now, Sleep: env.sleep,
+		PointsPerMinute: env.pointsPerMinute,
+		Now:             env.now, Sleep: env.sleep,
 	})
 	var clients *govern.Clients
 	w, err := wire(ctx, cfg, wireOptions{logOut: logOut, now: env.now, cacheBytes: backfillCacheBytes,
