@@ -4,13 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"sort"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
@@ -47,14 +45,7 @@ func emulator(t testing.TB, pulls ...fakegithub.ScenarioPull) (*fakegithub.Serve
 	}
 	t.Cleanup(func() { _ = gh.Close() })
 	cfg := fakegithubtest.ServerConfig(gh)
-	// A transport of the test's own, whose idle connections are closed
-	// before the emulator: an unused one would hold its shutdown 5s.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(), githubapp.WithTransport(tr))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := fakegithubtest.ClientCreator(t, gh)
 	// GitHub's 900 points a minute per endpoint would pace the REST reads
 	// of big PRs in real time; these tests count requests, not pacing.
 	gov := govern.New(govern.Options{PointsPerMinute: 1_000_000})

@@ -81,20 +81,24 @@ func newEndpoints() *endpoints {
 	return &endpoints{mux: mux}
 }
 
-// of returns the endpoint of a request to path (below the API root). A
-// path no template matches is counted with every other path of its group
-// (a repository's issues, say): coarser than GitHub, so never over its
-// limit.
-func (e *endpoints) of(method, path string) string {
-	if !strings.HasPrefix(path, "/") {
-		path = "/" + path
+// of returns the endpoint of a request to escapedPath (below the API
+// root, as URL.EscapedPath gives it: an escaped slash stays inside its
+// segment). A path no template matches is counted with every other path of
+// its group (a repository's issues, say): coarser than GitHub, so never
+// over its limit.
+func (e *endpoints) of(method, escapedPath string) string {
+	if !strings.HasPrefix(escapedPath, "/") {
+		escapedPath = "/" + escapedPath
 	}
-	req := &http.Request{Method: method, URL: &url.URL{Path: path}}
-	if h, pattern := e.mux.Handler(req); h == routeMarker {
+	u := &url.URL{Path: escapedPath, RawPath: escapedPath}
+	if p, err := url.PathUnescape(escapedPath); err == nil {
+		u.Path = p
+	}
+	if h, pattern := e.mux.Handler(&http.Request{Method: method, URL: u}); h == routeMarker {
 		// A HEAD request is GET's endpoint.
 		return pattern
 	}
-	segs := strings.Split(strings.Trim(path, "/"), "/")
+	segs := strings.Split(strings.Trim(escapedPath, "/"), "/")
 	if segs[0] == "repos" && len(segs) > 3 {
 		return method + " /repos/{owner}/{repo}/" + segs[3] + "/*"
 	}

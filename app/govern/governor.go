@@ -167,12 +167,7 @@ func New(o Options) *Governor {
 	if o.MaxRetries <= 0 {
 		o.MaxRetries = DefaultMaxRetries
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Sleep == nil {
-		o.Sleep = sleep
-	}
+	o.Now, o.Sleep = clockOrWall(o.Now, o.Sleep)
 	if o.Jitter == nil {
 		o.Jitter = FullJitter
 	}
@@ -559,7 +554,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if t.graphql != "" && req.URL.Path == t.graphql {
 		resource, endpoint = ResourceGraphQL, "POST /graphql"
 	} else {
-		endpoint = t.g.endpoints.of(req.Method, strings.TrimPrefix(req.URL.Path, strings.TrimSuffix(t.root, "/")))
+		endpoint = t.g.endpoints.of(req.Method, strings.TrimPrefix(req.URL.EscapedPath(), strings.TrimSuffix(t.root, "/")))
 	}
 	write := resource == ResourceCore && req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions
 	fail := func(err error) (*http.Response, error) {

@@ -357,6 +357,7 @@ func TestEndpoints(t *testing.T) {
 		{"POST", "/repos/o/r/statuses/0123456789abcdef0123456789abcdef01234567", "POST /repos/{owner}/{repo}/statuses/{sha}"},
 		{"GET", "/repos/o/r/commits/abc/check-runs", "GET /repos/{owner}/{repo}/commits/{ref}/check-runs"},
 		{"GET", "/repos/o/r/branches/release%2F1.0/protection/required_status_checks", "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks"},
+		{"GET", "/repos/o/r/rules/branches/feature%2Fa%2Fb", "GET /repos/{owner}/{repo}/rules/branches/{branch}"},
 		{"GET", "/repos/o/r/contents/.github/workflows/ci.yml", "GET /repos/{owner}/{repo}/contents/{path...}"},
 		{"POST", "/repos/o/r/issues/comments/99/reactions", "POST /repos/{owner}/{repo}/issues/comments/{comment_id}/reactions"},
 		{"POST", "/repos/o/r/issues/5/comments", "POST /repos/{owner}/{repo}/issues/{issue_number}/comments"},

@@ -47,12 +47,7 @@ func NewLocalPacer(o PacerOptions) *LocalPacer {
 	if o.PerHour <= 0 {
 		o.PerHour = DefaultWritesPerHour
 	}
-	if o.Now == nil {
-		o.Now = time.Now
-	}
-	if o.Sleep == nil {
-		o.Sleep = sleep
-	}
+	o.Now, o.Sleep = clockOrWall(o.Now, o.Sleep)
 	return &LocalPacer{
 		minute: newLimiterSet[int64](o.PerMinute, time.Minute, max(1, o.PerMinute/16)),
 		hour:   newLimiterSet[int64](o.PerHour, time.Hour, max(1, min(o.PerMinute, o.PerHour/10))),
@@ -162,6 +157,17 @@ func waitFor(ctx context.Context, now time.Time, sleep func(context.Context, tim
 		return d, err
 	}
 	return d, nil
+}
+
+// clockOrWall fills in the wall clock for what is not given.
+func clockOrWall(now func() time.Time, sleepFn func(context.Context, time.Duration) error) (func() time.Time, func(context.Context, time.Duration) error) {
+	if now == nil {
+		now = time.Now
+	}
+	if sleepFn == nil {
+		sleepFn = sleep
+	}
+	return now, sleepFn
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

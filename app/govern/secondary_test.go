@@ -3,13 +3,11 @@ package govern
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-github/v60/github"
-	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
@@ -51,14 +49,7 @@ func governedEmulator(t *testing.T, clk *offsetClock) (*fakegithub.Server, *Clie
 	t.Helper()
 	gh := fakegithubtest.Start(t, secondaryScenario, fakegithub.Options{Now: clk.Now})
 	cfg := fakegithubtest.ServerConfig(gh)
-	// A transport of the test's own, whose idle connections are closed
-	// before the emulator: an unused one would hold its shutdown 5s.
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	t.Cleanup(tr.CloseIdleConnections)
-	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(), githubapp.WithTransport(tr))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := fakegithubtest.ClientCreator(t, gh)
 	clients, err := NewClients(cc, New(Options{Now: clk.Now, Sleep: clk.Sleep}), cfg.GitHub.V4APIURL)
 	if err != nil {
 		t.Fatal(err)
