@@ -265,7 +265,7 @@ func (rn *Runner) Run(ctx context.Context, repos []plan.RepoRef) *Result {
 		defer q.close()
 		defer rg.Wait()
 		defer close(repoCh)
-		for _, r := range repos {
+		for _, r := range byInstallation(repos) {
 			select {
 			case repoCh <- r:
 			case <-ctx.Done():
@@ -305,6 +305,31 @@ func (rn *Runner) Run(ctx context.Context, repos []plan.RepoRef) *Result {
 	sort.SliceStable(res.Failures, func(i, j int) bool { return res.Failures[i].key() < res.Failures[j].key() })
 	res.Unfinished = res.Found - int(rn.finished.Load())
 	return res
+}
+
+// byInstallation takes the repositories one installation at a time, in
+// turn: GitHub's secondary limits (points per endpoint, writes) are per
+// installation, so readers and workers on different installations are
+// paced apart instead of all waiting for one installation's budget.
+func byInstallation(repos []plan.RepoRef) []plan.RepoRef {
+	var order []int64
+	of := map[int64][]plan.RepoRef{}
+	for _, r := range repos {
+		if _, ok := of[r.InstallationID]; !ok {
+			order = append(order, r.InstallationID)
+		}
+		of[r.InstallationID] = append(of[r.InstallationID], r)
+	}
+	out := make([]plan.RepoRef, 0, len(repos))
+	for len(out) < len(repos) {
+		for _, inst := range order {
+			if rs := of[inst]; len(rs) > 0 {
+				out = append(out, rs[0])
+				of[inst] = rs[1:]
+			}
+		}
+	}
+	return out
 }
 
 func lessRef(a, b plan.PRRef) bool {

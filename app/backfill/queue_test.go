@@ -202,3 +202,22 @@ func TestGreen(t *testing.T) {
 		}
 	}
 }
+
+// TestByInstallation: repositories are taken one installation at a time,
+// in turn, each installation's in their order.
+func TestByInstallation(t *testing.T) {
+	var repos []plan.RepoRef
+	for _, r := range []struct {
+		inst int64
+		name string
+	}{{1, "a"}, {1, "b"}, {1, "c"}, {2, "d"}, {3, "e"}, {3, "f"}} {
+		repos = append(repos, plan.RepoRef{InstallationID: r.inst, Owner: "o", Repo: r.name})
+	}
+	var got []string
+	for _, r := range byInstallation(repos) {
+		got = append(got, r.Repo)
+	}
+	if want := "a d e b f c"; strings.Join(got, " ") != want {
+		t.Errorf("order %v, want %s", got, want)
+	}
+}

@@ -214,14 +214,19 @@ func (g *Governor) Describe(ch chan<- *prometheus.Desc) { ch <- g.budgetDesc }
 // Collect implements prometheus.Collector.
 func (g *Governor) Collect(ch chan<- prometheus.Metric) {
 	now := g.opts.Now()
+	var ms []prometheus.Metric
 	g.mu.Lock()
-	defer g.mu.Unlock()
 	for k, b := range g.budgets {
 		left := b.Remaining
 		if !now.Before(b.Reset) {
 			left = b.Limit
 		}
-		ch <- prometheus.MustNewConstMetric(g.budgetDesc, prometheus.GaugeValue, float64(left), strconv.FormatInt(k.inst, 10), k.resource)
+		ms = append(ms, prometheus.MustNewConstMetric(g.budgetDesc, prometheus.GaugeValue, float64(left), strconv.FormatInt(k.inst, 10), k.resource))
+	}
+	g.mu.Unlock()
+	// Sent without the lock: the registry reads them as it goes.
+	for _, m := range ms {
+		ch <- m
 	}
 }
 

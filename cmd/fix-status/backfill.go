@@ -375,7 +375,10 @@ type backfillRate struct {
 	Pauses           int64   `json:"pauses"`
 	PausedSeconds    float64 `json:"paused_seconds"`
 	WriteWaitSeconds float64 `json:"write_wait_seconds"`
-	SecondaryLimited int64   `json:"secondary_limited"`
+	// PointsWaitSeconds is how long requests waited for an endpoint's
+	// points a minute (GitHub's secondary limit).
+	PointsWaitSeconds float64 `json:"points_wait_seconds"`
+	SecondaryLimited  int64   `json:"secondary_limited"`
 }
 
 type backfillResult struct {
@@ -408,7 +411,7 @@ func toBackfillReport(res *backfill.Result) backfillReport {
 			NotModified: st.NotModified, FilesFallbacks: res.FilesFallbacks, ChecksFallbacks: res.ChecksFallbacks,
 			RepoFallbacks: res.RepoFallbacks},
 		RateLimit: backfillRate{Pauses: st.Pauses, PausedSeconds: st.Paused.Seconds(), WriteWaitSeconds: st.WriteWait.Seconds(),
-			SecondaryLimited: st.SecondaryLimited},
+			PointsWaitSeconds: st.PointsWait.Seconds(), SecondaryLimited: st.SecondaryLimited},
 		DurationSeconds: res.Duration.Seconds(),
 		Results:         []backfillResult{}, Failures: []backfillFailure{},
 	}
