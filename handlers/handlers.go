@@ -23,7 +23,7 @@ func All(svc *serve.Service, m *metrics.Metrics) []githubapp.EventHandler {
 	b := base{svc: svc, metrics: m}
 	return []githubapp.EventHandler{
 		&PullRequest{b}, &IssueComment{b}, &Push{b}, &Status{b}, &CheckRun{b}, &CheckSuite{b},
-		&BranchProtectionRule{b}, &RepositoryRuleset{b}, &Installation{b}, &InstallationRepositories{b},
+		&BranchProtectionRule{b}, &RepositoryRuleset{b}, &Installation{b}, &InstallationRepositories{b}, &MergeGroup{b},
 	}
 }
 
@@ -57,6 +57,11 @@ func (b base) decode(ctx context.Context, eventType string, payload []byte, into
 type namedRepo interface {
 	GetOwner() *github.User
 	GetName() string
+}
+
+// malformed is the error of a payload that lacks what its event needs.
+func malformed(eventType, what string) error {
+	return fmt.Errorf("%s event with %s: %w ignored", eventType, what, ErrMalformed)
 }
 
 // repoOf names the repository and installation of an event. It rejects a

@@ -95,7 +95,7 @@ func TestHandlers(t *testing.T) {
 		{name: "PR title edited", event: "pull_request", file: "pull_request/opened.json",
 			adapt: map[string]any{"action": "edited", "changes": map[string]any{"title": map[string]any{"from": "Old"}}}},
 		{name: "PR labeled", event: "pull_request", file: "pull_request/labeled.json", adapt: map[string]any{"installation": inst}},
-		{name: "PR closed", event: "pull_request", file: "pull_request/closed.json", adapt: map[string]any{"installation": inst}},
+		{name: "PR closed", event: "pull_request", file: "pull_request/closed.json", adapt: map[string]any{"installation": inst}, queued: true},
 		{name: "PR without installation", event: "pull_request", file: "pull_request/opened.json", adapt: map[string]any{"installation": nil},
 			wantErr: "pull_request event without repository or installation: malformed payload ignored"},
 		{name: "PR without number", event: "pull_request", file: "pull_request/opened.json", adapt: map[string]any{"number": nil},
@@ -181,7 +181,7 @@ func TestAll(t *testing.T) {
 	}
 	sort.Strings(events)
 	want := []string{"branch_protection_rule", "check_run", "check_suite", "installation", "installation_repositories",
-		"issue_comment", "pull_request", "push", "repository_ruleset", "status"}
+		"issue_comment", "merge_group", "pull_request", "push", "repository_ruleset", "status"}
 	if strings.Join(events, " ") != strings.Join(want, " ") {
 		t.Errorf("events: %v, want %v", events, want)
 	}

@@ -22,7 +22,8 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 		return err
 	}
 	switch e.GetAction() {
-	case "opened", "reopened", "synchronize", "ready_for_review":
+	case "opened", "reopened", "synchronize", "ready_for_review", "closed":
+		// closed: the reconcile finds it closed, and the stuck PRs forget it.
 	case "edited":
 		if e.GetChanges().GetBase() == nil {
 			return nil // a title or body edit changes nothing required

@@ -290,6 +290,7 @@ type StateCheckRun struct {
 	DetailsURL   string     `json:"details_url"`
 	Title        string     `json:"title"`
 	Summary      string     `json:"summary"`
+	Text         string     `json:"text,omitempty"`
 	StartedAt    *time.Time `json:"started_at"`
 	CompletedAt  *time.Time `json:"completed_at"`
 }
@@ -444,7 +445,7 @@ func (w *world) stateCheckRuns(c *commit) []StateCheckRun {
 	for _, cr := range c.checkRuns {
 		out = append(out, StateCheckRun{ID: cr.id, Name: cr.name, HeadSHA: cr.headSHA, Status: cr.status, Conclusion: cr.conclusion,
 			AppID: cr.appID, App: w.appByID(cr.appID).slug, Creator: cr.creator, CheckSuiteID: cr.suite.id,
-			DetailsURL: cr.detailsURL, Title: cr.title, Summary: cr.summary,
+			DetailsURL: cr.detailsURL, Title: cr.title, Summary: cr.summary, Text: cr.text,
 			StartedAt: copyTime(cr.startedAt), CompletedAt: copyTime(cr.completedAt)})
 	}
 	return out

@@ -654,7 +654,7 @@ func (w *world) statusPayload(base string, r *repo, cm *commit, st *status) map[
 	sort.Strings(names)
 	for _, name := range names {
 		if b := r.branches[name]; b.sha == cm.sha {
-			branches = append(branches, map[string]any{"name": name, "protected": b.protection != nil,
+			branches = append(branches, map[string]any{"name": name, "protected": b.protected(),
 				"commit": map[string]string{"sha": cm.sha, "url": base + "/repos/" + r.full + "/commits/" + cm.sha}})
 		}
 	}

@@ -220,7 +220,8 @@ func slugOf(name string) string {
 // handleNewApp is POST {web}/settings/apps/new and
 // POST {web}/organizations/{org}/settings/apps/new: the user approves the
 // manifest at once; GitHub creates the app and redirects to the manifest's
-// redirect_url with a code and the state. The owner is the organization, or
+// redirect_url with a code and the state (a parameter of the form's action
+// URL, where GitHub's documentation puts it). The owner is the organization, or
 // the user named by login (form or query), else the account of the first
 // installation.
 func (s *Server) handleNewApp(w http.ResponseWriter, r *http.Request) {
@@ -253,7 +254,7 @@ func (s *Server) handleNewApp(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, problem, http.StatusUnprocessableEntity)
 		return
 	}
-	http.Redirect(w, r, withQuery(m.RedirectURL, url.Values{"code": {code}, "state": {r.PostForm.Get("state")}}), http.StatusFound)
+	http.Redirect(w, r, withQuery(m.RedirectURL, url.Values{"code": {code}, "state": {r.URL.Query().Get("state")}}), http.StatusFound)
 }
 
 // check applies GitHub's rules to a manifest ("" when it is valid).

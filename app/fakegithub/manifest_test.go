@@ -28,12 +28,18 @@ func manifestFor(name, hookURL string, events ...string) string {
 	return string(data)
 }
 
-// createFromManifest posts a manifest as a browser would and returns the
-// redirect's query.
+// createFromManifest posts a manifest as a browser would (the state in the
+// form's action URL) and returns the redirect's query.
 func createFromManifest(t *testing.T, s *Server, path, manifest, state string) (int, url.Values) {
 	t.Helper()
-	form := url.Values{"manifest": {manifest}, "state": {state}}
-	res, err := noRedirects.PostForm(s.URL()+path, form)
+	u, err := url.Parse(s.URL() + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("state", state)
+	u.RawQuery = q.Encode()
+	res, err := noRedirects.PostForm(u.String(), url.Values{"manifest": {manifest}})
 	if err != nil {
 		t.Fatal(err)
 	}

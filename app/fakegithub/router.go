@@ -84,6 +84,7 @@ func routeTable() []*route {
 		{method: "POST", tmpl: "/repos/{owner}/{repo}/check-suites/{check_suite_id}/rerequest", perms: []string{"checks:write"}, write: true, docs: suites + "#rerequest-a-check-suite", h: hRerequestSuite},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/actions/runs", perms: []string{"actions:read"}, docs: wfruns + "#list-workflow-runs-for-a-repository", h: hListRuns},
 		{method: "POST", tmpl: "/repos/{owner}/{repo}/actions/runs/{run_id}/rerun", perms: []string{"actions:write"}, write: true, docs: wfruns + "#re-run-a-workflow", h: hRerun},
+		{method: "GET", tmpl: "/repos/{owner}/{repo}/branches", perms: []string{"contents:read"}, docs: "https://docs.github.com/rest/branches/branches#list-branches", h: hListBranches},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/branches/{branch+}/protection", perms: []string{"administration:read"}, docs: prot + "#get-branch-protection", h: hProtection},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/branches/{branch+}/protection/required_status_checks", perms: []string{"administration:read"}, docs: prot + "#get-status-checks-protection", h: hRequiredChecks},
 		{method: "GET", tmpl: "/repos/{owner}/{repo}/rules/branches/{branch+}", perms: []string{"metadata:read"}, docs: rules + "#get-rules-for-a-branch", h: hRules},

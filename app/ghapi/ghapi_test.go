@@ -149,7 +149,8 @@ func TestWrites(t *testing.T) {
 	w := NewWriter(c, repo.PR(1), sha)
 	for _, wr := range []plan.Write{
 		{Kind: plan.WriteStatus, Context: "ci/docs", State: "success", Description: "Skipped: x", TargetURL: "https://example.com/rule"},
-		{Kind: plan.WriteCheckRun, Context: "build (docs)", State: "skipped", Description: "Skipped: y"},
+		{Kind: plan.WriteCheckRun, Context: "build (docs)", State: "skipped", Description: "Skipped: y",
+			TargetURL: "https://example.com/prs/o/r/1", Title: "Skipped by fix-status", Text: "### Why\n\ny"},
 	} {
 		if err := w.Write(ctx, wr); err != nil {
 			t.Fatalf("%s: %v", wr.Kind, err)
@@ -167,7 +168,7 @@ func TestWrites(t *testing.T) {
 	}
 	for _, r := range p.CheckRuns {
 		if r.Creator == "fix-status[bot]" {
-			got = append(got, "check_run "+r.Name+" "+r.Status+"/"+r.Conclusion)
+			got = append(got, fmt.Sprintf("check_run %s %s/%s %s %q %q %q", r.Name, r.Status, r.Conclusion, r.DetailsURL, r.Title, r.Summary, r.Text))
 		}
 	}
 	for _, cm := range p.Comments[2:] { // after the scenario's
@@ -175,7 +176,7 @@ func TestWrites(t *testing.T) {
 			got = append(got, "comment "+cm.Body)
 		}
 	}
-	want := []string{"status ci/docs success https://example.com/rule", "check_run build (docs) completed/skipped", "comment hello"}
+	want := []string{"status ci/docs success https://example.com/rule", `check_run build (docs) completed/skipped https://example.com/prs/o/r/1 "Skipped by fix-status" "Skipped: y" "### Why\n\ny"`, "comment hello"}
 	if len(got) != len(want) {
 		t.Fatalf("writes seen: %q, want %q", got, want)
 	}

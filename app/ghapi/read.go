@@ -234,6 +234,10 @@ func ReadRetriggers(ctx context.Context, c *github.Client, ref plan.PRRef, sha, 
 			}
 		}
 	}
+	if ref.Number == 0 {
+		// A merge group: no pull request, no comments.
+		return out, nil
+	}
 	opt := &github.IssueListCommentsOptions{ListOptions: github.ListOptions{PerPage: PerPage}}
 	for {
 		cs, resp, err := c.Issues.ListComments(ctx, ref.Owner, ref.Repo, ref.Number, opt)

@@ -35,8 +35,11 @@ func (a *Writer) Write(ctx context.Context, w plan.Write) error {
 			return fmt.Errorf("failed to set status %q on %s@%s: %w", w.Context, a.ref.FullRepo(), a.sha, err)
 		}
 	case plan.WriteCheckRun:
-		opt := github.CreateCheckRunOptions{Name: w.Context, HeadSHA: a.sha,
-			Output: &github.CheckRunOutput{Title: github.String(titleFor(w)), Summary: github.String(w.Description)}}
+		out := &github.CheckRunOutput{Title: github.String(w.Title), Summary: github.String(w.Description)}
+		if w.Text != "" {
+			out.Text = &w.Text
+		}
+		opt := github.CreateCheckRunOptions{Name: w.Context, HeadSHA: a.sha, Output: out}
 		if w.TargetURL != "" {
 			opt.DetailsURL = &w.TargetURL
 		}
@@ -58,13 +61,6 @@ func (a *Writer) Write(ctx context.Context, w plan.Write) error {
 		return fmt.Errorf("unknown write %q", w.Kind)
 	}
 	return nil
-}
-
-func titleFor(w plan.Write) string {
-	if w.State == "" {
-		return "Re-opened by fix-status"
-	}
-	return "Skipped by fix-status"
 }
 
 // rerunWorkflow re-runs the latest run of workflow (a file name under

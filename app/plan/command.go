@@ -99,6 +99,7 @@ func limitCommand(c *Command, ds []Decision) {
 	for i := range ds {
 		if ds[i].Verdict == Retrigger {
 			ds[i].Writes = nil
+			ds[i].Cause = CauseNeedsPermission
 			ds[i].Reason += "; re-running CI needs write permission"
 		}
 	}

@@ -43,9 +43,17 @@ type Write struct {
 	State       string // status state, or check run conclusion ("skipped"); "" = in progress
 	Description string
 	TargetURL   string
-	Comment     string
-	Workflow    string
-	SuiteID     int64
+	// Title and Text are a check run's output title and its Markdown text
+	// (the description is its summary); statuses have neither.
+	Title    string
+	Text     string
+	Comment  string
+	Workflow string
+	SuiteID  int64
+	// Attempt is a re-trigger's number among the re-triggers of its
+	// context on the head SHA (1 for the first): replicas claim it, so it
+	// is made once.
+	Attempt int
 }
 
 // Decision is the plan for one required context.
@@ -54,6 +62,9 @@ type Decision struct {
 	Verdict Verdict
 	// Reason is one human line, at most 140 characters.
 	Reason string
+	// Cause classifies the reason for machines (metrics, the dashboard,
+	// the texts that say how to make the job run).
+	Cause  Cause
 	Job    *rules.Job
 	Writes []Write
 	// RecheckAt, when set, is when the decision may change by itself (the
@@ -71,7 +82,11 @@ type PlanOptions struct {
 	// ReportAs is how skips are posted: "status" or "check_run".
 	ReportAs string
 	// WebURL is GitHub's web address, for links to the rule that decided.
-	WebURL            string
+	WebURL string
+	// PublicURL, when set, is where fix-status serves its details pages
+	// (ui.public_url): what it writes links to the PR's page there instead
+	// of to the rule.
+	PublicURL         string
 	GracePeriod       time.Duration
 	StalePendingAfter time.Duration // 0 = never re-trigger pending results
 	// MaxRetriggers bounds re-triggers of one context on one head SHA.
@@ -84,6 +99,9 @@ const DefaultMaxRetriggers = 3
 // SkipPrefix starts the description of every skip fix-status posts.
 const SkipPrefix = "Skipped: "
 
+// revokePrefix starts the reason of a revoke.
+const revokePrefix = "our earlier skip is wrong now: "
+
 // Plan decides every required context of a snapshot. It is a pure function:
 // no I/O, and the only clock is opts.Now.
 func Plan(s *Snapshot, opts PlanOptions) []Decision {
@@ -92,11 +110,11 @@ func Plan(s *Snapshot, opts PlanOptions) []Decision {
 	}
 	p := planner{s: s, o: opts}
 	var out []Decision
-	for _, rc := range mergeRequired(s.Required) {
+	for _, rc := range mergeRequired(s.Required, p.appName) {
 		var d Decision
 		if rc.pinConflict != "" {
 			job, _ := p.rule(rc.RequiredCheck)
-			d = Decision{Verdict: Blocked, Reason: "the required check is " + rc.pinConflict, Job: job}
+			d = Decision{Verdict: Blocked, Cause: CausePinned, Reason: "the required check is " + rc.pinConflict, Job: job}
 		} else {
 			d = p.decide(rc.RequiredCheck)
 		}
@@ -145,8 +163,9 @@ type required struct {
 
 // mergeRequired unions classic protection and rulesets, case-insensitively,
 // keeping every pin (GitHub applies every rule: a context pinned by one
-// source and not by the other is pinned), in a stable order.
-func mergeRequired(req []RequiredCheck) []required {
+// source and not by the other is pinned), in a stable order. name says
+// which app an id is, for people.
+func mergeRequired(req []RequiredCheck, name func(int64) string) []required {
 	idx := map[string]int{}
 	var out []required
 	for _, r := range req {
@@ -162,7 +181,7 @@ func mergeRequired(req []RequiredCheck) []required {
 		case o.AppID == 0:
 			o.AppID = r.AppID
 		case r.AppID != 0 && r.AppID != o.AppID && o.pinConflict == "":
-			o.pinConflict = fmt.Sprintf("pinned to app %d by %s and to app %d by %s", o.AppID, o.From, r.AppID, r.From)
+			o.pinConflict = fmt.Sprintf("pinned to %s by %s and to %s by %s", name(o.AppID), o.From, name(r.AppID), r.From)
 		}
 		if !strings.Contains(o.From, r.From) {
 			o.From += "+" + r.From
@@ -253,26 +272,32 @@ func (p *planner) decide(rc RequiredCheck) Decision {
 	}
 	if ruling.verdict == Skip {
 		if oursPassing {
-			return Decision{Verdict: Satisfied, Reason: "already skipped by fix-status: " + ruling.reason, Job: job}
+			return Decision{Verdict: Satisfied, Cause: CauseOwnSkip, Reason: "already skipped by fix-status: " + ruling.reason, Job: job}
 		}
-		return Decision{Verdict: Skip, Reason: SkipPrefix + ruling.reason, Job: job, Writes: p.skipWrites(rc, job, ruling.reason)}
+		d := Decision{Context: rc.Context, Verdict: Skip, Cause: CauseWouldNotRun, Reason: SkipPrefix + ruling.reason, Job: job}
+		if ruling.cause == CauseCarried {
+			d.Cause, d.Reason = CauseCarried, CarriedPrefix+ruling.reason
+		}
+		d.Writes = p.skipWrites(rc, d)
+		return d
 	}
 	if oursPassing {
-		if ruling.verdict == Blocked && ruling.errored {
+		if ruling.verdict == Blocked && ruling.cause == CauseRulesError {
 			// Reading the rules failed: no write at all, not even a revoke.
-			return Decision{Verdict: Blocked, Reason: ruling.reason, Job: job}
+			return Decision{Verdict: Blocked, Cause: ruling.cause, Reason: ruling.reason, Job: job}
 		}
-		d := Decision{Verdict: Revoke, Job: job, Reason: "our earlier skip is wrong now: " + ruling.reason}
-		d.Writes = append(d.Writes, p.revokeWrites(rc, ours, ruling.reason)...)
+		d := Decision{Context: rc.Context, Verdict: Revoke, Cause: CauseRevoked, Job: job, Reason: revokePrefix + ruling.reason}
+		d.Writes = append(d.Writes, p.revokeWrites(rc, ours, d)...)
 		if ruling.verdict == Retrigger && job != nil {
-			d.Writes = append(d.Writes, p.rerunWrites(job, 0)...)
+			count, _ := p.retriggered(rc, job, time.Time{})
+			d.Writes = append(d.Writes, p.rerunWrites(job, 0, count+1)...)
 		}
 		return d
 	}
 	if ruling.verdict != Retrigger {
-		return Decision{Verdict: ruling.verdict, Reason: ruling.reason, Job: job}
+		return Decision{Verdict: ruling.verdict, Cause: ruling.cause, Reason: ruling.reason, Job: job}
 	}
-	return p.shouldHaveRun(rc, job, p.s.HeadSince, "should run ("+ruling.reason+") and has not reported", 0)
+	return p.shouldHaveRun(rc, job, p.s.HeadSince, "should run ("+ruling.reason+") and has not reported", CauseNotReported, 0)
 }
 
 // judgeReported decides a context someone else reported.
@@ -280,36 +305,56 @@ func (p *planner) judgeReported(rc RequiredCheck, rs []result, job *rules.Job) D
 	var pending *result
 	for i, r := range rs {
 		if r.state == "failing" {
-			return Decision{Verdict: Failing, Reason: fmt.Sprintf("%s reported %s", r.kind, r.raw), Job: job}
+			return Decision{Verdict: Failing, Cause: CauseFailed, Reason: fmt.Sprintf("%s reported %s", r.kind, r.raw), Job: job}
 		}
 		if r.state == "pending" && pending == nil {
 			pending = &rs[i]
 		}
 	}
 	if pending == nil {
-		return Decision{Verdict: Satisfied, Reason: fmt.Sprintf("%s reported %s", rs[0].kind, rs[0].raw), Job: job}
+		return Decision{Verdict: Satisfied, Cause: CauseReported, Reason: fmt.Sprintf("%s reported %s", rs[0].kind, rs[0].raw), Job: job}
 	}
 	age := p.o.Now.Sub(pending.since)
 	if p.o.StalePendingAfter <= 0 || pending.since.IsZero() || age < p.o.StalePendingAfter {
-		d := Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s is %s", pending.kind, pending.raw), Job: job}
+		d := Decision{Verdict: Waiting, Cause: CausePending, Reason: fmt.Sprintf("%s is %s", pending.kind, pending.raw), Job: job}
 		if p.o.StalePendingAfter > 0 && !pending.since.IsZero() {
 			d.RecheckAt = pending.since.Add(p.o.StalePendingAfter)
 		}
 		return d
 	}
 	if job == nil {
-		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s %s for %s, and no known job defines it to re-run", pending.kind, pending.raw, roundAge(age)), Job: job}
+		return Decision{Verdict: Blocked, Cause: CauseNoJob, Reason: fmt.Sprintf("%s %s for %s, and no known job defines it to re-run", pending.kind, pending.raw, roundAge(age)), Job: job}
 	}
 	since := pending.since.Add(p.o.StalePendingAfter - p.o.GracePeriod)
-	return p.shouldHaveRun(rc, job, since, fmt.Sprintf("%s %s for %s", pending.kind, pending.raw, roundAge(age)), pending.suiteID)
+	return p.shouldHaveRun(rc, job, since, fmt.Sprintf("%s %s for %s", pending.kind, pending.raw, roundAge(age)), CauseStalePending, pending.suiteID)
 }
 
 // shouldHaveRun handles a job that should be running: wait out the grace
 // period (counted from since, or from our last re-trigger), then re-trigger a
-// bounded number of times.
-func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Time, why string, suiteID int64) Decision {
-	// Every re-trigger leaves a marker comment; a workflow run's attempts
-	// also count re-runs made by hand. The higher count bounds.
+// bounded number of times; cause is why it is re-triggered.
+func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Time, why string, cause Cause, suiteID int64) Decision {
+	count, since := p.retriggered(rc, job, since)
+	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
+		return Decision{Verdict: Waiting, Cause: CauseGracePeriod, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job, RecheckAt: since.Add(p.o.GracePeriod)}
+	}
+	if count >= p.o.MaxRetriggers {
+		return Decision{Verdict: Blocked, Cause: CauseRetriggersExhausted, Reason: fmt.Sprintf("%s; re-triggered %d times already", why, count), Job: job}
+	}
+	w := p.rerunWrites(job, suiteID, count+1)
+	if len(w) == 0 {
+		if p.s.MergeGroup != nil && job.Rerun.Method == rules.RerunComment {
+			return Decision{Verdict: Blocked, Cause: CauseNoRerun, Reason: why + "; a comment cannot re-run it on a merge group", Job: job}
+		}
+		return Decision{Verdict: Blocked, Cause: CauseNoRerun, Reason: why + "; no way to re-run it is known", Job: job}
+	}
+	return Decision{Verdict: Retrigger, Cause: cause, Reason: why, Job: job, Writes: w}
+}
+
+// retriggered counts the re-triggers of rc on the head SHA and when the
+// last was (since, if none was later). Every re-trigger leaves a marker
+// comment; a workflow run's attempts also count re-runs made by hand. The
+// higher count bounds.
+func (p *planner) retriggered(rc RequiredCheck, job *rules.Job, since time.Time) (int, time.Time) {
 	var markers, attempts int
 	for _, r := range p.s.Retriggers {
 		switch {
@@ -324,18 +369,7 @@ func (p *planner) shouldHaveRun(rc RequiredCheck, job *rules.Job, since time.Tim
 			since = r.At
 		}
 	}
-	count := max(markers, attempts)
-	if wait := since.Add(p.o.GracePeriod).Sub(p.o.Now); wait > 0 {
-		return Decision{Verdict: Waiting, Reason: fmt.Sprintf("%s; grace period ends in %s", why, roundAge(wait)), Job: job, RecheckAt: since.Add(p.o.GracePeriod)}
-	}
-	if count >= p.o.MaxRetriggers {
-		return Decision{Verdict: Blocked, Reason: fmt.Sprintf("%s; re-triggered %d times already", why, count), Job: job}
-	}
-	w := p.rerunWrites(job, suiteID)
-	if len(w) == 0 {
-		return Decision{Verdict: Blocked, Reason: why + "; no way to re-run it is known", Job: job}
-	}
-	return Decision{Verdict: Retrigger, Reason: why, Job: job, Writes: w}
+	return max(markers, attempts), since
 }
 
 func roundAge(d time.Duration) string {
@@ -349,7 +383,9 @@ func roundAge(d time.Duration) string {
 type ruling struct {
 	verdict Verdict // Skip, Retrigger (should run), Blocked
 	reason  string
-	errored bool
+	// cause classifies a Blocked ruling (CauseRulesError: the rules could
+	// not be read, so nothing at all may be written).
+	cause Cause
 }
 
 // rule finds the jobs that report rc and combines their verdicts, applying
@@ -357,46 +393,73 @@ type ruling struct {
 func (p *planner) rule(rc RequiredCheck) (*rules.Job, ruling) {
 	s := p.s
 	if s.RulesErr != nil {
-		return nil, ruling{Blocked, "cannot read the job rules: " + s.RulesErr.Error(), true}
+		return nil, ruling{Blocked, "cannot read the job rules: " + s.RulesErr.Error(), CauseRulesError}
 	}
-	change := rules.Change{Branch: s.BaseBranch, Files: s.Files, Complete: s.FilesComplete, FirstHead: s.FirstHead}
+	change := rules.Change{Branch: s.BaseBranch, Files: s.Files, Complete: s.FilesComplete, FirstHead: s.FirstHead, MergeGroup: s.MergeGroup != nil}
 	job, v, reason := combine(s.Jobs, rc.Context, change)
 	if job == nil {
-		return nil, ruling{Blocked, "no job defines it", false}
+		return nil, ruling{Blocked, "no job defines it", CauseNoJob}
 	}
+	skip := ruling{Skip, reason, ""}
 	switch v {
 	case rules.VerdictRun:
-		return job, ruling{Retrigger, reason, false}
+		return job, ruling{Retrigger, reason, ""}
 	case rules.VerdictManual:
-		return job, ruling{Blocked, "manual job, " + reason, false}
+		return job, ruling{Blocked, "manual job, " + reason, CauseManual}
 	case rules.VerdictUnknown:
-		return job, ruling{Blocked, "cannot tell if it runs: " + reason, false}
+		return job, ruling{Blocked, "cannot tell if it runs: " + reason, unknownCause(job, change)}
+	case rules.VerdictNotOnMergeGroup:
+		// It never runs on merge groups, and would for these changes: the
+		// queue would wait for it until its timeout.
+		if !s.MergeGroup.Carry {
+			return job, ruling{Blocked, reason, CauseNotOnMergeGroup}
+		}
+		ok, why := p.carry(rc)
+		if !ok {
+			return job, ruling{Blocked, why, CauseNotOnMergeGroup}
+		}
+		skip = ruling{Skip, why, CauseCarried}
 	}
-	// The job would not run. Only now do the invariants that guard a skip
-	// apply.
-	if !s.FilesComplete {
+	// The job would not run (or its result is carried). Only now do the
+	// invariants that guard a skip apply.
+	if !s.FilesComplete && skip.cause != CauseCarried {
 		// Even a branch filter's verdict: a file past the limit may be a
 		// rule file the PR changes (invariant 1 could not be checked).
-		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the changed-file list is incomplete (%d files listed)", reason, len(s.Files)), false}
+		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the changed-file list is incomplete (%d files listed)", reason, len(s.Files)), CauseIncompleteFiles}
 	}
 	if rc.AppID != 0 && rc.AppID != p.o.AppID {
-		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the check is pinned to app %d", reason, rc.AppID), false}
+		return job, ruling{Blocked, fmt.Sprintf("would not run (%s), but the check is pinned to %s", reason, p.appName(rc.AppID)), CausePinned}
 	}
 	if len(s.RuleFilesChanged) > 0 {
 		// A PR must not rewrite the rules that judge it: skip only if its
 		// own version of the rules agrees.
 		if s.HeadRulesErr != nil {
-			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s and its rules cannot be read: %v", s.RuleFilesChanged[0], s.HeadRulesErr), true}
+			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s and its rules cannot be read: %v", s.RuleFilesChanged[0], s.HeadRulesErr), CauseRulesError}
 		}
 		_, hv, hreason := combine(s.HeadJobs, rc.Context, change)
-		if hv != rules.VerdictSkip && hv != rules.VerdictNotOnBranch {
+		if hv != rules.VerdictSkip && hv != rules.VerdictNotOnBranch && !(hv == rules.VerdictNotOnMergeGroup && skip.cause == CauseCarried) {
 			if hreason == "" {
 				hreason = "no job defines it"
 			}
-			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s; with its changes: %s", s.RuleFilesChanged[0], hreason), false}
+			return job, ruling{Blocked, fmt.Sprintf("this PR changes %s; with its changes: %s", s.RuleFilesChanged[0], hreason), CauseRulesChanged}
 		}
 	}
-	return job, ruling{Skip, reason, false}
+	return job, skip
+}
+
+// unknownCause: an unknown verdict that a complete file list would settle
+// is the list's doing (GitHub's 3,000 files, or the 300 Actions evaluates);
+// any other is the job's own.
+func unknownCause(job *rules.Job, change rules.Change) Cause {
+	if job.ContextPattern == nil {
+		full := *job
+		full.MaxFiles = 0
+		change.Complete = true
+		if v, _ := rules.EvaluateJob(&full, change); v != rules.VerdictUnknown {
+			return CauseIncompleteFiles
+		}
+	}
+	return CauseUnknown
 }
 
 // verdictRank orders verdicts from the most conservative (the job runs).
@@ -429,54 +492,55 @@ func combine(jobs []*rules.Job, context string, change rules.Change) (*rules.Job
 	return best, bv, br
 }
 
-func (p *planner) link(job *rules.Job) string {
-	if job == nil || job.Origin.Repo == "" || job.Origin.Path == "" || p.o.WebURL == "" {
-		return ""
+// target is where what fix-status writes for context links: the PR's
+// details page when fix-status serves one, else the rule that decided.
+func (p *planner) target(context string, job *rules.Job) string {
+	if p.o.PublicURL != "" {
+		return DetailsURL(p.o.PublicURL, p.s.PR, context)
 	}
-	u := fmt.Sprintf("%s/%s/blob/%s/%s", strings.TrimSuffix(p.o.WebURL, "/"), job.Origin.Repo, p.s.BaseSHA, job.Origin.Path)
-	if job.Origin.Line > 0 {
-		u += fmt.Sprintf("#L%d", job.Origin.Line)
-	}
-	return u
+	return RuleLink(p.o.WebURL, p.s.BaseSHA, job)
 }
 
-func (p *planner) skipWrites(rc RequiredCheck, job *rules.Job, reason string) []Write {
-	desc := rules.Truncate(SkipPrefix+reason, rules.MaxReason)
+func (p *planner) skipWrites(rc RequiredCheck, d Decision) []Write {
+	desc := rules.Truncate(d.Reason, rules.MaxReason)
 	if p.o.ReportAs == "check_run" {
-		return []Write{{Kind: WriteCheckRun, Context: rc.Context, State: "skipped", Description: desc, TargetURL: p.link(job)}}
+		return []Write{{Kind: WriteCheckRun, Context: rc.Context, State: "skipped", Description: desc, TargetURL: p.target(rc.Context, d.Job),
+			Title: CheckRunTitle(d), Text: CheckRunText(p.s, d, p.o)}}
 	}
-	return []Write{{Kind: WriteStatus, Context: rc.Context, State: "success", Description: desc, TargetURL: p.link(job)}}
+	return []Write{{Kind: WriteStatus, Context: rc.Context, State: "success", Description: desc, TargetURL: p.target(rc.Context, d.Job)}}
 }
 
 // revokeWrites put our own results back to pending, in the form they were
 // posted (a newer result of the same kind replaces ours).
-func (p *planner) revokeWrites(rc RequiredCheck, ours []result, reason string) []Write {
-	desc := rules.Truncate("fix-status revoked its skip: "+reason, rules.MaxReason)
+func (p *planner) revokeWrites(rc RequiredCheck, ours []result, d Decision) []Write {
+	desc := rules.Truncate("fix-status revoked its skip: "+strings.TrimPrefix(d.Reason, revokePrefix), rules.MaxReason)
 	kinds := map[string]bool{}
 	for _, r := range ours {
 		kinds[r.kind] = true
 	}
 	var w []Write
 	if kinds["status"] {
-		w = append(w, Write{Kind: WriteStatus, Context: rc.Context, State: "pending", Description: desc})
+		w = append(w, Write{Kind: WriteStatus, Context: rc.Context, State: "pending", Description: desc, TargetURL: p.target(rc.Context, d.Job)})
 	}
 	if kinds["check run"] {
-		w = append(w, Write{Kind: WriteCheckRun, Context: rc.Context, State: "", Description: desc})
+		w = append(w, Write{Kind: WriteCheckRun, Context: rc.Context, State: "", Description: desc, TargetURL: p.target(rc.Context, d.Job),
+			Title: CheckRunTitle(d), Text: CheckRunText(p.s, d, p.o)})
 	}
 	return w
 }
 
-func (p *planner) rerunWrites(job *rules.Job, suiteID int64) []Write {
+func (p *planner) rerunWrites(job *rules.Job, suiteID int64, attempt int) []Write {
 	switch job.Rerun.Method {
 	case rules.RerunComment:
-		if job.Rerun.Comment != "" {
-			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment}}
+		// A merge group has no pull request to comment on.
+		if job.Rerun.Comment != "" && p.s.MergeGroup == nil {
+			return []Write{{Kind: WriteComment, Context: job.Context, Comment: job.Rerun.Comment, Attempt: attempt}}
 		}
 	case rules.RerunActions:
-		return []Write{{Kind: WriteActionsRerun, Context: job.Context, Workflow: job.Rerun.Workflow}}
+		return []Write{{Kind: WriteActionsRerun, Context: job.Context, Workflow: job.Rerun.Workflow, Attempt: attempt}}
 	case rules.RerunCheckSuite:
 		if suiteID != 0 {
-			return []Write{{Kind: WriteSuiteRerun, Context: job.Context, SuiteID: suiteID}}
+			return []Write{{Kind: WriteSuiteRerun, Context: job.Context, SuiteID: suiteID, Attempt: attempt}}
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/fix-status/fix-status/app/rules"
 )
@@ -57,75 +58,83 @@ func TestPlan(t *testing.T) {
 		edit   func(s *Snapshot)
 		opts   func(o *PlanOptions)
 		want   Verdict
+		cause  Cause
 		reason string
 		writes []Write
 	}{
-		{name: "skip: conditional job does not match",
+		{name: "skip: conditional job does not match", cause: CauseWouldNotRun,
 			want: Skip, reason: "Skipped: no changed file matches run_if_changed ^docs/",
 			writes: []Write{{Kind: WriteStatus, Context: "docs", State: "success",
 				Description: "Skipped: no changed file matches run_if_changed ^docs/",
 				TargetURL:   "https://github.com/o/r/blob/base/jobs.yaml#L3"}}},
-		{name: "skip as a check run when report_as check_run",
+		{name: "skip as a check run when report_as check_run", cause: CauseWouldNotRun,
 			opts: func(o *PlanOptions) { o.ReportAs = "check_run" },
 			want: Skip, reason: "Skipped: no changed file matches run_if_changed ^docs/",
 			writes: []Write{{Kind: WriteCheckRun, Context: "docs", State: "skipped",
 				Description: "Skipped: no changed file matches run_if_changed ^docs/",
-				TargetURL:   "https://github.com/o/r/blob/base/jobs.yaml#L3"}}},
-		{name: "satisfied by a success status",
+				TargetURL:   "https://github.com/o/r/blob/base/jobs.yaml#L3",
+				Title:       "Skipped by fix-status: docs would not run for this pull request"}}},
+		{name: "with a public URL, what fix-status writes links to the details page", cause: CauseWouldNotRun,
+			opts: func(o *PlanOptions) { o.PublicURL = "https://fix-status.example.com" },
+			want: Skip, reason: "Skipped: no changed file matches run_if_changed ^docs/",
+			writes: []Write{{Kind: WriteStatus, Context: "docs", State: "success",
+				Description: "Skipped: no changed file matches run_if_changed ^docs/",
+				TargetURL:   "https://fix-status.example.com/prs/o/r/1#check-docs"}}},
+		{name: "satisfied by a success status", cause: CauseReported,
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "DOCS", State: "success", Creator: "prow"}}
 			},
 			want: Satisfied, reason: "status reported success"},
-		{name: "satisfied by a neutral check run",
+		{name: "satisfied by a neutral check run", cause: CauseReported,
 			edit: func(s *Snapshot) {
 				s.CheckRuns = []CheckRun{{Name: "docs", Status: "completed", Conclusion: "neutral", AppID: 5}}
 			},
 			want: Satisfied, reason: "check run reported neutral"},
-		{name: "satisfied by our own earlier skip (idempotent)",
+		{name: "satisfied by our own earlier skip (idempotent)", cause: CauseOwnSkip,
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "docs", State: "success", Creator: "fix-status[bot]"}}
 			},
 			want: Satisfied, reason: "already skipped by fix-status: no changed file matches run_if_changed ^docs/"},
-		{name: "failing status is left to humans",
+		{name: "failing status is left to humans", cause: CauseFailed,
 			edit: func(s *Snapshot) { s.Statuses = []Status{{Context: "docs", State: "failure", Creator: "prow"}} },
 			want: Failing, reason: "status reported failure"},
-		{name: "failing check run beside a passing status",
+		{name: "failing check run beside a passing status", cause: CauseFailed,
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "docs", State: "success", Creator: "prow"}}
 				s.CheckRuns = []CheckRun{{Name: "docs", Status: "completed", Conclusion: "timed_out", AppID: 5}}
 			},
 			want: Failing, reason: "check run reported timed_out"},
-		{name: "waiting: pending and not stale",
+		{name: "waiting: pending and not stale", cause: CausePending,
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "docs", State: "pending", Creator: "prow", CreatedAt: now.Add(-time.Hour)}}
 			},
 			want: Waiting, reason: "status is pending"},
-		{name: "retrigger: pending past the stale limit",
+		{name: "retrigger: pending past the stale limit", cause: CauseStalePending,
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "docs", State: "pending", Creator: "prow", CreatedAt: now.Add(-3 * time.Hour)}}
 			},
 			want: Retrigger, reason: "status pending for 3h0m0s",
-			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs"}}},
-		{name: "stale_pending_after 0 never re-triggers",
+			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs", Attempt: 1}}},
+		{name: "stale_pending_after 0 never re-triggers", cause: CausePending,
 			edit: func(s *Snapshot) {
 				s.Statuses = []Status{{Context: "docs", State: "pending", Creator: "prow", CreatedAt: now.Add(-300 * time.Hour)}}
 			},
 			opts: func(o *PlanOptions) { o.StalePendingAfter = 0 },
 			want: Waiting, reason: "status is pending"},
-		{name: "waiting: should run, inside the grace period",
+		{name: "waiting: should run, inside the grace period", cause: CauseGracePeriod,
 			edit: func(s *Snapshot) { s.Required[0].Context = "unit"; s.HeadSince = now.Add(-time.Minute) },
 			want: Waiting, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in 9m0s"},
-		{name: "retrigger: should run, never reported after the grace period",
+		{name: "retrigger: should run, never reported after the grace period", cause: CauseNotReported,
 			edit: func(s *Snapshot) { s.Required[0].Context = "unit" },
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit"}}},
-		{name: "waiting after our own re-trigger",
+			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1}}},
+		{name: "waiting after our own re-trigger", cause: CauseGracePeriod,
 			edit: func(s *Snapshot) {
 				s.Required[0].Context = "unit"
 				s.Retriggers = []PastRetrigger{{Context: "unit", At: now.Add(-2 * time.Minute)}}
 			},
 			want: Waiting, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in 8m0s"},
-		{name: "blocked after too many re-triggers",
+		{name: "blocked after too many re-triggers", cause: CauseRetriggersExhausted,
 			edit: func(s *Snapshot) {
 				s.Required[0].Context = "unit"
 				for i := 1; i <= 3; i++ {
@@ -133,113 +142,120 @@ func TestPlan(t *testing.T) {
 				}
 			},
 			want: Blocked, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; re-triggered 3 times already"},
-		{name: "revoke: our skip is wrong now, and re-trigger",
+		{name: "revoke: our skip is wrong now, and re-trigger", cause: CauseRevoked,
 			edit: func(s *Snapshot) {
 				s.Required[0].Context = "unit"
 				s.Statuses = []Status{{Context: "unit", State: "success", Creator: "fix-status[bot]", Description: "Skipped: x"}}
 			},
 			want: Revoke, reason: "our earlier skip is wrong now: run_if_changed ^pkg/ matches pkg/a.go",
 			writes: []Write{
-				{Kind: WriteStatus, Context: "unit", State: "pending", Description: "fix-status revoked its skip: run_if_changed ^pkg/ matches pkg/a.go"},
-				{Kind: WriteComment, Context: "unit", Comment: "/test unit"},
+				{Kind: WriteStatus, Context: "unit", State: "pending", Description: "fix-status revoked its skip: run_if_changed ^pkg/ matches pkg/a.go",
+					TargetURL: "https://github.com/o/r/blob/base/jobs.yaml#L3"},
+				{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1},
 			}},
-		{name: "our pending status after a revoke counts as no result",
+		{name: "our pending status after a revoke counts as no result", cause: CauseGracePeriod,
 			edit: func(s *Snapshot) {
 				s.Required[0].Context = "unit"
 				s.Statuses = []Status{{Context: "unit", State: "pending", Creator: "fix-status[bot]"}}
 				s.Retriggers = []PastRetrigger{{Context: "unit", At: now.Add(-time.Minute)}}
 			},
 			want: Waiting, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; grace period ends in 9m0s"},
-		{name: "manual job is blocked, not skipped",
+		{name: "manual job is blocked, not skipped", cause: CauseManual,
 			edit: func(s *Snapshot) {
 				s.Jobs[0] = &rules.Job{Name: "docs", Context: "docs", Trigger: rules.TriggerManual, Rerun: rules.Rerun{Method: rules.RerunComment, Comment: "/test docs"}}
 			},
 			want: Blocked, reason: "manual job, runs only when requested: /test docs"},
-		{name: "branch filter excludes the base branch: skip",
+		{name: "branch filter excludes the base branch: skip", cause: CauseWouldNotRun,
 			edit: func(s *Snapshot) { s.Jobs[0].Branches = neverBranch{} },
 			want: Skip, reason: "Skipped: branch main does not match branches ^release$",
 			writes: []Write{{Kind: WriteStatus, Context: "docs", State: "success", Description: "Skipped: branch main does not match branches ^release$", TargetURL: "https://github.com/o/r/blob/base/jobs.yaml#L3"}}},
-		{name: "sharded job: the definition that runs wins",
+		{name: "sharded job: the definition that runs wins", cause: CauseNotReported,
 			edit: func(s *Snapshot) {
 				other := prowJob("docs", "pkg/")
 				s.Jobs = append(s.Jobs, other)
 			},
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs"}}},
-		{name: "invariant 1: PR changes the rules and its version would run the job",
+			writes: []Write{{Kind: WriteComment, Context: "docs", Comment: "/test docs", Attempt: 1}}},
+		{name: "invariant 1: PR changes the rules and its version would run the job", cause: CauseRulesChanged,
 			edit: func(s *Snapshot) {
 				s.RuleFilesChanged = []string{"jobs.yaml"}
 				s.HeadJobs = []*rules.Job{prowJob("docs", "pkg/")}
 			},
 			want: Blocked, reason: "this PR changes jobs.yaml; with its changes: run_if_changed ^pkg/ matches pkg/a.go"},
-		{name: "invariant 1: PR changes the rules and its version agrees",
+		{name: "invariant 1: PR changes the rules and its version agrees", cause: CauseWouldNotRun,
 			edit: func(s *Snapshot) {
 				s.RuleFilesChanged = []string{"jobs.yaml"}
 				s.HeadJobs = []*rules.Job{prowJob("docs", "documentation/")}
 			},
 			want: Skip, reason: "Skipped: no changed file matches run_if_changed ^docs/",
 			writes: []Write{{Kind: WriteStatus, Context: "docs", State: "success", Description: "Skipped: no changed file matches run_if_changed ^docs/", TargetURL: "https://github.com/o/r/blob/base/jobs.yaml#L3"}}},
-		{name: "invariant 1: PR removes the job",
+		{name: "invariant 1: PR removes the job", cause: CauseRulesChanged,
 			edit: func(s *Snapshot) { s.RuleFilesChanged = []string{"jobs.yaml"}; s.HeadJobs = nil },
 			want: Blocked, reason: "this PR changes jobs.yaml; with its changes: no job defines it"},
-		{name: "invariant 1: head rules unreadable",
+		{name: "invariant 1: head rules unreadable", cause: CauseRulesError,
 			edit: func(s *Snapshot) { s.RuleFilesChanged = []string{"jobs.yaml"}; s.HeadRulesErr = errors.New("bad YAML") },
 			want: Blocked, reason: "this PR changes jobs.yaml and its rules cannot be read: bad YAML"},
-		{name: "invariant 2: incomplete file list is never skipped",
+		{name: "invariant 2: incomplete file list is never skipped", cause: CauseIncompleteFiles,
 			edit: func(s *Snapshot) { s.FilesComplete = false },
 			want: Blocked, reason: "cannot tell if it runs: the changed-file list is incomplete (1 files listed)"},
-		{name: "invariant 2: an incomplete list blocks a branch filter's skip too",
+		{name: "invariant 2: an incomplete list blocks a branch filter's skip too", cause: CauseIncompleteFiles,
 			edit: func(s *Snapshot) { s.FilesComplete = false; s.Jobs[0].Branches = neverBranch{} },
 			want: Blocked, reason: "would not run (branch main does not match branches ^release$), but the changed-file list is incomplete (1 files listed)"},
-		{name: "invariant 3: pins that disagree block, naming both",
+		{name: "invariant 3: pins that disagree block, naming both", cause: CausePinned,
 			edit: func(s *Snapshot) {
 				s.Required = []RequiredCheck{{Context: "docs", AppID: 15368, From: "protection"}, {Context: "DOCS", AppID: 4242, From: "ruleset"}}
 				s.CheckRuns = []CheckRun{{Name: "docs", Status: "completed", Conclusion: "success", AppID: 15368}}
 			},
-			want: Blocked, reason: "the required check is pinned to app 15368 by protection and to app 4242 by ruleset"},
-		{name: "invariant 3: a pin from one source holds when the other has none",
+			want: Blocked, reason: "the required check is pinned to GitHub Actions by protection and to app 4242 by ruleset"},
+		{name: "invariant 3: an app is named by the slug of its check runs", cause: CausePinned,
+			edit: func(s *Snapshot) {
+				s.Required[0].AppID = 4242
+				s.CheckRuns = []CheckRun{{Name: "other", Status: "completed", Conclusion: "success", AppID: 4242, AppSlug: "buildkite"}}
+			},
+			want: Blocked, reason: "would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to buildkite"},
+		{name: "invariant 3: a pin from one source holds when the other has none", cause: CausePinned,
 			edit: func(s *Snapshot) {
 				s.Required = []RequiredCheck{{Context: "docs", From: "protection"}, {Context: "docs", AppID: 15368, From: "ruleset"}}
 			},
-			want: Blocked, reason: "would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to app 15368"},
-		{name: "invariant 3: pinned to another app",
+			want: Blocked, reason: "would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to GitHub Actions"},
+		{name: "invariant 3: pinned to another app", cause: CausePinned,
 			edit: func(s *Snapshot) { s.Required[0].AppID = 15368 },
-			want: Blocked, reason: "would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to app 15368"},
-		{name: "invariant 3: a result from another app does not satisfy a pinned check",
+			want: Blocked, reason: "would not run (no changed file matches run_if_changed ^docs/), but the check is pinned to GitHub Actions"},
+		{name: "invariant 3: a result from another app does not satisfy a pinned check", cause: CauseNotReported,
 			edit: func(s *Snapshot) {
 				s.Required[0].AppID = 15368
 				s.Required[0].Context = "unit"
 				s.CheckRuns = []CheckRun{{Name: "unit", Status: "completed", Conclusion: "success", AppID: 7}}
 			},
 			want: Retrigger, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported",
-			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit"}}},
-		{name: "pinned to us: skip allowed",
+			writes: []Write{{Kind: WriteComment, Context: "unit", Comment: "/test unit", Attempt: 1}}},
+		{name: "pinned to us: skip allowed", cause: CauseWouldNotRun,
 			edit: func(s *Snapshot) { s.Required[0].AppID = 99 },
 			want: Skip, reason: "Skipped: no changed file matches run_if_changed ^docs/",
 			writes: []Write{{Kind: WriteStatus, Context: "docs", State: "success", Description: "Skipped: no changed file matches run_if_changed ^docs/", TargetURL: "https://github.com/o/r/blob/base/jobs.yaml#L3"}}},
-		{name: "invariant 4: never write beside another sender's pending result",
+		{name: "invariant 4: never write beside another sender's pending result", cause: CausePending,
 			edit: func(s *Snapshot) {
 				s.CheckRuns = []CheckRun{{Name: "docs", Status: "in_progress", AppID: 7, StartedAt: now.Add(-time.Minute)}}
 			},
 			want: Waiting, reason: "check run is in_progress"},
-		{name: "invariant 5: unknown context",
+		{name: "invariant 5: unknown context", cause: CauseNoJob,
 			edit: func(s *Snapshot) { s.Required[0].Context = "mystery" },
 			want: Blocked, reason: "no job defines it"},
-		{name: "invariant 6: rules error writes nothing",
+		{name: "invariant 6: rules error writes nothing", cause: CauseRulesError,
 			edit: func(s *Snapshot) {
 				s.RulesErr = errors.New(`jobs.yaml: job "docs": invalid run_if_changed regex "^(docs"`)
 			},
 			want: Blocked, reason: `cannot read the job rules: jobs.yaml: job "docs": invalid run_if_changed regex "^(docs"`},
-		{name: "invariant 6: rules error does not revoke either",
+		{name: "invariant 6: rules error does not revoke either", cause: CauseRulesError,
 			edit: func(s *Snapshot) {
 				s.RulesErr = errors.New("bad")
 				s.Statuses = []Status{{Context: "docs", State: "success", Creator: "fix-status[bot]"}}
 			},
 			want: Blocked, reason: "cannot read the job rules: bad"},
-		{name: "unknown verdict is blocked",
+		{name: "unknown verdict is blocked", cause: CauseUnknown,
 			edit: func(s *Snapshot) { s.Jobs[0].Unknown = "check name depends on an expression" },
 			want: Blocked, reason: "cannot tell if it runs: check name depends on an expression"},
-		{name: "no rerun method known",
+		{name: "no rerun method known", cause: CauseNoRerun,
 			edit: func(s *Snapshot) { s.Required[0].Context = "unit"; s.Jobs[1].Rerun = rules.Rerun{} },
 			want: Blocked, reason: "should run (run_if_changed ^pkg/ matches pkg/a.go) and has not reported; no way to re-run it is known"},
 	}
@@ -258,13 +274,14 @@ func TestPlan(t *testing.T) {
 				t.Fatalf("got %d decisions, want 1", len(ds))
 			}
 			d := ds[0]
-			if d.Verdict != tt.want || d.Reason != tt.reason {
-				t.Errorf("got %s %q, want %s %q", d.Verdict, d.Reason, tt.want, tt.reason)
+			if d.Verdict != tt.want || d.Reason != tt.reason || d.Cause != tt.cause {
+				t.Errorf("got %s %q (%s), want %s %q (%s)", d.Verdict, d.Reason, d.Cause, tt.want, tt.reason, tt.cause)
 			}
 			if d.Verdict == Waiting && strings.Contains(d.Reason, "grace period ends in") && d.RecheckAt.IsZero() {
 				t.Error("a decision waiting for the grace period has no RecheckAt")
 			}
-			if diff := cmp.Diff(tt.writes, d.Writes); diff != "" {
+			// A check run's text has golden tests of its own.
+			if diff := cmp.Diff(tt.writes, d.Writes, cmpopts.IgnoreFields(Write{}, "Text")); diff != "" {
 				t.Errorf("writes (-want +got):\n%s", diff)
 			}
 		})

@@ -153,4 +153,8 @@ type Snapshot struct {
 
 	// Command is set when a /fix-status comment asked for this plan.
 	Command *Command
+	// MergeGroup is set for a merge group's commit instead of a PR's head:
+	// its changes are the group's, and its jobs are judged as on merge
+	// groups.
+	MergeGroup *MergeGroup
 }

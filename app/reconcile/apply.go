@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/fix-status/fix-status/app/ghapi"
@@ -23,12 +24,26 @@ type applier struct {
 	// made it wait, reads the PR again. It returns errChanged when the PR
 	// changed.
 	gate func(context.Context) error
+	// claims make each re-trigger once; claimPrefix names the PR and head.
+	claims      Claims
+	claimPrefix string
+	// noComments: there is no PR to comment on (a merge group); its
+	// re-runs are counted from the runs' attempts.
+	noComments bool
+}
+
+func (a *applier) claimKey(w plan.Write) string {
+	return fmt.Sprintf("%s:%s:%d", a.claimPrefix, strings.ToLower(w.Context), w.Attempt)
 }
 
 type step struct {
 	desc string
 	err  error
 	done bool
+	// taken: another replica made this re-trigger; claim is the key this
+	// step holds.
+	taken bool
+	claim string
 }
 
 // apply makes the writes of every decision. A failed write does not stop
@@ -69,6 +84,20 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 		for _, w := range d.Writes {
 			st := &step{desc: plan.Describe(w)}
 			steps[i] = append(steps[i], st)
+			if w.Attempt > 0 && !a.dryRun && !changed {
+				key := a.claimKey(w)
+				ok, err := a.claims.Claim(ctx, key)
+				if err != nil {
+					st.err = err
+					errs = append(errs, err)
+					continue
+				}
+				if !ok {
+					st.taken = true
+					continue
+				}
+				st.claim = key
+			}
 			switch {
 			case w.Kind == plan.WriteComment:
 				comments = append(comments, w)
@@ -83,7 +112,7 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 			}
 		}
 	}
-	if len(comments) > 0 && !a.dryRun {
+	if len(comments) > 0 && !a.dryRun && !a.noComments {
 		shared := &step{}
 		do(shared, func() error {
 			err := a.w.Comment(ctx, plan.RetriggerComment(comments, a.sha))
@@ -92,6 +121,16 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 		})
 		for _, st := range commentSteps {
 			st.err, st.done = shared.err, shared.done
+		}
+	}
+	for _, ss := range steps {
+		for _, st := range ss {
+			if st.claim != "" && (st.err != nil || !st.done) {
+				// Not made: a retry (or the next look) makes it.
+				if err := a.claims.Release(ctx, st.claim); err != nil {
+					errs = append(errs, err)
+				}
+			}
 		}
 	}
 	actions := make([]string, len(ds))
@@ -103,6 +142,8 @@ func (a *applier) apply(ctx context.Context, ds []plan.Decision) ([]string, int,
 				parts = append(parts, "would "+st.desc)
 			case st.err != nil:
 				parts = append(parts, "failed to "+st.desc)
+			case st.taken:
+				parts = append(parts, "already done by another replica: "+st.desc)
 			case !st.done:
 				parts = append(parts, "not done (the PR changed): "+st.desc)
 			default:

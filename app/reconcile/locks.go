@@ -3,14 +3,15 @@ package reconcile
 import (
 	"context"
 	"sync"
+	"time"
 
-	"github.com/fix-status/fix-status/app/plan"
+	"github.com/hashicorp/golang-lru/v2/expirable"
 )
 
-// LocalLocks are per-PR locks within one process.
+// LocalLocks are locks of PRs and merge groups within one process.
 type LocalLocks struct {
 	mu    sync.Mutex
-	locks map[plan.PRRef]*prLock
+	locks map[string]*prLock
 }
 
 type prLock struct {
@@ -19,10 +20,10 @@ type prLock struct {
 }
 
 // NewLocalLocks returns in-process per-PR locks.
-func NewLocalLocks() *LocalLocks { return &LocalLocks{locks: map[plan.PRRef]*prLock{}} }
+func NewLocalLocks() *LocalLocks { return &LocalLocks{locks: map[string]*prLock{}} }
 
 // Lock implements Locker.
-func (l *LocalLocks) Lock(ctx context.Context, ref plan.PRRef) (func(), error) {
+func (l *LocalLocks) Lock(ctx context.Context, ref string) (func(), error) {
 	l.mu.Lock()
 	pl, ok := l.locks[ref]
 	if !ok {
@@ -44,7 +45,7 @@ func (l *LocalLocks) Lock(ctx context.Context, ref plan.PRRef) (func(), error) {
 
 // release gives the token back (when held) and forgets a lock nobody
 // waits for, so the map holds only PRs being reconciled.
-func (l *LocalLocks) release(ref plan.PRRef, pl *prLock, held bool) {
+func (l *LocalLocks) release(ref string, pl *prLock, held bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if held {
@@ -53,4 +54,30 @@ func (l *LocalLocks) release(ref plan.PRRef, pl *prLock, held bool) {
 	if pl.waiters--; pl.waiters == 0 {
 		delete(l.locks, ref)
 	}
+}
+
+// localClaims are Claims within one process, forgotten after a day (a
+// head's re-triggers are over by then).
+type localClaims struct {
+	mu   sync.Mutex
+	seen *expirable.LRU[string, struct{}]
+}
+
+func newLocalClaims() *localClaims {
+	return &localClaims{seen: expirable.NewLRU[string, struct{}](100000, nil, 24*time.Hour)}
+}
+
+func (c *localClaims) Claim(_ context.Context, key string) (bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.seen.Contains(key) {
+		return false, nil
+	}
+	c.seen.Add(key, struct{}{})
+	return true, nil
+}
+
+func (c *localClaims) Release(_ context.Context, key string) error {
+	c.seen.Remove(key)
+	return nil
 }

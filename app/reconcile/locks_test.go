@@ -10,12 +10,12 @@ import (
 func TestLocalLocks(t *testing.T) {
 	l := NewLocalLocks()
 	ctx := context.Background()
-	unlock, err := l.Lock(ctx, widgets.PR(1))
+	unlock, err := l.Lock(ctx, widgets.PR(1).String())
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Another PR is free.
-	other, err := l.Lock(ctx, widgets.PR(2))
+	other, err := l.Lock(ctx, widgets.PR(2).String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -23,12 +23,12 @@ func TestLocalLocks(t *testing.T) {
 	// The same PR waits: a context that ends first gives up.
 	short, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := l.Lock(short, widgets.PR(1)); !errors.Is(err, context.Canceled) {
+	if _, err := l.Lock(short, widgets.PR(1).String()); !errors.Is(err, context.Canceled) {
 		t.Fatalf("second lock of a held PR: %v", err)
 	}
 	got := make(chan func(), 1)
 	go func() {
-		u, err := l.Lock(ctx, widgets.PR(1))
+		u, err := l.Lock(ctx, widgets.PR(1).String())
 		if err != nil {
 			t.Error(err)
 		}
@@ -37,7 +37,7 @@ func TestLocalLocks(t *testing.T) {
 	// Once the second caller waits on the lock, it has not got it.
 	for waiting := 0; waiting < 2; {
 		l.mu.Lock()
-		waiting = l.locks[widgets.PR(1)].waiters
+		waiting = l.locks[widgets.PR(1).String()].waiters
 		l.mu.Unlock()
 		runtime.Gosched()
 	}

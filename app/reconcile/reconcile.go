@@ -45,12 +45,26 @@ type Options struct {
 	Locks Locker
 	// Pacer paces writes under GitHub's secondary limits (nil: not paced).
 	Pacer WritePacer
+	// Claims make each re-trigger once across replicas (default: within
+	// this process).
+	Claims Claims
 }
 
-// Locker gives one reconcile of a PR at a time.
+// Claims are claims on re-triggers: the nth re-trigger of a context on a
+// head is made by whoever claims it first. A lock held past its lease, or a
+// replica paused mid-write, then cannot make a second /test comment.
+type Claims interface {
+	Claim(ctx context.Context, key string) (bool, error)
+	// Release gives a claim back: its write failed, a retry makes it.
+	Release(ctx context.Context, key string) error
+}
+
+// Locker gives one reconcile of a PR (or of a merge group) at a time.
 type Locker interface {
-	// Lock waits until ref is free (or ctx ends) and holds it until unlock.
-	Lock(ctx context.Context, ref plan.PRRef) (unlock func(), err error)
+	// Lock waits until key is free (or ctx ends) and holds it until
+	// unlock. Keys are a PR's "owner/repo#n", a merge group's
+	// "owner/repo@sha".
+	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
 // WritePacer paces content-creating writes of an installation.
@@ -104,6 +118,9 @@ func New(opts Options) *Reconciler {
 	}
 	if opts.Locks == nil {
 		opts.Locks = NewLocalLocks()
+	}
+	if opts.Claims == nil {
+		opts.Claims = newLocalClaims()
 	}
 	return &Reconciler{opts: opts, branches: map[branchKey]*branchEntry{}}
 }
@@ -184,7 +201,7 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger
 	if err != nil {
 		return nil, err
 	}
-	unlock, err := r.opts.Locks.Lock(ctx, ref)
+	unlock, err := r.opts.Locks.Lock(ctx, strings.ToLower(ref.String()))
 	if err != nil {
 		return nil, fmt.Errorf("failed to lock %s: %w", ref, err)
 	}
@@ -211,7 +228,6 @@ func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger
 // round is one snapshot → plan → apply. It returns errChanged when the
 // write guard saw the PR change.
 func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.PRRef, trig Trigger) (*plan.Report, error) {
-	logger := zerolog.Ctx(ctx)
 	snap, meta, err := r.snapshot(ctx, client, ref, trig)
 	if err != nil {
 		return nil, err
@@ -221,32 +237,49 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		rep.Skipped = "the pull request is " + snap.State
 		return rep, nil
 	}
+	return rep, r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context) error { return r.guard(ctx, client, snap) })
+}
+
+// decide plans a snapshot (reading more when the plan asks), applies the
+// writes behind the write guard, and fills the report.
+func (r *Reconciler) decide(ctx context.Context, client *github.Client, snap *plan.Snapshot, meta snapshotMeta, trig Trigger, rep *plan.Report, guard func(context.Context) error) error {
+	logger := zerolog.Ctx(ctx)
+	ref := snap.PR
 	popts := r.planOptions(meta.reportAs)
 	ds := plan.Plan(snap, popts)
+	var err error
 	if need, workflows := plan.NeedsRetriggers(snap, ds); need {
 		if snap.Retriggers, err = ghapi.ReadRetriggers(ctx, client, ref, snap.HeadSHA, r.AppLogin(), workflows); err != nil {
-			return nil, err
+			return err
 		}
 		snap.RetriggersRead = true
 		ds = plan.Plan(snap, popts)
 	}
 	if plan.NeedsPermission(snap, ds) {
 		if snap.Command.Permission, err = ghapi.ReadPermission(ctx, client, ref.RepoRef, snap.Command.Commenter); err != nil {
-			return nil, err
+			return err
 		}
 		snap.Command.PermissionRead = true
 		ds = plan.Plan(snap, popts)
 	}
+	if plan.NeedsGroupPRs(snap, ds) {
+		if err := r.readGroupPRs(ctx, client, snap.MergeGroup); err != nil {
+			return err
+		}
+		ds = plan.Plan(snap, popts)
+	}
 	if refused := plan.Refusal(snap); refused != "" {
 		rep.Skipped, rep.Refused = refused, true
-		return rep, nil
+		return nil
 	}
 	rep.Decisions = ds
 	for _, d := range ds {
 		r.opts.Metrics.Decision(string(d.Verdict))
 	}
 	ap := applier{w: ghapi.NewWriter(client, ref, snap.HeadSHA), sha: snap.HeadSHA,
-		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics}
+		dryRun: trig.DryRun || r.opts.Config.Repair.DryRun, metrics: r.opts.Metrics,
+		claims: r.opts.Claims, claimPrefix: strings.ToLower(subject(snap)) + ":" + snap.HeadSHA,
+		noComments: snap.MergeGroup != nil}
 	guarded := false
 	ap.gate = func(ctx context.Context) error {
 		waited := false
@@ -260,7 +293,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 			return nil
 		}
 		guarded = true
-		return r.guard(ctx, client, snap)
+		return guard(ctx)
 	}
 	rep.Actions, rep.Writes, err = ap.apply(ctx, ds)
 	if snap.RulesErr != nil {
@@ -278,7 +311,15 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		}
 		ev.Str("context", d.Context).Str("verdict", string(d.Verdict)).Str("reason", d.Reason).Str("action", rep.Actions[i]).Msg("decision")
 	}
-	return rep, err
+	return err
+}
+
+// subject names what a snapshot is of: a PR, or a merge group's commit.
+func subject(s *plan.Snapshot) string {
+	if s.MergeGroup != nil {
+		return s.PR.FullRepo() + "@" + s.HeadSHA
+	}
+	return s.PR.String()
 }
 
 // guard reads the PR again right before writing: the writes go to the head
@@ -300,7 +341,7 @@ func (r *Reconciler) planOptions(reportAs string) plan.PlanOptions {
 	rc := r.opts.Config.Repair
 	return plan.PlanOptions{
 		Now: r.opts.Now(), AppID: r.opts.AppID, AppLogin: r.AppLogin(), ReportAs: reportAs,
-		WebURL: r.opts.Config.GitHub.WebURL, GracePeriod: rc.GracePeriod.Duration, StalePendingAfter: rc.StalePendingAfter.Duration,
+		WebURL: r.opts.Config.GitHub.WebURL, PublicURL: r.opts.Config.UI.PublicURL, GracePeriod: rc.GracePeriod.Duration, StalePendingAfter: rc.StalePendingAfter.Duration,
 	}
 }
 
@@ -359,9 +400,20 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 		}
 	}
 	s.HeadSince = ghapi.HeadSince(pr, s.Statuses, s.CheckRuns)
-	be := r.branch(ctx, c, ref.RepoRef, s.BaseBranch)
+	s.FirstHead = trig.OpenedHead != "" && trig.OpenedHead == s.HeadSHA
+	if err := r.withRules(ctx, c, s, files, trig, &meta); err != nil {
+		return nil, meta, err
+	}
+	return s, meta, nil
+}
+
+// withRules fills in what the base branch says of a snapshot: its required
+// checks and rules, and the head's own rules when the changes touch them.
+func (r *Reconciler) withRules(ctx context.Context, c *github.Client, s *plan.Snapshot, files plan.Files, trig Trigger, meta *snapshotMeta) error {
+	repo := s.PR.RepoRef
+	be := r.branch(ctx, c, repo, s.BaseBranch)
 	if be.err != nil {
-		return nil, meta, be.err
+		return be.err
 	}
 	s.Required = be.required
 	if trig.Command != nil {
@@ -374,23 +426,25 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	}
 	if be.rulesErr != nil {
 		s.RulesErr, meta.rulesErrPath = be.rulesErr, be.cfgPath
-		return s, meta, nil
+		return nil
 	}
 	s.Jobs = be.rules.Jobs
 	meta.reportAs = be.rules.Config.ReportAs
 	s.RuleFileErrors = be.rules.FileErrors
-	s.FirstHead = trig.OpenedHead != "" && trig.OpenedHead == s.HeadSHA
+	if s.MergeGroup != nil {
+		s.MergeGroup.Carry = be.rules.Config.MergeQueue.CarryPRResults
+	}
 	if s.RuleFilesChanged = be.rules.RuleFilesTouched(files); len(s.RuleFilesChanged) > 0 {
-		// Invariant 1: the PR changes the rules that judge it; read its
-		// own version too, and skip only where both agree.
-		head, err := r.opts.Sources.LoadHead(ctx, c, ref.RepoRef, s.HeadSHA)
+		// Invariant 1: the changes touch the rules that judge them; read
+		// the head's version too, and skip only where both agree.
+		head, err := r.opts.Sources.LoadHead(ctx, c, repo, s.HeadSHA)
 		if err != nil {
 			s.HeadRulesErr = err
 		} else {
 			s.HeadJobs = head.Jobs
 		}
 	}
-	return s, meta, nil
+	return nil
 }
 
 // branch returns the cached required checks and rules of a base branch,

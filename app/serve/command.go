@@ -112,7 +112,7 @@ func (s *Service) command(ctx context.Context, req CommandRequest) error {
 		return err
 	}
 	if rep != nil {
-		s.recheckLater(ctx, ref, rep)
+		s.recheckLater(ctx, Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number}, rep)
 	}
 	return nil
 }

@@ -78,7 +78,7 @@ func (q *MemQueue) Put(_ context.Context, w Work, at time.Time) error {
 	}
 	k := w.Key()
 	if it, ok := q.pending[k]; ok && !it.fired {
-		it.w = merge(it.w, w)
+		it.w = Merge(it.w, w)
 		if at.Before(it.at) && it.timer.Stop() {
 			it.at = at
 			it.timer.Reset(max(at.Sub(q.now()), 0))
@@ -87,10 +87,12 @@ func (q *MemQueue) Put(_ context.Context, w Work, at time.Time) error {
 	} else if ok {
 		// Due already (waiting for a worker, or for its key to be done):
 		// it runs with what is known now.
-		it.w = merge(it.w, w)
+		it.w = Merge(it.w, w)
 		return nil
 	}
-	if len(q.pending) >= q.max {
+	// Work whose key is being done is its follow-up, however full the
+	// queue: a repository's PRs that did not fit come back this way.
+	if len(q.pending) >= q.max && !q.inflight[k] {
 		return fmt.Errorf("%s: %w (%d)", k, ErrQueueFull, q.max)
 	}
 	it := &item{w: w, at: at}

@@ -58,7 +58,16 @@ type Options struct {
 	Timeout time.Duration
 	// SweepInterval re-checks every open PR periodically (0 = off).
 	SweepInterval time.Duration
-	Logger        zerolog.Logger
+	// SweepOnStart sweeps once at start: what a restart lost (re-checks
+	// in memory, deliveries missed while down) is caught up in minutes.
+	SweepOnStart bool
+	// RedeliverWithin is how far back failed webhook deliveries are
+	// redelivered, at start and with every sweep (0 = off).
+	RedeliverWithin time.Duration
+	// Leases, when set, lets one replica at a time sweep and recover
+	// deliveries (default: this process alone).
+	Leases Leaser
+	Logger zerolog.Logger
 	// RetryBackoff is the first wait before failed work is tried again; it
 	// doubles per attempt, up to 10 minutes (default 30s).
 	RetryBackoff time.Duration
@@ -70,6 +79,13 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now     func() time.Time
 	Metrics *metrics.Metrics
+}
+
+// Leaser hands out named leases shared by replicas.
+type Leaser interface {
+	// TryLease takes the lease name for ttl if no one holds it; ok is
+	// false when someone does. release gives it back early.
+	TryLease(ctx context.Context, name string, ttl time.Duration) (release func(), ok bool, err error)
 }
 
 // Outcome is what became of one reconcile the service ran.
@@ -91,7 +107,8 @@ type Service struct {
 	opts Options
 	stop chan struct{}
 
-	cmds commandSlots
+	cmds     commandSlots
+	recovery Recovery
 }
 
 // New creates a Service; Start runs it.
@@ -131,21 +148,53 @@ func (s *Service) Start(ctx context.Context) {
 	// opts.Timeout.
 	ctx = s.opts.Logger.WithContext(context.WithoutCancel(ctx))
 	s.q.Run(ctx, s.opts.Workers, s.do)
-	if s.opts.SweepInterval > 0 {
-		go func() {
-			t := time.NewTicker(s.opts.SweepInterval)
-			defer t.Stop()
-			for {
-				select {
-				case <-s.stop:
-					return
-				case <-t.C:
-					if err := s.Sweep(ctx); err != nil {
-						zerolog.Ctx(ctx).Error().Err(err).Msg("sweep failed")
-					}
-				}
+	go func() {
+		if s.opts.SweepOnStart {
+			s.catchUp(ctx, "start")
+		}
+		if s.opts.SweepInterval <= 0 {
+			return
+		}
+		t := time.NewTicker(s.opts.SweepInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-s.stop:
+				return
+			case <-t.C:
+				s.catchUp(ctx, "sweep")
 			}
-		}()
+		}
+	}()
+}
+
+// sweepLease is held by the replica that sweeps.
+const sweepLease = "sweep"
+
+// catchUp recovers missed deliveries and sweeps every open PR, on one
+// replica at a time.
+func (s *Service) catchUp(ctx context.Context, why string) {
+	logger := zerolog.Ctx(ctx).With().Str("sweep", why).Logger()
+	if s.opts.Leases != nil {
+		ttl := max(s.opts.SweepInterval/2, time.Minute)
+		release, ok, err := s.opts.Leases.TryLease(ctx, sweepLease, ttl)
+		if err != nil {
+			logger.Error().Err(err).Msg("cannot take the sweep lease; not sweeping")
+			return
+		}
+		if !ok {
+			logger.Info().Msg("another replica sweeps")
+			return
+		}
+		defer release()
+	}
+	if n, err := s.Recover(ctx, s.opts.RedeliverWithin); err != nil {
+		logger.Error().Err(err).Int("redelivered", n).Msg("delivery recovery failed")
+	} else if n > 0 {
+		logger.Info().Int("redelivered", n).Msg("asked GitHub to redeliver missed webhooks")
+	}
+	if err := s.Sweep(ctx); err != nil {
+		logger.Error().Err(err).Msg("sweep failed")
 	}
 }
 
@@ -251,6 +300,21 @@ func (s *Service) ReposAdded(ctx context.Context, installationID int64, fullName
 	return nil
 }
 
+// MergeGroupEvent checks a merge group the queue asks checks for. The
+// payload names it; the reconcile reads its branch and changes itself.
+func (s *Service) MergeGroupEvent(ctx context.Context, g plan.MergeGroupRef, event string) error {
+	return s.put(ctx, Work{Kind: KindMergeGroup, Repo: g.Repo, SHA: g.HeadSHA, Ref: g.HeadRef, Branch: g.BaseRef, Event: event}, s.opts.Coalesce)
+}
+
+// MergeGroupDestroyed stops the work of a merge group that left the queue
+// (merged, dequeued, invalidated): queued work for it is dropped, and
+// work in flight finds its branch gone before it writes.
+func (s *Service) MergeGroupDestroyed(g plan.MergeGroupRef) {
+	if mq, ok := s.q.(*MemQueue); ok {
+		mq.Remove(Work{Kind: KindMergeGroup, Repo: g.Repo, SHA: g.HeadSHA}.Key())
+	}
+}
+
 // Command queues a /fix-status run.
 func (s *Service) Command(ctx context.Context, req CommandRequest) error {
 	return s.put(ctx, Work{Kind: KindCommand, Repo: req.PR.RepoRef, Number: req.PR.Number, Command: &req, Event: "comment"}, 0)
@@ -283,7 +347,7 @@ func (s *Service) do(ctx context.Context, w Work) {
 	ctx = logger.WithContext(ctx)
 	var err error
 	switch w.Kind {
-	case KindPR:
+	case KindPR, KindMergeGroup:
 		s.reconcile(ctx, w)
 		return
 	case KindCommand:
@@ -342,7 +406,13 @@ func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time
 func (s *Service) reconcile(ctx context.Context, w Work) {
 	ref := w.PR()
 	start := s.opts.Now()
-	rep, err := s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: w.Event, OpenedHead: w.OpenedHead})
+	var rep *plan.Report
+	var err error
+	if w.Kind == KindMergeGroup {
+		rep, err = s.rec.ReconcileGroup(ctx, w.Group(), reconcile.Trigger{Event: w.Event})
+	} else {
+		rep, err = s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: w.Event, OpenedHead: w.OpenedHead})
+	}
 	s.opts.Metrics.Reconciled(s.opts.Now().Sub(start), err)
 	out := Outcome{PR: ref, Trigger: w.Event, Report: rep, Err: err}
 	if err != nil {
@@ -352,14 +422,14 @@ func (s *Service) reconcile(ctx context.Context, w Work) {
 		s.opts.OnReport(out)
 	}
 	if rep != nil {
-		s.recheckLater(ctx, ref, rep)
+		s.recheckLater(ctx, w, rep)
 	}
 }
 
 // recheckLater queues a re-check when a decision may change by itself.
-func (s *Service) recheckLater(ctx context.Context, ref plan.PRRef, rep *plan.Report) {
+func (s *Service) recheckLater(ctx context.Context, w Work, rep *plan.Report) {
 	if t := plan.RecheckAt(rep.Decisions); !t.IsZero() {
-		w := Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number, Event: "recheck"}
+		w.Event, w.Attempt, w.OpenedHead, w.Command = "recheck", 0, "", nil
 		if err := s.q.Put(ctx, w, t.Add(time.Second)); err != nil {
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot queue the re-check; left to the sweep")
 		}
@@ -379,11 +449,14 @@ func (s *Service) client(installationID int64) (*github.Client, error) {
 // a free 304), so a repository with more open PRs than the queue holds
 // loses none.
 func (s *Service) fanOut(ctx context.Context, w Work, prs []plan.PRInfo, event string) error {
-	for _, pr := range prs {
-		err := s.PREvent(ctx, w.Repo.PR(pr.Number), event, "")
+	for i := min(w.Offset, len(prs)); i < len(prs); i++ {
+		err := s.PREvent(ctx, w.Repo.PR(prs[i].Number), event, "")
 		if errors.Is(err, ErrQueueFull) {
-			w.Push, w.Changed, w.Requirements = false, nil, false
-			zerolog.Ctx(ctx).Warn().Int("prs", len(prs)).Msg("work queue full; the rest of the repository's PRs are queued later")
+			// The rest, later: the PRs are listed again (a free 304),
+			// the first i queued already.
+			w.Push, w.Changed, w.Requirements, w.Offset = false, nil, false, i
+			w.Event = event
+			zerolog.Ctx(ctx).Warn().Int("prs", len(prs)).Int("queued", i).Msg("work queue full; the rest of the PRs are queued later")
 			return s.put(ctx, w, fullWait)
 		}
 		if err != nil {
@@ -431,7 +504,23 @@ func (s *Service) repo(ctx context.Context, w Work) error {
 	if w.Requirements || w.Push {
 		event = "requirements_changed"
 	}
-	return s.fanOut(ctx, w, prs, event)
+	if err := s.fanOut(ctx, w, prs, event); err != nil || w.Offset > 0 {
+		return err
+	}
+	// The merge groups in the branch's queue are judged by the same rules.
+	groups, err := ghapi.ListMergeGroups(ctx, c, w.Repo)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if w.Branch != "" && g.BaseRef != w.Branch {
+			continue
+		}
+		if err := s.MergeGroupEvent(ctx, g, event); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // owner queues every repository of the owner the installation has, with

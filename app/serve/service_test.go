@@ -194,7 +194,7 @@ func TestCommand(t *testing.T) {
 	}
 	if len(replies) != 2 || replies[0] != "@writer fix-status checked the required contexts of 1111111:\n\n| Context | Verdict | Reason | Action |\n|---|---|---|---|\n"+
 		"| `ci/docs` | skip | Skipped: no changed file matches run_if_changed ^docs/ | set status success |\n\n1 skip; 1 write(s).\n" ||
-		!strings.HasPrefix(replies[1], "@writer /fix-status ran on this pull request less than a minute ago; it can run again at ") {
+		!strings.HasPrefix(replies[1], "@writer fix-status checked this pull request less than a minute ago, and runs /fix-status at most once a minute per pull request") {
 		t.Errorf("replies: %q", replies)
 	}
 	// Only the command's reconcile ran: the queued re-check it replaced

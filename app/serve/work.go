@@ -27,6 +27,9 @@ const (
 	KindOwner Kind = "owner"
 	// KindCommand runs /fix-status.
 	KindCommand Kind = "command"
+	// KindMergeGroup reconciles one merge group (SHA, Branch its base,
+	// Ref its branch).
+	KindMergeGroup Kind = "merge_group"
 )
 
 // Work is one unit of the service's work. Webhook handlers turn events into
@@ -40,11 +43,17 @@ type Work struct {
 	Branch string       `json:"branch,omitempty"`
 	// Push, for KindRepo, says a push changed Changed: the branch's PRs are
 	// reconciled only when those files define jobs.
-	Push    bool     `json:"push,omitempty"`
+	Push bool `json:"push,omitempty"`
+	// Ref is a merge group's branch (refs/heads/gh-readonly-queue/…).
+	Ref     string   `json:"ref,omitempty"`
 	Changed []string `json:"changed,omitempty"`
 	// Requirements, for KindRepo, says what the branch requires changed:
 	// the cached requirements and rules are dropped first.
 	Requirements bool `json:"requirements,omitempty"`
+	// Offset, for fan-out work (a commit's or a repository's PRs), is
+	// how many of its PRs are queued already: a queue too full for all of
+	// them takes the rest later.
+	Offset int `json:"offset,omitempty"`
 	// Event names the cause, for logs and reports.
 	Event string `json:"event"`
 	// OpenedHead is the head an opened or reopened delivery named.
@@ -68,6 +77,8 @@ func (w Work) Key() string {
 		return fmt.Sprintf("owner/%d/%s", w.Repo.InstallationID, strings.ToLower(w.Repo.Owner))
 	case KindCommand:
 		return fmt.Sprintf("command/%s#%d/%d", repo, w.Number, w.Command.CommentID)
+	case KindMergeGroup:
+		return fmt.Sprintf("group/%s@%s", repo, w.SHA)
 	}
 	return string(w.Kind) + "/" + repo
 }
@@ -75,9 +86,14 @@ func (w Work) Key() string {
 // PR is the pull request of PR and command work.
 func (w Work) PR() plan.PRRef { return w.Repo.PR(w.Number) }
 
-// merge folds newer work into queued work of the same key: the newer event
+// Group is the merge group of merge-group work.
+func (w Work) Group() plan.MergeGroupRef {
+	return plan.MergeGroupRef{Repo: w.Repo, HeadSHA: w.SHA, HeadRef: w.Ref, BaseRef: w.Branch}
+}
+
+// Merge folds newer work into queued work of the same key: the newer event
 // names it, what the older knew is kept.
-func merge(old, new Work) Work {
+func Merge(old, new Work) Work {
 	out := new
 	if out.OpenedHead == "" {
 		out.OpenedHead = old.OpenedHead

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"regexp"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -16,24 +18,30 @@ import (
 	"github.com/fix-status/fix-status/config"
 )
 
-var prRefRe = regexp.MustCompile(`^([\w.-]+)/([\w.-]+)#(\d+)$`)
+var (
+	prRefRe    = regexp.MustCompile(`^([\w.-]+)/([\w.-]+)#(\d+)$`)
+	groupRefRe = regexp.MustCompile(`^([\w.-]+)/([\w.-]+)@([0-9a-fA-F]{7,40})$`)
+)
 
 func newCheckCmd() *cobra.Command {
 	var cfgPath, output string
 	var apply bool
 	cmd := &cobra.Command{
-		Use:   "check --config SERVER_CONFIG OWNER/REPO#N [--apply]",
-		Short: "Explain one pull request, context by context (dry run unless --apply)",
+		Use:   "check --config SERVER_CONFIG OWNER/REPO#N|OWNER/REPO@SHA [--apply]",
+		Short: "Explain one pull request or merge group, context by context (dry run unless --apply)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output != "text" && output != "json" {
 				return fmt.Errorf("--output: %q is not text or json", output)
 			}
 			m := prRefRe.FindStringSubmatch(args[0])
-			if m == nil {
-				return fmt.Errorf("%q is not OWNER/REPO#N", args[0])
+			g := groupRefRe.FindStringSubmatch(args[0])
+			if m == nil && g == nil {
+				return fmt.Errorf("%q is not OWNER/REPO#N (a pull request) or OWNER/REPO@SHA (a merge group's commit)", args[0])
 			}
-			n, _ := strconv.Atoi(m[3])
+			if m == nil {
+				m = g
+			}
 			cfg, err := config.LoadServer(cfgPath)
 			if err != nil {
 				return err
@@ -46,7 +54,18 @@ func newCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			rep, err := w.rec.Reconcile(cmd.Context(), repo.PR(n), reconcile.Trigger{Event: "check", DryRun: !apply})
+			trig := reconcile.Trigger{Event: "check", DryRun: !apply}
+			var rep *plan.Report
+			if g != nil {
+				group, err := findGroup(cmd.Context(), w, repo, g[3])
+				if err != nil {
+					return err
+				}
+				rep, err = w.rec.ReconcileGroup(cmd.Context(), group, trig)
+			} else {
+				n, _ := strconv.Atoi(m[3])
+				rep, err = w.rec.Reconcile(cmd.Context(), repo.PR(n), trig)
+			}
 			if err != nil {
 				return err
 			}
@@ -63,6 +82,25 @@ func newCheckCmd() *cobra.Command {
 	return cmd
 }
 
+// findGroup finds the merge group in repo's queues whose commit is sha (a
+// prefix of it will do).
+func findGroup(ctx context.Context, w *wired, repo plan.RepoRef, sha string) (plan.MergeGroupRef, error) {
+	c, err := w.clients.NewInstallationClient(repo.InstallationID)
+	if err != nil {
+		return plan.MergeGroupRef{}, err
+	}
+	groups, err := ghapi.ListMergeGroups(ctx, c, repo)
+	if err != nil {
+		return plan.MergeGroupRef{}, err
+	}
+	for _, g := range groups {
+		if strings.HasPrefix(g.HeadSHA, strings.ToLower(sha)) {
+			return g, nil
+		}
+	}
+	return plan.MergeGroupRef{}, fmt.Errorf("no merge group of %s is at %s (a merge group is checked while it is in the queue)", repo.FullRepo(), sha)
+}
+
 type checkDecision struct {
 	Context string `json:"context"`
 	Verdict string `json:"verdict"`
@@ -71,15 +109,20 @@ type checkDecision struct {
 }
 
 type checkReport struct {
-	PR        string          `json:"pr"`
-	HeadSHA   string          `json:"head_sha"`
-	Skipped   string          `json:"skipped,omitempty"`
-	Decisions []checkDecision `json:"decisions"`
-	Writes    int             `json:"writes"`
+	PR string `json:"pr,omitempty"`
+	// MergeGroup names a merge group's branch (instead of PR).
+	MergeGroup string          `json:"merge_group,omitempty"`
+	HeadSHA    string          `json:"head_sha"`
+	Skipped    string          `json:"skipped,omitempty"`
+	Decisions  []checkDecision `json:"decisions"`
+	Writes     int             `json:"writes"`
 }
 
 func toCheckReport(rep *plan.Report) checkReport {
 	out := checkReport{PR: rep.PR.String(), HeadSHA: rep.HeadSHA, Skipped: rep.Skipped, Writes: rep.Writes, Decisions: []checkDecision{}}
+	if rep.MergeGroup != nil {
+		out.PR, out.MergeGroup = "", rep.MergeGroup.HeadRef
+	}
 	for i, d := range rep.Decisions {
 		out.Decisions = append(out.Decisions, checkDecision{Context: d.Context, Verdict: string(d.Verdict), Reason: d.Reason, Action: rep.Actions[i]})
 	}
@@ -93,15 +136,19 @@ func writeCheckJSON(w io.Writer, rep *plan.Report) error {
 }
 
 func writeCheckText(w io.Writer, rep *plan.Report, applied bool) error {
+	what := rep.PR.String()
+	if rep.MergeGroup != nil {
+		what = rep.MergeGroup.String()
+	}
 	if rep.Skipped != "" {
-		fmt.Fprintf(w, "%s: not checked: %s\n", rep.PR, rep.Skipped)
+		fmt.Fprintf(w, "%s: not checked: %s\n", what, rep.Skipped)
 		return nil
 	}
 	mode := "dry run"
 	if applied {
 		mode = "applied"
 	}
-	fmt.Fprintf(w, "%s @ %s (%s)\n\n", rep.PR, rep.HeadSHA, mode)
+	fmt.Fprintf(w, "%s @ %s (%s)\n\n", what, rep.HeadSHA, mode)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CONTEXT\tVERDICT\tREASON\tACTION")
 	for i, d := range rep.Decisions {

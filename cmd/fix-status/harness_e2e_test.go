@@ -52,11 +52,18 @@ type harnessOptions struct {
 	coalesce time.Duration
 	// workers of the service (default 4).
 	workers int
+	// queueSize bounds the service's queue (default the config's).
+	queueSize int
 	// latency is added by the emulator to every API answer.
 	latency time.Duration
 	// apiWriteHooks makes the emulator send the webhooks the app's own
 	// writes cause, as GitHub does.
 	apiWriteHooks bool
+	// catchUp keeps the start-up sweep and delivery recovery on (off by
+	// default: most tests count every request).
+	catchUp bool
+	// prow names central Prow job configs (prow.job_config).
+	prow []string
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -84,6 +91,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
 	cfg.Repair.SweepInterval.Duration = 0
+	cfg.Prow.JobConfig = o.prow
 	if o.coalesce == 0 {
 		o.coalesce = e2eCoalesce
 	}
@@ -97,8 +105,8 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{gh: gh, cfg: cfg, logPath: logFile.Name()}
-	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError,
-		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp,
+		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, MaxPending: o.queueSize, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
 	if err != nil {
 		cancel()
 		t.Fatal(err)

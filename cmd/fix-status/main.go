@@ -27,6 +27,6 @@ everything it will not touch.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newDemoCmd(), newEvalCmd(), newCheckCmd(), newServeCmd(), newBackfillCmd(), newVersionCmd(root))
+	root.AddCommand(newDemoCmd(), newEvalCmd(), newAuditCmd(), newCheckCmd(), newServeCmd(), newBackfillCmd(), newRegisterCmd(), newVersionCmd(root))
 	return root
 }

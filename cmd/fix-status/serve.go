@@ -12,12 +12,10 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,6 +24,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fix-status/fix-status/app/serve"
+	"github.com/fix-status/fix-status/app/shared"
 	"github.com/fix-status/fix-status/config"
 	"github.com/fix-status/fix-status/handlers"
 )
@@ -66,6 +65,9 @@ type serverOptions struct {
 	// onHandlerError, when set, is told every error a webhook handler
 	// returns (they are logged either way).
 	onHandlerError func(error)
+	// noCatchUp turns off the start-up sweep and delivery recovery (tests
+	// that count every request).
+	noCatchUp bool
 }
 
 // server is the running GitHub App.
@@ -106,15 +108,30 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	if so.Timeout == 0 {
 		so.Timeout = cfg.Repair.ReconcileTimeout.Duration
 	}
+	if !o.noCatchUp {
+		so.SweepOnStart = cfg.Repair.SweepsOnStart()
+		so.RedeliverWithin = cfg.Repair.RedeliverWithin.Duration
+	}
+	var seen serve.Deliveries = serve.NewMemDeliveries()
+	if w.shared != nil {
+		so.Queue = w.shared.Queue(shared.QueueOptions{Max: so.MaxPending, Timeout: so.Timeout, Now: w.now,
+			OnLen: func(n int) { w.metrics.QueueDepth.Set(float64(n)) }})
+		so.Leases = w.shared.Leases()
+		seen = w.shared.Deliveries(serve.DeliveriesTTL)
+	}
+	pg, err := newPages(w, reg, &so)
+	if err != nil {
+		return nil, err
+	}
 	svc := serve.New(w.rec, so)
-	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: newDeliveryLog(), inner: githubapp.DefaultScheduler()}}
+	s := &server{w: w, cfg: cfg, svc: svc, intake: &intake{seen: seen, inner: githubapp.DefaultScheduler()}}
 	// Handlers run before the answer and only queue work (no API call), so
 	// a delivery is acknowledged once its work is queued; what cannot be
 	// queued is answered 503, which GitHub records as a failed delivery for
 	// the recovery to send again.
 	onError := func(rw http.ResponseWriter, r *http.Request, err error) {
 		switch {
-		case errors.Is(err, serve.ErrQueueFull), errors.Is(err, errDraining):
+		case errors.Is(err, serve.ErrQueueFull), errors.Is(err, errDraining), errors.Is(err, errUnavailable):
 			w.metrics.Dropped()
 			zerolog.Ctx(r.Context()).Warn().Err(err).Msg("delivery not queued; answered 503")
 			http.Error(rw, "cannot queue this delivery now: "+err.Error(), http.StatusServiceUnavailable)
@@ -133,6 +150,7 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	mux := http.NewServeMux()
 	mux.Handle(WebhookRoute, dispatcher)
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	pg.mount(mux)
 	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
 	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
@@ -171,13 +189,21 @@ func (s *server) run(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 	s.ready.Store(false)
-	s.intake.drain()
+	if s.w.shared == nil {
+		// In memory, what is queued during the drain would be lost.
+		s.intake.drain()
+	}
 	s.w.logger.Info().Dur("bound", s.cfg.Server.DrainTimeout.Duration).Msg("draining")
 	drainCtx, cancel := context.WithTimeout(context.Background(), s.cfg.Server.DrainTimeout.Duration)
 	defer cancel()
 	err := s.svc.Shutdown(drainCtx)
 	if herr := s.http.Shutdown(drainCtx); herr != nil {
 		err = errors.Join(err, herr)
+	}
+	if s.w.shared != nil {
+		if cerr := s.w.shared.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
 	}
 	s.w.logger.Info().Msg("fix-status stopped")
 	return err
@@ -187,12 +213,16 @@ func (s *server) run(ctx context.Context) error {
 // memory now would be lost at exit, so GitHub is told to keep it (503).
 var errDraining = errors.New("fix-status is shutting down")
 
+// errUnavailable: what deliveries were seen cannot be told (Redis is
+// unreachable): answered 503, GitHub keeps the delivery for the recovery.
+var errUnavailable = errors.New("the shared state is unavailable")
+
 // intake takes a delivery once its signature was checked: it ignores
 // deliveries seen before and runs the handler (which only queues work)
 // before the answer.
 type intake struct {
 	inner    githubapp.Scheduler
-	seen     *deliveryLog
+	seen     serve.Deliveries
 	draining atomic.Bool
 }
 
@@ -204,51 +234,23 @@ func (in *intake) Schedule(ctx context.Context, d githubapp.Dispatch) error {
 	if in.draining.Load() {
 		return errDraining
 	}
-	if !in.seen.claim(d.DeliveryID) {
+	first, err := in.seen.Claim(ctx, d.DeliveryID)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether delivery %s was seen: %w", d.DeliveryID, errUnavailable)
+	}
+	if !first {
 		zerolog.Ctx(ctx).Info().Msg("delivery seen before; ignored")
 		return nil
 	}
 	if err := in.inner.Schedule(ctx, d); err != nil {
 		// Not accepted: GitHub's (or the recovery's) to send again.
-		in.seen.release(d.DeliveryID)
+		if rerr := in.seen.Release(ctx, d.DeliveryID); rerr != nil {
+			zerolog.Ctx(ctx).Warn().Err(rerr).Msg("cannot forget a delivery that was not accepted")
+		}
 		return err
 	}
 	return nil
 }
-
-// deliveryLog remembers the delivery ids accepted lately: a redelivered or
-// replayed delivery keeps its X-GitHub-Delivery. Bounded in count and in
-// time: GitHub keeps deliveries for 3 days (7 on GitHub Enterprise Server).
-type deliveryLog struct {
-	mu  sync.Mutex
-	ids *expirable.LRU[string, struct{}]
-}
-
-const (
-	deliveryLogSize = 200000
-	deliveryLogTTL  = 8 * 24 * time.Hour
-)
-
-func newDeliveryLog() *deliveryLog {
-	return &deliveryLog{ids: expirable.NewLRU[string, struct{}](deliveryLogSize, nil, deliveryLogTTL)}
-}
-
-// claim records id and reports whether it is new (a delivery without an id
-// is always new).
-func (l *deliveryLog) claim(id string) bool {
-	if id == "" {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.ids.Contains(id) {
-		return false
-	}
-	l.ids.Add(id, struct{}{})
-	return true
-}
-
-func (l *deliveryLog) release(id string) { l.ids.Remove(id) }
 
 // MaxPayload is GitHub's limit for a webhook payload: it sends nothing
 // bigger, so a bigger body is not GitHub's.

@@ -501,7 +501,7 @@ func TestE2EFixStatusCommand(t *testing.T) {
 	before := h.gh.Stats().Writes.Total
 	id2 := h.comment(t, 1, "octocat", "/fix-status")
 	tooSoon := h.waitReply(t, 1, "octocat", 2)
-	if !strings.HasPrefix(tooSoon, "@octocat /fix-status ran on this pull request less than a minute ago; it can run again at ") {
+	if !strings.HasPrefix(tooSoon, "@octocat fix-status checked this pull request less than a minute ago, and runs /fix-status at most once a minute per pull request") {
 		t.Errorf("reply to a command too soon: %q", tooSoon)
 	}
 	id3 := h.comment(t, 1, "octocat", "/fix-status")
@@ -547,8 +547,9 @@ func TestE2EFixStatusCommandPolicy(t *testing.T) {
 
 	h.comment(t, 2, "reader", "/fix-status")
 	reply := h.waitReply(t, 2, "reader", 1)
-	if !strings.Contains(reply, "| `pull-docs` | retrigger | should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; re-running CI needs write permission | none |") ||
-		!strings.Contains(reply, "| `pull-unit` | skip |") {
+	if !strings.Contains(reply, "| `pull-docs` | retrigger | should run (run_if_changed ^docs/ matches docs/guide.md) and has not reported; re-running CI needs write permission | none: needs write permission |") ||
+		!strings.Contains(reply, "| `pull-unit` | skip |") ||
+		!strings.Contains(reply, "Re-running CI needs write permission on acme/widgets, which @reader does not have: someone with write access") {
 		t.Errorf("reply to a reader:\n%s", reply)
 	}
 	p := h.pull(t, widgetsRepo, 2)

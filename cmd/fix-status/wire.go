@@ -15,6 +15,7 @@ import (
 	"github.com/fix-status/fix-status/app/metrics"
 	"github.com/fix-status/fix-status/app/reconcile"
 	"github.com/fix-status/fix-status/app/rules/prow"
+	"github.com/fix-status/fix-status/app/shared"
 	"github.com/fix-status/fix-status/app/sources"
 	"github.com/fix-status/fix-status/config"
 )
@@ -27,6 +28,13 @@ type wired struct {
 	cfg     *config.Server
 	clients githubapp.ClientCreator
 	rec     *reconcile.Reconciler
+	// loader and appID are the reconciler's rule loader and fix-status's
+	// own app id, for the audit.
+	loader *sources.Loader
+	appID  int64
+	// shared is the state replicas share, when the config names a Redis
+	// server (nil: one replica, state in memory).
+	shared  *shared.Redis
 	metrics *metrics.Metrics
 	logger  zerolog.Logger
 	// now is the one clock of the commands (tests move it).
@@ -84,12 +92,24 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 			return nil, fmt.Errorf("prow.job_config: %w", err)
 		}
 	}
+	loader := sources.NewLoader(central)
+	var rd *shared.Redis
+	ropts := reconcile.Options{}
+	if cfg.RedisEnabled() {
+		if rd, err = shared.Dial(ctx, shared.Options{Address: cfg.Redis.Address, Password: cfg.Redis.Password,
+			DB: cfg.Redis.DB, KeyPrefix: cfg.Redis.KeyPrefix}); err != nil {
+			return nil, fmt.Errorf("redis: %w", err)
+		}
+		// A lock's lease outlives a pause of its holder by this much; the
+		// write guard and the claims cover a longer one.
+		ropts.Locks, ropts.Claims = rd.Locks(30*time.Second), rd.Claims(24*time.Hour)
+	}
 	rec := reconcile.New(reconcile.Options{
 		Clients: cc, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
-		Sources: sources.NewLoader(central), Metrics: m, Now: o.now,
+		Sources: loader, Metrics: m, Now: o.now, Locks: ropts.Locks, Claims: ropts.Claims,
 	})
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &wired{cfg: cfg, clients: cc, rec: rec, metrics: m, logger: logger, now: o.now}, nil
+	return &wired{cfg: cfg, clients: cc, rec: rec, loader: loader, appID: self.GetID(), metrics: m, logger: logger, now: o.now, shared: rd}, nil
 }
