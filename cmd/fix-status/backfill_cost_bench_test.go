@@ -129,13 +129,15 @@ func BenchmarkBackfillSweep(b *testing.B) {
 // BenchmarkBackfillFiles reads 1,000 PRs (5 installations × 2
 // repositories × 100) of 1, 100, 300 and 3,000 files in both modes, in a
 // dry run: requests and points of each. Target: GraphQL never costs more
-// than REST. GitHub's 900 points a minute per endpoint are lifted (the
+// than REST. Peak RSS (VmHWM, reset before each run) includes the
+// in-process emulator. GitHub's 900 points a minute per endpoint are lifted (the
 // emulator does not enforce them here): the figures are counts, and REST's
 // wall time would otherwise be GitHub's pacing.
 func BenchmarkBackfillFiles(b *testing.B) {
 	type figures struct {
 		requests, points int64
 		wall             time.Duration
+		peakMB           float64
 	}
 	sizes := []int{1, 100, 300, 3000}
 	modes := []string{backfill.ReadsGraphQL, backfill.ReadsREST}
@@ -151,6 +153,9 @@ func BenchmarkBackfillFiles(b *testing.B) {
 				b.Run("reads="+reads, func(b *testing.B) {
 					for range b.N {
 						gh.ResetStats()
+						runtime.GC()
+						debug.FreeOSMemory()
+						resetPeakRSS()
 						start := time.Now()
 						res := dryRun(b, cfg, reads, backfillEnv{pointsPerMinute: 1_000_000})
 						wall := time.Since(start)
@@ -158,8 +163,9 @@ func BenchmarkBackfillFiles(b *testing.B) {
 							b.Fatalf("%d PRs", len(res.Results))
 						}
 						st := gh.Stats()
-						f := figures{requests: st.Requests, points: points(st), wall: wall}
+						f := figures{requests: st.Requests, points: points(st), wall: wall, peakMB: procStatusMB("VmHWM")}
 						got[fmt.Sprint(files, reads)] = f
+						b.ReportMetric(f.peakMB, "peak-RSS-MB")
 						b.ReportMetric(float64(f.requests), "requests")
 						b.ReportMetric(float64(f.points), "points")
 						b.ReportMetric(wall.Seconds(), "wall-s")
@@ -170,14 +176,14 @@ func BenchmarkBackfillFiles(b *testing.B) {
 	}
 	var sb strings.Builder
 	tw := tabwriter.NewWriter(&sb, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "files/PR\tGraphQL requests\tGraphQL points\tREST requests\tREST points\tGraphQL ≤ REST\t")
+	fmt.Fprintln(tw, "files/PR\tGraphQL requests\tGraphQL points\tGraphQL peak RSS\tREST requests\tREST points\tREST peak RSS\tGraphQL ≤ REST\t")
 	for _, files := range sizes {
 		g, okg := got[fmt.Sprint(files, backfill.ReadsGraphQL)]
 		r, okr := got[fmt.Sprint(files, backfill.ReadsREST)]
 		if !okg || !okr {
 			continue
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%v\t\n", files, g.requests, g.points, r.requests, r.points, g.requests <= r.requests && g.points <= r.points)
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%.0f MB\t%d\t%d\t%.0f MB\t%v\t\n", files, g.requests, g.points, g.peakMB, r.requests, r.points, r.peakMB, g.requests <= r.requests && g.points <= r.points)
 	}
 	_ = tw.Flush()
 	fmt.Print(sb.String())
