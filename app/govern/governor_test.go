@@ -29,7 +29,7 @@ func TestLimiterSetWindow(t *testing.T) {
 	}{
 		{"80 per minute", DefaultWritesPerMinute, DefaultWritesPerMinute / 16, time.Minute, 10 * time.Millisecond},
 		{"500 per hour", DefaultWritesPerHour, DefaultWritesPerHour / 10, time.Hour, time.Second},
-		{"900 points a minute", DefaultPointsPerMinute, DefaultPointsPerMinute / 16, time.Minute, time.Millisecond},
+		{"900 points a minute", DefaultPointsPerMinute, DefaultPointsPerMinute / 16, time.Minute, 10 * time.Millisecond},
 		{"burst as big as the limit", 5, 5, time.Minute, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
