@@ -190,18 +190,23 @@ func BenchmarkBackfillFiles(b *testing.B) {
 }
 
 // BenchmarkBackfillMemory measures the peak RSS of a 10,000-PR backfill
-// (a dry run; 5 installations × 10 repositories × 200 PRs) of small PRs
-// and of 300-file PRs. The emulator runs in a process of its own, so
-// VmHWM (reset before each run) is the backfill's alone. Target: under
+// (a dry run; 5 installations × 10 repositories × 200 PRs) of small PRs,
+// of 300-file PRs and (GraphQL only: REST would spend half an hour on
+// latency) of 3,000-file PRs. The emulator runs in a process of its own,
+// so VmHWM (reset before each run) is the backfill's alone. Target: under
 // 150 MB for any PR size.
 func BenchmarkBackfillMemory(b *testing.B) {
-	for _, files := range []int{2, 300} {
+	for _, files := range []int{2, 300, 3000} {
+		modes := []string{backfill.ReadsGraphQL, backfill.ReadsREST}
+		if files > 300 {
+			modes = modes[:1]
+		}
 		b.Run(fmt.Sprintf("files=%d", files), func(b *testing.B) {
 			sh := scenarioShape{installations: 5, reposPerInst: 10, prsPerRepo: 200, rateLimit: 1_000_000}
 			sc := backfillScenario(sh, time.Now())
 			withFiles(sc, files)
 			emu := startEmulatorProcess(b, sc, benchLatency)
-			for _, reads := range []string{backfill.ReadsGraphQL, backfill.ReadsREST} {
+			for _, reads := range modes {
 				b.Run("reads="+reads, func(b *testing.B) {
 					for range b.N {
 						emu.resetStats(b)
