@@ -28,7 +28,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/fix-status/fix-status/app/backfill"
 	"github.com/fix-status/fix-status/app/fakegithub"
