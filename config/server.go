@@ -42,7 +42,17 @@ const (
 	DefaultReconcileTimeout = 2 * time.Minute
 	DefaultMaxRetriggers    = 3
 	DefaultRedisKeyPrefix   = "fix-status:"
-	DefaultLogLevel         = "info"
+	// GitHub's secondary rate limits (github.com; a GitHub Enterprise
+	// Server's administrator may set others) and the share of each
+	// installation's hourly budget that background work leaves to
+	// webhooks.
+	DefaultWritesPerMinute        = 80
+	DefaultWritesPerHour          = 500
+	DefaultPointsPerMinute        = 900
+	DefaultGraphQLPointsPerMinute = 2000
+	DefaultMaxInFlight            = 8
+	DefaultReserve                = 500
+	DefaultLogLevel               = "info"
 )
 
 // Log levels accepted by logging.level.
@@ -60,6 +70,7 @@ type Server struct {
 	GitHub  GitHub       `yaml:"github"`
 	Prow    Prow         `yaml:"prow"`
 	Repair  Repair       `yaml:"repair"`
+	Limits  Limits       `yaml:"limits"`
 	Redis   Redis        `yaml:"redis"`
 	Logging Logging      `yaml:"logging"`
 	UI      UI           `yaml:"ui"`
@@ -128,6 +139,25 @@ type Repair struct {
 // SweepsOnStart reports whether the server sweeps open PRs when it starts
 // (sweep_on_start, true unless set to false).
 func (r Repair) SweepsOnStart() bool { return r.SweepOnStart == nil || *r.SweepOnStart }
+
+// Limits keep every request inside GitHub's rate limits (one governor per
+// process; with Redis, writes are paced across replicas).
+type Limits struct {
+	// WritesPerMinute and WritesPerHour bound each installation's
+	// content-creating requests (statuses, check runs, comments, re-runs).
+	WritesPerMinute int `yaml:"writes_per_minute"`
+	WritesPerHour   int `yaml:"writes_per_hour"`
+	// PointsPerMinute bounds the points one installation spends on one
+	// REST endpoint in a minute, GraphQLPointsPerMinute on GraphQL.
+	PointsPerMinute        int `yaml:"points_per_minute"`
+	GraphQLPointsPerMinute int `yaml:"graphql_points_per_minute"`
+	// MaxInFlight bounds concurrent requests (GitHub allows 100).
+	MaxInFlight int `yaml:"max_in_flight"`
+	// Reserve and ReserveGraphQL are the REST requests and GraphQL points
+	// of each installation's hourly budget that sweeps leave to webhooks.
+	Reserve        int `yaml:"reserve"`
+	ReserveGraphQL int `yaml:"reserve_graphql"`
+}
 
 // Redis is the shared store of several replicas; without an address the
 // server runs as one replica with its state in memory.
@@ -444,6 +474,14 @@ func (c *Server) SetDefaults() {
 	orDefault(c, "repair.queue_size", &r.QueueSize, DefaultQueueSize)
 	orDefault(c, "repair.reconcile_timeout", &r.ReconcileTimeout, D(DefaultReconcileTimeout))
 	orDefault(c, "repair.max_retriggers", &r.MaxRetriggers, DefaultMaxRetriggers)
+	l := &c.Limits
+	orDefault(c, "limits.writes_per_minute", &l.WritesPerMinute, DefaultWritesPerMinute)
+	orDefault(c, "limits.writes_per_hour", &l.WritesPerHour, DefaultWritesPerHour)
+	orDefault(c, "limits.points_per_minute", &l.PointsPerMinute, DefaultPointsPerMinute)
+	orDefault(c, "limits.graphql_points_per_minute", &l.GraphQLPointsPerMinute, DefaultGraphQLPointsPerMinute)
+	orDefault(c, "limits.max_in_flight", &l.MaxInFlight, DefaultMaxInFlight)
+	orDefault(c, "limits.reserve", &l.Reserve, DefaultReserve)
+	orDefault(c, "limits.reserve_graphql", &l.ReserveGraphQL, DefaultReserve)
 	if c.RedisEnabled() {
 		orDefault(c, "redis.key_prefix", &c.Redis.KeyPrefix, DefaultRedisKeyPrefix)
 	}
@@ -558,6 +596,20 @@ func (c *Server) validate() []Problem {
 		bad("repair.reconcile_timeout", "%s is not positive", r.ReconcileTimeout.Duration)
 	}
 	atLeast("repair.max_retriggers", int64(r.MaxRetriggers), 0)
+	l := c.Limits
+	for _, k := range []struct {
+		key string
+		v   int
+	}{{"limits.writes_per_minute", l.WritesPerMinute}, {"limits.writes_per_hour", l.WritesPerHour},
+		{"limits.points_per_minute", l.PointsPerMinute}, {"limits.graphql_points_per_minute", l.GraphQLPointsPerMinute},
+		{"limits.max_in_flight", l.MaxInFlight}} {
+		atLeast(k.key, int64(k.v), 1)
+	}
+	if l.MaxInFlight > 100 {
+		bad("limits.max_in_flight", "%d is more than the 100 concurrent requests GitHub allows", l.MaxInFlight)
+	}
+	atLeast("limits.reserve", int64(l.Reserve), 0)
+	atLeast("limits.reserve_graphql", int64(l.ReserveGraphQL), 0)
 
 	if c.RedisEnabled() {
 		if _, port, err := net.SplitHostPort(c.Redis.Address); err != nil || port == "" {

@@ -407,9 +407,6 @@ func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
 	gov := rn.opts.Clients.Governor()
 	res := &PRResult{Ref: it.Ref, HeadSHA: it.HeadSHA, Priority: it.Priority()}
 	res.DryRun = rn.opts.DryRun || gov.WritesExhausted()
-	// Writes the reconciler's guard paced ahead (Governor.PaceWrite) are
-	// not paced again when they are sent.
-	ctx = govern.WithWriteLedger(ctx)
 	var rep *plan.Report
 	made := 0
 	attempts, err := gov.Retry(ctx, it.Ref.InstallationID, it.Ref.String(), func(attempt int) error {

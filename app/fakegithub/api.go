@@ -258,6 +258,13 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 		c.w = s.w
 		out = c.dispatch()
 		afterWrite := s.settleAfterWrite(c, out)
+		// Counted with the state changed, under the same lock: whoever
+		// sees the write in the state sees it in the counters too.
+		if rt.auth == authToken && (out.status == http.StatusCreated || out.status == http.StatusAccepted ||
+			out.status == http.StatusNoContent || (out.status == http.StatusOK && r.Method == http.MethodPatch)) {
+			s.count(rt.key, 1)
+			s.countApp(c, true)
+		}
 		s.mu.Unlock()
 		defer afterWrite()
 	} else {
@@ -283,11 +290,6 @@ func (s *Server) serveAPI(hw http.ResponseWriter, r *http.Request) {
 	}
 	if b != nil && rt.charged {
 		s.charge(c, b)
-	}
-	if rt.auth == authToken && (out.status == http.StatusCreated || out.status == http.StatusAccepted ||
-		out.status == http.StatusNoContent || (out.status == http.StatusOK && r.Method == http.MethodPatch)) {
-		s.count(rt.key, 1)
-		s.countApp(c, true)
 	}
 	if etag != "" && out.status == http.StatusOK && r.Method == http.MethodGet {
 		c.header.Set("ETag", etag)

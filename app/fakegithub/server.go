@@ -172,6 +172,10 @@ func (s *Server) PrivateKeyPEM() []byte { return append([]byte(nil), s.keyPEM...
 // WebhookSecret is the secret webhooks are signed with.
 func (s *Server) WebhookSecret() string { return s.secret }
 
+// SecondaryLimits reports whether the emulator enforces GitHub's secondary
+// limits (the scenario's secondary_limits).
+func (s *Server) SecondaryLimits() bool { return s.opts.Scenario.SecondaryLimits }
+
 // Credentials are what a GitHub App needs to talk to this emulator: the
 // addresses of its web pages, REST and GraphQL APIs, and the app's id,
 // webhook secret and private key. Call it after Start.

@@ -77,3 +77,7 @@ func (l *ledger) take(inst int64) bool {
 	l.paid[inst]--
 	return true
 }
+
+// WithWriteLedger is the package's WithWriteLedger, so that the Governor is
+// a reconcile.WritePacer.
+func (g *Governor) WithWriteLedger(ctx context.Context) context.Context { return WithWriteLedger(ctx) }

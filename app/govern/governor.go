@@ -28,6 +28,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/config"
 )
 
 // GitHub's rate-limit buckets, as x-ratelimit-resource names them.
@@ -36,20 +37,20 @@ const (
 	ResourceGraphQL = "graphql"
 )
 
-// GitHub's limits (docs/github.md) and the defaults.
+// GitHub's limits (docs/github.md) and the defaults, the server config's.
 const (
 	// MaxConcurrency is GitHub's bound on concurrent requests.
 	MaxConcurrency     = 100
-	DefaultMaxInFlight = 8
+	DefaultMaxInFlight = config.DefaultMaxInFlight
 	// DefaultWritesPerMinute and DefaultWritesPerHour are GitHub's limits
 	// on content-creating requests.
-	DefaultWritesPerMinute = 80
-	DefaultWritesPerHour   = 500
+	DefaultWritesPerMinute = config.DefaultWritesPerMinute
+	DefaultWritesPerHour   = config.DefaultWritesPerHour
 	// DefaultPointsPerMinute is GitHub's per-minute budget of one REST
 	// endpoint, DefaultGraphQLPointsPerMinute the GraphQL endpoint's.
-	DefaultPointsPerMinute        = 900
-	DefaultGraphQLPointsPerMinute = 2000
-	DefaultReserve                = 500
+	DefaultPointsPerMinute        = config.DefaultPointsPerMinute
+	DefaultGraphQLPointsPerMinute = config.DefaultGraphQLPointsPerMinute
+	DefaultReserve                = config.DefaultReserve
 )
 
 // What a request costs against the per-minute points: GitHub charges GET,
@@ -177,8 +178,8 @@ func New(o Options) *Governor {
 	}
 	return &Governor{
 		opts: o, pacer: pacer,
-		restPoints: newLimiterSet[endpointKey](o.PointsPerMinute, time.Minute, o.PointsPerMinute/16),
-		gqlPoints:  newLimiterSet[int64](o.GraphQLPointsPerMinute, time.Minute, o.GraphQLPointsPerMinute/16),
+		restPoints: newLimiterSet[endpointKey](window(o.PointsPerMinute, time.Minute, o.PointsPerMinute/16)),
+		gqlPoints:  newLimiterSet[int64](window(o.GraphQLPointsPerMinute, time.Minute, o.GraphQLPointsPerMinute/16)),
 		endpoints:  newEndpoints(),
 		inFlight:   make(chan struct{}, o.MaxInFlight),
 		budgetDesc: prometheus.NewDesc("fix_status_github_rate_limit_remaining",

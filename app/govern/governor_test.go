@@ -33,7 +33,7 @@ func TestLimiterSetWindow(t *testing.T) {
 		{"burst as big as the limit", 5, 5, time.Minute, time.Second},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s := newLimiterSet[int](tc.n, tc.per, tc.burst)
+			s := newLimiterSet[int](window(tc.n, tc.per, tc.burst))
 			start := time.Unix(1_700_000_000, 0)
 			var allowed []time.Time
 			for at := start; at.Before(start.Add(3 * tc.per)); at = at.Add(tc.every) {
@@ -67,7 +67,7 @@ func TestLimiterSetWindow(t *testing.T) {
 // takes to fill up is dropped (a server meets many installations), and a
 // busy one is kept with what it spent.
 func TestLimiterSetForgetsIdleKeys(t *testing.T) {
-	s := newLimiterSet[int64](60, time.Minute, 6)
+	s := newLimiterSet[int64](window(60, time.Minute, 6))
 	at := time.Unix(1_700_000_000, 0)
 	for inst := range int64(100) {
 		if _, err := s.reserve(at, inst, 1); err != nil {

@@ -39,19 +39,41 @@ type LocalPacer struct {
 	sleep        func(ctx context.Context, d time.Duration) error
 }
 
-// NewLocalPacer builds a LocalPacer; zero options take the defaults.
-func NewLocalPacer(o PacerOptions) *LocalPacer {
+// Window is one bound of a pacer: at most N requests in any window of
+// length Per, Burst of them at once (a bucket of Burst tokens refilled with
+// the other N-Burst over the window).
+type Window struct {
+	N, Burst int
+	Per      time.Duration
+}
+
+// Windows are the bounds o sets, the minute's and the hour's; zero options
+// take the defaults. Every Pacer paces by them.
+func (o PacerOptions) Windows() (minute, hour Window) {
 	if o.PerMinute <= 0 {
 		o.PerMinute = DefaultWritesPerMinute
 	}
 	if o.PerHour <= 0 {
 		o.PerHour = DefaultWritesPerHour
 	}
+	return window(o.PerMinute, time.Minute, o.PerMinute/16), window(o.PerHour, time.Hour, min(o.PerMinute, o.PerHour/10))
+}
+
+func window(n int, per time.Duration, burst int) Window {
+	return Window{N: n, Burst: max(1, min(burst, n)), Per: per}
+}
+
+// Refill is how many tokens the window adds over Per: a window smaller
+// than its burst adds one.
+func (w Window) Refill() int { return max(w.N-w.Burst, 1) }
+
+// NewLocalPacer builds a LocalPacer; zero options take the defaults.
+func NewLocalPacer(o PacerOptions) *LocalPacer {
+	minute, hour := o.Windows()
 	o.Now, o.Sleep = clockOrWall(o.Now, o.Sleep)
 	return &LocalPacer{
-		minute: newLimiterSet[int64](o.PerMinute, time.Minute, max(1, o.PerMinute/16)),
-		hour:   newLimiterSet[int64](o.PerHour, time.Hour, max(1, min(o.PerMinute, o.PerHour/10))),
-		now:    o.Now, sleep: o.Sleep,
+		minute: newLimiterSet[int64](minute), hour: newLimiterSet[int64](hour),
+		now: o.Now, sleep: o.Sleep,
 	}
 }
 
@@ -92,19 +114,13 @@ type limiterEntry struct {
 	last time.Time
 }
 
-// newLimiterSet bounds each key to n events in any window of length per: a
-// bucket holds at most burst tokens and refills the other n-burst over the
-// window, so a window can spend at most burst + (n-burst).
-func newLimiterSet[K comparable](n int, per time.Duration, burst int) *limiterSet[K] {
-	burst = max(1, min(burst, n))
-	refill := n - burst
-	if refill <= 0 {
-		// A window smaller than the burst: refill one token per window.
-		refill = 1
-	}
-	limit := rate.Limit(float64(refill) / per.Seconds())
-	fill := time.Duration(float64(burst) / float64(limit) * float64(time.Second))
-	return &limiterSet[K]{limit: limit, burst: burst, idle: max(per, fill), m: map[K]*limiterEntry{}}
+// newLimiterSet bounds each key to w: a bucket holds at most w.Burst
+// tokens and refills the others over the window, so a window can spend at
+// most w.N.
+func newLimiterSet[K comparable](w Window) *limiterSet[K] {
+	limit := rate.Limit(float64(w.Refill()) / w.Per.Seconds())
+	fill := time.Duration(float64(w.Burst) / float64(limit) * float64(time.Second))
+	return &limiterSet[K]{limit: limit, burst: w.Burst, idle: max(w.Per, fill), m: map[K]*limiterEntry{}}
 }
 
 // reserve takes n tokens of k's bucket at now; the reservation says when
@@ -165,12 +181,13 @@ func clockOrWall(now func() time.Time, sleepFn func(context.Context, time.Durati
 		now = time.Now
 	}
 	if sleepFn == nil {
-		sleepFn = sleep
+		sleepFn = WallSleep
 	}
 	return now, sleepFn
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// WallSleep waits d on the wall clock, or until ctx ends.
+func WallSleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}

@@ -18,7 +18,6 @@ type Metrics struct {
 	decisions  *prometheus.CounterVec
 	writes     *prometheus.CounterVec
 	requests   *prometheus.CounterVec
-	rateLimit  *prometheus.GaugeVec
 	QueueDepth prometheus.Gauge
 	// permissionMissing is 1 per installation and permission GitHub
 	// refuses calls for: a gauge, so that an alert fires while it lasts
@@ -52,9 +51,6 @@ func New(reg prometheus.Registerer) *Metrics {
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fix_status_github_requests_total", Help: "GitHub API requests, by method and response code (304 costs no rate limit).",
 		}, []string{"method", "code"}),
-		rateLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "fix_status_github_rate_limit_remaining", Help: "Last x-ratelimit-remaining seen, by resource.",
-		}, []string{"resource"}),
 		permissionMissing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "fix_status_permission_missing",
 			Help: "1 while GitHub refuses calls of the installation for lack of this permission (as X-Accepted-GitHub-Permissions names it); grant it in the app's settings.",
@@ -89,7 +85,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.permissionMissing, m.QueueDepth,
+		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.permissionMissing, m.QueueDepth,
 			m.reconcileErrors, m.reconcileDuration, m.dropped, m.recovered, m.lastSweep,
 			m.auditFindings, m.auditTime, m.auditErrors)
 	}
@@ -159,8 +155,9 @@ func (m *Metrics) Write(kind string, err error) {
 	m.writes.WithLabelValues(kind, result).Inc()
 }
 
-// ClientMiddleware counts API requests and records the rate limit left; add
-// it to the client creator with githubapp.WithClientMiddleware.
+// ClientMiddleware counts API requests; add it to the client creator with
+// githubapp.WithClientMiddleware. The rate limit left is the governor's
+// (govern.Governor is a collector of it, by installation).
 func (m *Metrics) ClientMiddleware() githubapp.ClientMiddleware {
 	return func(next http.RoundTripper) http.RoundTripper {
 		return roundTripper(func(req *http.Request) (*http.Response, error) {
@@ -168,15 +165,6 @@ func (m *Metrics) ClientMiddleware() githubapp.ClientMiddleware {
 			code := "error"
 			if resp != nil {
 				code = strconv.Itoa(resp.StatusCode)
-				if rem := resp.Header.Get("X-Ratelimit-Remaining"); rem != "" {
-					if v, perr := strconv.ParseFloat(rem, 64); perr == nil {
-						res := resp.Header.Get("X-Ratelimit-Resource")
-						if res == "" {
-							res = "core"
-						}
-						m.rateLimit.WithLabelValues(res).Set(v)
-					}
-				}
 			}
 			m.requests.WithLabelValues(req.Method, code).Inc()
 			return resp, err

@@ -71,12 +71,16 @@ type Locker interface {
 	Lock(ctx context.Context, key string) (unlock func(), err error)
 }
 
-// WritePacer paces content-creating writes of an installation.
+// WritePacer paces content-creating writes of an installation
+// (govern.Governor is one).
 type WritePacer interface {
-	// Wait blocks until one more write may go out, and reports whether it
-	// had to wait (then what was read may be old: the write guard reads
-	// the PR again).
-	Wait(ctx context.Context, installationID int64) (waited bool, err error)
+	// WithWriteLedger returns ctx for one plan's writes: a write made with
+	// it that PaceWrite paced is not paced again when it is sent.
+	WithWriteLedger(ctx context.Context) context.Context
+	// PaceWrite blocks until one more write may go out, and reports
+	// whether it had to wait (then what was read may be old: the write
+	// guard reads the PR again).
+	PaceWrite(ctx context.Context, installationID int64) (waited bool, err error)
 }
 
 // MaxRounds bounds how often one reconcile starts again because the PR
@@ -292,11 +296,14 @@ func (r *Reconciler) decide(ctx context.Context, client *github.Client, snap *pl
 		claims: r.opts.Claims, claimPrefix: strings.ToLower(subject(snap)) + ":" + snap.HeadSHA,
 		noComments: snap.MergeGroup != nil}
 	guarded := false
+	if r.opts.Pacer != nil {
+		ctx = r.opts.Pacer.WithWriteLedger(ctx)
+	}
 	ap.gate = func(ctx context.Context) error {
 		waited := false
 		if r.opts.Pacer != nil {
 			var err error
-			if waited, err = r.opts.Pacer.Wait(ctx, ref.InstallationID); err != nil {
+			if waited, err = r.opts.Pacer.PaceWrite(ctx, ref.InstallationID); err != nil {
 				return err
 			}
 		}

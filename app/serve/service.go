@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/govern"
 	"github.com/fix-status/fix-status/app/metrics"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
@@ -184,12 +185,18 @@ func (s *Service) Start(ctx context.Context) {
 	}()
 }
 
+// EventSweep is the Event of a sweep's work: it is background work, which
+// leaves each installation's rate-limit reserve to webhooks.
+const EventSweep = "sweep"
+
 // sweepLease is held by the replica that sweeps.
 const sweepLease = "sweep"
 
 // catchUp recovers missed deliveries and sweeps every open PR, on one
 // replica at a time.
 func (s *Service) catchUp(ctx context.Context, why string) {
+	// A sweep's requests leave the installations' reserve to webhooks.
+	ctx = govern.Background(ctx)
 	logger := zerolog.Ctx(ctx).With().Str("sweep", why).Logger()
 	if s.opts.Leases != nil {
 		ttl := max(s.opts.SweepInterval/2, time.Minute)
@@ -360,10 +367,10 @@ func (s *Service) Sweep(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	for _, r := range repos {
-		if err := s.put(ctx, Work{Kind: KindRepo, Repo: r, Event: "sweep"}, 0); err != nil {
+		if err := s.put(ctx, Work{Kind: KindRepo, Repo: r, Event: EventSweep}, 0); err != nil {
 			errs = append(errs, err)
 		}
-		if err := s.queueAudit(ctx, r, false, "sweep", 0); err != nil {
+		if err := s.queueAudit(ctx, r, false, EventSweep, 0); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -382,6 +389,9 @@ func (s *Service) do(ctx context.Context, w Work) {
 	defer cancel()
 	logger := zerolog.Ctx(ctx).With().Str("work", w.Key()).Str("trigger", w.Event).Logger()
 	ctx = logger.WithContext(ctx)
+	if w.Event == EventSweep {
+		ctx = govern.Background(ctx)
+	}
 	var err error
 	switch w.Kind {
 	case KindPR, KindMergeGroup:

@@ -2,7 +2,9 @@
 // the durable work queue (re-checks scheduled by a replica that dies still
 // run; hibiken/asynq), per-PR locks with a lease that ends with a crashed
 // holder and named leases (bsm/redislock), delivery de-duplication, and
-// claims on re-triggers so that no context gets two for one head.
+// claims on re-triggers so that no context gets two for one head, and the
+// write pacing of each installation (go-redis/redis_rate), so that
+// replicas together stay under GitHub's secondary limits.
 // Everything else is recomputed from GitHub by whichever replica looks.
 package shared
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fix-status/fix-status/app/govern"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/app/shared/redistest"
@@ -224,5 +225,48 @@ func TestQueueSurvivesAReplica(t *testing.T) {
 			t.Fatal("the queue did not empty")
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestPacerSharedByReplicas: two replicas' pacers on one Redis pace an
+// installation together: what one spent, the other waits for (as long as
+// the window's refill takes), another installation does not, and a window
+// of the hour binds like the minute's.
+func TestPacerSharedByReplicas(t *testing.T) {
+	rs := redistest.Start(t)
+	errStop := errors.New("stop")
+	for _, tc := range []struct {
+		name string
+		o    govern.PacerOptions
+		// free writes go at once; the next one waits about want.
+		free int
+		want time.Duration
+	}{
+		// The minute's 16: a burst of 1, then one every 60s/15.
+		{"minute", govern.PacerOptions{PerMinute: 16, PerHour: 1000}, 1, 4 * time.Second},
+		// The hour's 20: a burst of 2, then one every 3600s/18.
+		{"hour", govern.PacerOptions{PerMinute: 1000, PerHour: 20}, 2, 200 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var slept []time.Duration
+			o := tc.o
+			o.Sleep = func(_ context.Context, d time.Duration) error { slept = append(slept, d); return errStop }
+			prefix := "fix-status-test:" + tc.name + ":"
+			a, b := New(rs.Client(t), prefix).Pacer(o), New(rs.Client(t), prefix).Pacer(o)
+			ctx := context.Background()
+			for i := range tc.free {
+				p := []*Pacer{a, b}[i%2]
+				if d, err := p.Wait(ctx, 7, 1); err != nil || d != 0 {
+					t.Fatalf("write %d: waited %s, %v; want none", i, d, err)
+				}
+			}
+			if d, err := b.Wait(ctx, 8, 1); err != nil || d != 0 {
+				t.Errorf("another installation waited %s, %v", d, err)
+			}
+			d, err := b.Wait(ctx, 7, 1)
+			if !errors.Is(err, errStop) || len(slept) != 1 || d != slept[0] || d <= tc.want*3/4 || d > tc.want {
+				t.Errorf("the next write of installation 7: waited %s (%v), slept %v; want about %s", d, err, slept, tc.want)
+			}
+		})
 	}
 }

@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
@@ -47,15 +46,13 @@ type backfillFlags struct {
 
 // backfillEnv is what tests and the benchmarks set instead of the
 // process's defaults: the clock, where logs and progress go, a hook per
-// result, and (benchmarks that count requests rather than time them)
-// GitHub's per-endpoint points a minute.
+// result.
 type backfillEnv struct {
-	now             func() time.Time
-	sleep           func(context.Context, time.Duration) error
-	logOut          io.Writer
-	tty             *bool
-	onResult        func(*backfill.PRResult)
-	pointsPerMinute int
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	logOut   io.Writer
+	tty      *bool
+	onResult func(*backfill.PRResult)
 }
 
 func newBackfillCmd() *cobra.Command { return newBackfillCmdWith(backfillEnv{}) }
@@ -95,6 +92,18 @@ the run was interrupted, or the command could not start.`,
 			cfg, err := config.LoadServer(f.cfgPath)
 			if err != nil {
 				return err
+			}
+			// The limits the flags do not set are the config's.
+			fl := cmd.Flags()
+			for _, l := range []struct {
+				flag string
+				v    *int
+				cfg  int
+			}{{"reserve", &f.reserve, cfg.Limits.Reserve}, {"reserve-graphql", &f.reserveGraphQL, cfg.Limits.ReserveGraphQL},
+				{"writes-per-minute", &f.writesPerMinute, cfg.Limits.WritesPerMinute}, {"writes-per-hour", &f.writesPerHour, cfg.Limits.WritesPerHour}} {
+				if !fl.Changed(l.flag) {
+					*l.v = l.cfg
+				}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -161,23 +170,17 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 	if logOut == nil {
 		logOut = stderr
 	}
-	gov := govern.New(govern.Options{
-		ReserveCore: f.reserve, ReserveGraphQL: f.reserveGraphQL,
-		WritesPerMinute: f.writesPerMinute, WritesPerHour: f.writesPerHour,
-		MaxInFlight: f.concurrency, MaxWrites: f.maxWrites,
-		PointsPerMinute: env.pointsPerMinute,
-		Now:             env.now, Sleep: env.sleep,
-	})
-	var clients *govern.Clients
 	w, err := wire(ctx, cfg, wireOptions{logOut: logOut, now: env.now, cacheBytes: backfillCacheBytes,
-		wrapClients: func(cc githubapp.ClientCreator) (githubapp.ClientCreator, error) {
-			var err error
-			clients, err = govern.NewClients(cc, gov, cfg.GitHub.V4APIURL)
-			return clients, err
+		governor: &govern.Options{
+			ReserveCore: f.reserve, ReserveGraphQL: f.reserveGraphQL,
+			WritesPerMinute: f.writesPerMinute, WritesPerHour: f.writesPerHour,
+			MaxInFlight: f.concurrency, MaxWrites: f.maxWrites,
+			PointsPerMinute: cfg.Limits.PointsPerMinute, GraphQLPointsPerMinute: cfg.Limits.GraphQLPointsPerMinute, Sleep: env.sleep,
 		}})
 	if err != nil {
 		return nil, err
 	}
+	clients := w.clients
 	// Info for every write (or planned write) and the progress lines; on a
 	// terminal only warnings, which would otherwise tear the bar apart.
 	logger := w.logger.Level(zerolog.InfoLevel)

@@ -71,6 +71,36 @@ type harnessOptions struct {
 	// now is the server's clock (default time.Now; the emulator keeps the
 	// wall clock, which its tokens' expiry needs).
 	now func() time.Time
+	// clock, when set, is the emulator's and the server's clock, and the
+	// governor's waits move it (pacing takes no time).
+	clock *movingClock
+}
+
+// movingClock is a clock that only waits move: Sleep moves it to the end
+// of the wait at once (several waits at the same time move it to the
+// latest end, not by their sum), so pacing takes no time and both sides of
+// a rate limit agree on every window.
+type movingClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newMovingClock() *movingClock { return &movingClock{now: time.Now()} }
+
+func (c *movingClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Sleep moves the clock to now+d, unless another wait moved it further.
+func (c *movingClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	if end := c.now.Add(d); end.After(c.now) {
+		c.now = end
+	}
+	c.mu.Unlock()
+	return ctx.Err()
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -93,7 +123,12 @@ type harness struct {
 
 func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	t.Helper()
-	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
+	emu := fakegithub.Options{Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks}
+	var sleep func(context.Context, time.Duration) error
+	if o.clock != nil {
+		emu.Now, o.now, sleep = o.clock.Now, o.clock.Now, o.clock.Sleep
+	}
+	gh := fakegithubtest.Start(t, scenario, emu)
 	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
@@ -115,7 +150,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{gh: gh, cfg: cfg, logPath: logFile.Name()}
-	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp, now: o.now,
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp, now: o.now, sleep: sleep,
 		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, MaxPending: o.queueSize, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
 	if err != nil {
 		cancel()

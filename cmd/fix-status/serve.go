@@ -74,6 +74,8 @@ type serverOptions struct {
 	// now is the server's clock (default time.Now): tests move it past a
 	// grace period instead of waiting it out.
 	now func() time.Time
+	// sleep is the governor's wait (default the wall clock's).
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // server is the running GitHub App.
@@ -92,7 +94,7 @@ type server struct {
 func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	wo := wireOptions{registry: reg, now: o.now}
+	wo := wireOptions{registry: reg, now: o.now, sleep: o.sleep}
 	if o.logOut != nil {
 		wo.logOut = o.logOut
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fix-status/fix-status/app/ghapi"
+	"github.com/fix-status/fix-status/app/govern"
 	"github.com/fix-status/fix-status/app/metrics"
 	"github.com/fix-status/fix-status/app/reconcile"
 	"github.com/fix-status/fix-status/app/rules/prow"
@@ -25,8 +26,12 @@ var version = "dev"
 
 // wired is the composition root's output: everything a command needs.
 type wired struct {
-	cfg     *config.Server
-	clients githubapp.ClientCreator
+	cfg *config.Server
+	// clients go through gov, the one governor of the process: every
+	// request of every driver (webhooks, sweeps, backfill, the pages)
+	// keeps inside GitHub's rate limits together.
+	clients *govern.Clients
+	gov     *govern.Governor
 	rec     *reconcile.Reconciler
 	// loader and appID are the reconciler's rule loader and fix-status's
 	// own app id, for the audit.
@@ -45,9 +50,14 @@ type wireOptions struct {
 	registry prometheus.Registerer
 	logOut   io.Writer
 	now      func() time.Time
-	// wrapClients, when set, wraps the client creator before anything uses
-	// it (backfill governs every request, the reconciler's too).
-	wrapClients func(githubapp.ClientCreator) (githubapp.ClientCreator, error)
+	// governor sets the governor's limits (backfill's flags; nil: the
+	// config's limits section); its clock is now's and sleep's, and with
+	// Redis its writes are paced with the other replicas' (unless it names
+	// a Pacer).
+	governor *govern.Options
+	// sleep is the governor's wait (default the wall clock's): tests move
+	// a clock the emulator shares instead of waiting.
+	sleep func(ctx context.Context, d time.Duration) error
 	// cacheBytes bounds the HTTP cache shared by every installation client
 	// (0 = the config's server.http_cache_bytes); backfill reads each PR
 	// once and keeps it small.
@@ -76,19 +86,6 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	if err != nil {
 		return nil, fmt.Errorf("failed to create GitHub clients: %w", err)
 	}
-	if o.wrapClients != nil {
-		if cc, err = o.wrapClients(cc); err != nil {
-			return nil, err
-		}
-	}
-	appClient, err := cc.NewAppClient()
-	if err != nil {
-		return nil, fmt.Errorf("failed to create the app client: %w", err)
-	}
-	self, _, err := appClient.Apps.Get(ctx, "")
-	if err != nil {
-		return nil, fmt.Errorf("failed to read the GitHub App (GET /app) at %s: %w", cfg.GitHub.V3APIURL, err)
-	}
 	var central *prow.Config
 	if len(cfg.Prow.JobConfig) > 0 {
 		if central, err = prow.Load(cfg.Prow.JobConfig...); err != nil {
@@ -98,6 +95,21 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	loader := sources.NewLoader(central)
 	var rd *shared.Redis
 	ropts := reconcile.Options{}
+	var gopts govern.Options
+	if o.governor != nil {
+		gopts = *o.governor
+	} else {
+		l := cfg.Limits
+		gopts = govern.Options{WritesPerMinute: l.WritesPerMinute, WritesPerHour: l.WritesPerHour,
+			PointsPerMinute: l.PointsPerMinute, GraphQLPointsPerMinute: l.GraphQLPointsPerMinute,
+			MaxInFlight: l.MaxInFlight, ReserveCore: l.Reserve, ReserveGraphQL: l.ReserveGraphQL}
+	}
+	if gopts.Now == nil {
+		gopts.Now = o.now
+	}
+	if gopts.Sleep == nil {
+		gopts.Sleep = o.sleep
+	}
 	if cfg.RedisEnabled() {
 		if rd, err = shared.Dial(ctx, shared.Options{Address: cfg.Redis.Address, Password: cfg.Redis.Password,
 			DB: cfg.Redis.DB, KeyPrefix: cfg.Redis.KeyPrefix}); err != nil {
@@ -106,13 +118,32 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 		// A lock's lease outlives a pause of its holder by this much; the
 		// write guard and the claims cover a longer one.
 		ropts.Locks, ropts.Claims = rd.Locks(30*time.Second), rd.Claims(24*time.Hour)
+		if gopts.Pacer == nil {
+			gopts.Pacer = rd.Pacer(govern.PacerOptions{PerMinute: gopts.WritesPerMinute, PerHour: gopts.WritesPerHour, Sleep: gopts.Sleep})
+		}
+	}
+	gov := govern.New(gopts)
+	clients, err := govern.NewClients(cc, gov, cfg.GitHub.V4APIURL)
+	if err != nil {
+		return nil, err
+	}
+	if o.registry != nil {
+		o.registry.MustRegister(gov)
+	}
+	appClient, err := clients.NewAppClient()
+	if err != nil {
+		return nil, fmt.Errorf("failed to create the app client: %w", err)
+	}
+	self, _, err := appClient.Apps.Get(ctx, "")
+	if err != nil {
+		return nil, fmt.Errorf("failed to read the GitHub App (GET /app) at %s: %w", cfg.GitHub.V3APIURL, err)
 	}
 	rec := reconcile.New(reconcile.Options{
-		Clients: cc, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
-		Sources: loader, Metrics: m, Now: o.now, Locks: ropts.Locks, Claims: ropts.Claims,
+		Clients: clients, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
+		Sources: loader, Metrics: m, Now: o.now, Locks: ropts.Locks, Claims: ropts.Claims, Pacer: gov,
 	})
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &wired{cfg: cfg, clients: cc, rec: rec, loader: loader, appID: self.GetID(), metrics: m, logger: logger, now: o.now, shared: rd}, nil
+	return &wired{cfg: cfg, clients: clients, gov: gov, rec: rec, loader: loader, appID: self.GetID(), metrics: m, logger: logger, now: o.now, shared: rd}, nil
 }
