@@ -93,8 +93,12 @@ type branchKey struct {
 }
 
 type branchEntry struct {
-	once     sync.Once
-	at       time.Time
+	once sync.Once
+	at   time.Time
+	// head is the commit the branch pointed at just before its required
+	// checks and rules were read: the write guard writes only while the
+	// branch still points there.
+	head     string
 	required []plan.RequiredCheck
 	rules    *sources.RuleSet
 	cfgPath  string
@@ -237,7 +241,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		rep.Skipped = "the pull request is " + snap.State
 		return rep, nil
 	}
-	return rep, r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context) error { return r.guard(ctx, client, snap) })
+	return rep, r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context) error { return r.guard(ctx, client, snap, meta) })
 }
 
 // decide plans a snapshot (reading more when the plan asks), applies the
@@ -322,9 +326,13 @@ func subject(s *plan.Snapshot) string {
 	return s.PR.String()
 }
 
-// guard reads the PR again right before writing: the writes go to the head
-// and base the plan was computed from, or not at all (errChanged).
-func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapshot) error {
+// guard reads the PR and its base branch again right before writing: the
+// writes go to the head and base the plan was computed from, or not at all
+// (errChanged). The PR's base SHA says nothing of later pushes to the base
+// branch (GitHub keeps the one the PR was opened or last updated with), so
+// the branch's head is read too: rules read before a push to it are not
+// the base's rules any more, and are read again.
+func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapshot, meta snapshotMeta) error {
 	pr, err := ghapi.ReadPR(ctx, c, s.PR)
 	if err != nil {
 		return err
@@ -332,6 +340,16 @@ func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapsh
 	if pr.HeadSHA != s.HeadSHA || pr.BaseRef != s.BaseBranch || pr.BaseSHA != s.BaseSHA || pr.State != s.State {
 		zerolog.Ctx(ctx).Info().Str("head_sha", s.HeadSHA).Str("now_head_sha", pr.HeadSHA).Str("base", s.BaseBranch).Str("now_base", pr.BaseRef).
 			Msg("write guard: the pull request changed since it was read; nothing written")
+		return errChanged
+	}
+	head, err := ghapi.ReadBranchHead(ctx, c, s.PR.RepoRef, s.BaseBranch)
+	if err != nil {
+		return err
+	}
+	if head != meta.baseHead {
+		zerolog.Ctx(ctx).Info().Str("base", s.BaseBranch).Str("rules_at", meta.baseHead).Str("now_base_head", head).
+			Msg("write guard: the base branch moved since its rules were read; nothing written")
+		r.InvalidateBranch(s.PR.RepoRef, s.BaseBranch)
 		return errChanged
 	}
 	return nil
@@ -353,6 +371,9 @@ type snapshotMeta struct {
 	// rulesErrPath is where the repo config is, for the log of a rules
 	// error.
 	rulesErrPath string
+	// baseHead is the commit of the base branch its required checks and
+	// rules were read at.
+	baseHead string
 }
 
 // snapshot reads everything the plan needs. Reads per PR: the PR (unless the webhook gave it), its
@@ -415,7 +436,7 @@ func (r *Reconciler) withRules(ctx context.Context, c *github.Client, s *plan.Sn
 	if be.err != nil {
 		return be.err
 	}
-	s.Required = be.required
+	s.Required, meta.baseHead = be.required, be.head
 	if trig.Command != nil {
 		cmd := *trig.Command
 		cmd.Policy = plan.CommandAnyone
@@ -459,7 +480,10 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.Rep
 	}
 	r.mu.Unlock()
 	e.once.Do(func() {
-		e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
+		e.head, e.err = ghapi.ReadBranchHead(ctx, c, repo, branch)
+		if e.err == nil {
+			e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
+		}
 		if e.err == nil {
 			e.rules, e.cfgPath, e.rulesErr = r.opts.Sources.Load(ctx, c, repo, branch)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
 
@@ -212,5 +213,50 @@ func TestRulesTouched(t *testing.T) {
 	}
 	if n := e.gh.Stats().Requests; n != 0 {
 		t.Errorf("RulesTouched read GitHub %d times with the rules cached", n)
+	}
+}
+
+// TestGuardSeesTheBaseBranchMove: rules read before a push to the base
+// branch are not the base's rules any more, though the PR itself (its base
+// SHA too, as GitHub keeps it) is unchanged: the write guard reads the
+// branch's head, writes nothing, and the next round reads the rules again.
+func TestGuardSeesTheBaseBranchMove(t *testing.T) {
+	e := newEnv(t, scenario)
+	ctx := context.Background()
+	const pull = "GET /repos/{owner}/{repo}/pulls/{pull_number}"
+	// The snapshot's read of the PR passes; the guard's is held.
+	e.gh.Fault(fakegithub.Fault{Route: pull, Delay: time.Nanosecond})
+	held := e.gh.Hold(pull)
+	type result struct {
+		rep *plan.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := e.rec.Reconcile(ctx, widgets.PR(1), Trigger{Event: "test"})
+		done <- result{rep, err}
+	}()
+	select {
+	case <-held.Arrived():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write guard did not read the PR")
+	}
+	jobs := strings.Replace(e.gh.State().Repos[0].Files["main"]["prow/jobs.yaml"], "'^docs/'", "'^(docs|pkg)/'", 1)
+	if err := e.gh.Event(ctx, fakegithub.Event{Type: "push", Repo: "acme/widgets", Branch: "main", Contents: map[string]string{"prow/jobs.yaml": jobs}}); err != nil {
+		t.Fatal(err)
+	}
+	held.Release()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	got := verdicts(r.rep)
+	if got["pull-docs"] != "retrigger / comment /test pull-docs" {
+		t.Errorf("pull-docs after the push: %q, want a re-trigger by the new rules", got["pull-docs"])
+	}
+	for _, s := range e.gh.State().Repos[0].Pulls[0].Statuses {
+		if s.Creator == "fix-status[bot]" {
+			t.Errorf("written on the old rules: %+v", s)
+		}
 	}
 }

@@ -64,6 +64,9 @@ type harnessOptions struct {
 	catchUp bool
 	// prow names central Prow job configs (prow.job_config).
 	prow []string
+	// gh, when set, is the emulator to serve (the scenario is then
+	// ignored): a second server on the same GitHub, as after a restart.
+	gh *fakegithub.Server
 }
 
 // harness is one emulator and one fix-status server wired to it.
@@ -86,7 +89,10 @@ type harness struct {
 
 func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	t.Helper()
-	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
+	gh := o.gh
+	if gh == nil {
+		gh = fakegithubtest.Start(t, scenario, fakegithub.Options{Latency: o.latency, WebhooksForAPIWrites: o.apiWriteHooks})
+	}
 	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
