@@ -305,3 +305,174 @@ func TestE2ESafetyBackfillBaseChanged(t *testing.T) {
 		})
 	}
 }
+
+// wantNoWrites fails when fix-status wrote anything on a PR.
+func (h *harness) wantNoWrites(t testing.TB, n int, what string) {
+	t.Helper()
+	if w := writesBy(h.pull(t, widgetsRepo, n), bot); len(w) != 0 {
+		t.Errorf("%s: fix-status wrote %q", what, w)
+	}
+}
+
+// TestE2ESafetyIncompleteFileListRuleEdit (item 4): GitHub lists 3,000 of a
+// PR's files; here the 3,001st edits the Prow config so that both required
+// jobs would run. fix-status cannot see that edit (invariant 1 cannot be
+// checked), so it skips nothing, not even a job its branch filter keeps off
+// main, and says why. (TestE2EInvariant2IncompleteFileList covers the file
+// filters, Prow's and GitHub Actions' 300 files.)
+func TestE2ESafetyIncompleteFileListRuleEdit(t *testing.T) {
+	t.Parallel()
+	jobs := widgetsJobs + "  - name: pull-release\n    branches: ['^release$']\n    run_if_changed: '^docs/'\n"
+	h := newHarness(t, widgets{required: []string{"pull-docs", "pull-release"}, jobs: jobs}.yaml(), harnessOptions{})
+	edit := strings.Replace(strings.Replace(jobs, "'^docs/'", "'^(docs|gen)/'", -1), "    branches: ['^release$']\n", "", 1)
+	files := append(manyFiles("gen", 3000), changed(map[string]string{"prow/jobs.yaml": edit})...)
+	mark := h.mark()
+	n := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat", Title: "Generated code and its jobs", Files: files}).Number
+	ds := h.waitDecisions(t, mark, prName(n), "pull-docs", "pull-release")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-docs": "blocked: cannot tell if it runs: the changed-file list is incomplete (3000 files listed)",
+	})
+	if d := ds["pull-release"]; d.Verdict != "blocked" || !strings.HasPrefix(d.Reason, "would not run (") || !strings.Contains(d.Reason, "main") ||
+		!strings.HasSuffix(d.Reason, "), but the changed-file list is incomplete (3000 files listed)") {
+		t.Errorf("pull-release (not on main): %s: %s", d.Verdict, d.Reason)
+	}
+	h.wantNoWrites(t, n, "3,001 files")
+}
+
+// TestE2ESafetyRuleFileRenames (item 5): a PR that renames a file that
+// defines jobs away (previous_filename is the rule file), renames another
+// file onto one, or deletes one, changes the rules that judge it, for every
+// source: GitHub Actions workflows, Prow's in-repository config and the
+// repo config's explicit rules. The head's rules (read at its SHA) decide
+// with the base's; where they do not agree, nothing is skipped.
+func TestE2ESafetyRuleFileRenames(t *testing.T) {
+	t.Parallel()
+	const cfg = "version: 1\nsources: {prow: [prow], actions: true}\ncontexts:\n  - {context: ci/docs, run_if_changed: '^docs/'}\n"
+	const docsWorkflow = "on:\n  pull_request:\n    paths: ['docs/**']\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps: [{run: make}]\n"
+	const alwaysWorkflow = "on: pull_request\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps: [{run: make}]\n"
+	h := newHarness(t, widgets{required: []string{"pull-docs", "build", "ci/docs"}, repoConfig: cfg, files: map[string]string{
+		".github/workflows/docs.yml": docsWorkflow, "tools/build.yml": alwaysWorkflow, "notes/extra.yaml": "# notes\n",
+		"config/fix-status.example.yml": "version: 1\n"}}.yaml(), harnessOptions{})
+	rename := func(from, to string, content *string) fakegithub.File {
+		return fakegithub.File{Filename: to, PreviousFilename: from, Status: "renamed", Content: content}
+	}
+	remove := func(name string) fakegithub.File { return fakegithub.File{Filename: name, Status: "removed", Deletions: 1} }
+	ptr := func(s string) *string { return &s }
+	const skipped = "skip: Skipped: no changed file matches "
+	for _, c := range []struct {
+		name string
+		file fakegithub.File
+		want map[string]string
+	}{
+		{"workflow renamed away", rename(".github/workflows/docs.yml", "ci/docs.yml", nil), map[string]string{
+			"build":     "blocked: this PR changes .github/workflows/docs.yml; with its changes: no job defines it",
+			"pull-docs": skipped + "run_if_changed ^docs/", "ci/docs": skipped + "run_if_changed ^docs/"}},
+		{"workflow renamed onto", rename("tools/build.yml", ".github/workflows/build.yml", nil), map[string]string{
+			"build":     "blocked: this PR changes .github/workflows/build.yml; with its changes: *",
+			"pull-docs": skipped + "run_if_changed ^docs/"}},
+		{"workflow deleted", remove(".github/workflows/docs.yml"), map[string]string{
+			"build": "blocked: this PR changes .github/workflows/docs.yml; with its changes: no job defines it"}},
+		{"Prow config renamed away", rename("prow/jobs.yaml", "old/jobs.yaml", nil), map[string]string{
+			// Without its config Prow's source cannot be read: no skip at all.
+			"pull-docs": "blocked: this PR changes prow/jobs.yaml and its rules cannot be read: *",
+			"build":     "blocked: this PR changes prow/jobs.yaml and its rules cannot be read: *"}},
+		{"Prow config renamed onto", rename("notes/extra.yaml", "prow/extra.yaml", ptr("presubmits:\n  acme/widgets:\n  - name: ci-docs\n    context: ci/docs\n    always_run: true\n")), map[string]string{
+			"ci/docs":   "blocked: this PR changes prow/extra.yaml; with its changes: always_run",
+			"pull-docs": skipped + "run_if_changed ^docs/"}},
+		{"Prow config deleted", remove("prow/jobs.yaml"), map[string]string{
+			"pull-docs": "blocked: this PR changes prow/jobs.yaml*"}},
+		{"repo config renamed away", rename(".github/fix-status.yml", "config/fix-status.yml", nil), map[string]string{
+			"ci/docs":   "blocked: this PR changes .github/fix-status.yml; with its changes: no job defines it",
+			"pull-docs": "blocked: this PR changes .github/fix-status.yml; with its changes: no job defines it"}},
+		{"repo config renamed onto", rename("config/fix-status.example.yml", ".github/fix-status.yml",
+			ptr("version: 1\nsources: {prow: [prow], actions: true}\ncontexts:\n  - {context: ci/docs, always_run: true}\n")), map[string]string{
+			"ci/docs":   "blocked: this PR changes .github/fix-status.yml; with its changes: runs on every pull request to main",
+			"pull-docs": skipped + "run_if_changed ^docs/"}},
+		{"repo config deleted", remove(".github/fix-status.yml"), map[string]string{
+			"ci/docs": "blocked: this PR changes .github/fix-status.yml; with its changes: no job defines it"}},
+	} {
+		mark := h.mark()
+		n := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "octocat", Title: c.name, Files: []fakegithub.File{c.file}}).Number
+		ds := h.waitDecisions(t, mark, prName(n), "pull-docs", "build", "ci/docs")
+		for ctx, want := range c.want {
+			wantVerdicts(t, map[string]decision{ctx: ds[ctx]}, map[string]string{ctx: want})
+		}
+		p := h.pull(t, widgetsRepo, n)
+		for ctx, d := range ds {
+			st := latestStatus(p, ctx)
+			if (d.Verdict == "skip") != (st != nil && st.State == "success" && st.Creator == bot) {
+				t.Errorf("%s: %s is %s, status %+v", c.name, ctx, d.Verdict, st)
+			}
+		}
+	}
+}
+
+// TestE2ESafetyConflictingPins (item 6): classic protection pins pull-unit
+// to fix-status itself, a ruleset pins it to another app. No result can
+// satisfy both, and fix-status must not pick the pin that suits it: blocked,
+// naming both, and nothing written.
+func TestE2ESafetyConflictingPins(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{}, rules: `- type: required_status_checks
+  parameters:
+    required_status_checks:
+      - {context: pull-unit, integration_id: 4242}
+`}.yaml(), harnessOptions{})
+	ours := int64(1)
+	h.quietly(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: widgetsRepo, Branch: "main",
+		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{
+			Checks: []fakegithub.ScenarioRequiredCheck{{Context: "pull-unit", AppID: &ours}, {Context: "pull-lint", AppID: &ours}}}}})
+	mark := h.mark()
+	n := h.openPR(t, "octocat", "docs/guide.md")
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit", "pull-lint")
+	wantVerdicts(t, ds, map[string]string{
+		"pull-unit": "blocked: the required check is pinned to fix-status by protection and to app 4242 by ruleset",
+		// Pinned to fix-status alone: fix-status may satisfy it.
+		"pull-lint": "skip: Skipped: no changed file matches run_if_changed ^pkg/",
+	})
+	p := h.pull(t, widgetsRepo, n)
+	if st := latestStatus(p, "pull-unit"); st != nil {
+		t.Errorf("fix-status reported the check pinned twice: %+v", st)
+	}
+	if st := latestStatus(p, "pull-lint"); st == nil || st.State != "success" || st.Creator != bot {
+		t.Errorf("pull-lint: %+v", st)
+	}
+}
+
+// TestE2ESafetyExpressionNames (item 7): a GitHub Actions job whose name is
+// a template (lint-${{ matrix.lang }} over a matrix read at run time, or a
+// name that is an expression alone) may report any context the template
+// can expand to. While it runs for a PR, those contexts are never skipped,
+// even where another rule says the context's own job would not run, and
+// the reason names the job; when it does not run, it stands in nobody's way.
+func TestE2ESafetyExpressionNames(t *testing.T) {
+	t.Parallel()
+	const lint = "on: pull_request\njobs:\n  lint:\n    name: lint-${{ matrix.lang }}\n    strategy:\n      matrix:\n        lang: ${{ fromJSON(vars.LANGS) }}\n    runs-on: ubuntu-latest\n    steps: [{run: make lint}]\n"
+	const matrix = "on:\n  pull_request:\n    paths: ['src/**']\njobs:\n  matrix:\n    name: ${{ matrix.job }}\n    strategy:\n      matrix:\n        job: ${{ fromJSON(vars.JOBS) }}\n    runs-on: ubuntu-latest\n    steps: [{run: make}]\n"
+	cfg := "version: 1\nsources: {prow: [prow], actions: true}\ncontexts:\n  - {context: lint-go, run_if_changed: '^go/'}\n"
+	h := newHarness(t, widgets{required: []string{"lint-go", "pull-unit"}, repoConfig: cfg, files: map[string]string{
+		".github/workflows/lint.yml": lint, ".github/workflows/matrix.yml": matrix}}.yaml(), harnessOptions{})
+	for _, c := range []struct {
+		file string
+		want map[string]string
+	}{
+		{"README.md", map[string]string{
+			"lint-go":   "blocked: cannot tell if it runs: lint.yml/lint may report it (check name lint-*): runs on every pull request to main",
+			"pull-unit": "skip: Skipped: no changed file matches run_if_changed ^pkg/"}},
+		{"src/main.c", map[string]string{
+			"lint-go":   "blocked: cannot tell if it runs: *",
+			"pull-unit": "blocked: cannot tell if it runs: matrix.yml/matrix may report it (check name *): paths src/** matches src/main.c"}},
+	} {
+		mark := h.mark()
+		n := h.openPR(t, "octocat", c.file)
+		ds := h.waitDecisions(t, mark, prName(n), "lint-go", "pull-unit")
+		wantVerdicts(t, ds, c.want)
+		p := h.pull(t, widgetsRepo, n)
+		for ctx, w := range c.want {
+			st := latestStatus(p, ctx)
+			if strings.HasPrefix(w, "skip") != (st != nil && st.State == "success" && st.Creator == bot) {
+				t.Errorf("%s, %s: status %+v", c.file, ctx, st)
+			}
+		}
+	}
+}
