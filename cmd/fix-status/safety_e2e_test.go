@@ -476,3 +476,167 @@ func TestE2ESafetyExpressionNames(t *testing.T) {
 		}
 	}
 }
+
+// quiet waits until the emulator saw no request for four coalescing
+// windows. It gives work that should not run (a second reconcile of a PR
+// whose lock is held) every chance to show; what a test asserts after it
+// does not depend on how long it waited.
+func (h *harness) quiet(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(e2eWait)
+	last, since := h.gh.Stats().Requests, time.Now()
+	for time.Since(since) < 4*e2eCoalesce {
+		if time.Now().After(deadline) {
+			t.Fatal("timed out waiting for fix-status to stop calling GitHub")
+		}
+		time.Sleep(5 * time.Millisecond)
+		if n := h.gh.Stats().Requests; n != last {
+			last, since = n, time.Now()
+		}
+	}
+}
+
+// TestE2ESafetyConcurrentEvents (item 8): while a reconcile of a PR is
+// writing (its write held by the emulator), every other way to reconcile
+// that PR arrives: a /fix-status comment, another CI's status on the head
+// (found through the commit's PRs), a protection change (the repository's
+// PRs). Each waits for the PR's lock: one reconcile at a time, and the
+// skip is written once.
+func TestE2ESafetyConcurrentEvents(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{}.yaml(), harnessOptions{workers: 4})
+	held := h.gh.Hold(routeStatus)
+	n := h.openPR(t, "octocat", "docs/guide.md")
+	arrived(t, held, "the skip's write")
+	sha := h.pull(t, widgetsRepo, n).HeadSHA
+	id := h.comment(t, n, "octocat", "/fix-status")
+	h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: sha, Context: "ci/other", State: "success", Creator: "jenkins"})
+	h.event(t, fakegithub.Event{Type: "branch_protection_rule.edited", Repo: widgetsRepo, Branch: "main",
+		Protection: &fakegithub.ScenarioProtection{RequiredStatusChecks: &fakegithub.ScenarioRequiredChecks{Contexts: []string{"pull-unit"}}}})
+	// The command reacts before it reconciles: from here on it is at the
+	// PR's lock.
+	h.waitState(t, "the command's reaction", func(st *fakegithub.State) bool { return len(reactions(pull(st, widgetsRepo, n), id)) == 1 })
+	h.quiet(t)
+	held.Release()
+	reply := h.waitReply(t, n, "octocat", 1)
+	h.settle(t)
+	p := h.pull(t, widgetsRepo, n)
+	skips := 0
+	for _, s := range p.Statuses {
+		if s.Creator == bot && s.Context == "pull-unit" {
+			skips++
+		}
+	}
+	if skips != 1 || h.gh.Stats().Writes.ByRoute[routeStatus] != 1 {
+		t.Errorf("the skip was written %d times (%d status writes), want once: %q", skips, h.gh.Stats().Writes.ByRoute[routeStatus], writesBy(p, bot))
+	}
+	if !strings.Contains(reply, "| `pull-unit` | satisfied | already skipped by fix-status: ") {
+		t.Errorf("the command did not see the first reconcile's skip:\n%s", reply)
+	}
+}
+
+// restartCase is one rerun method whose bound must hold across a restart.
+type restartCase struct {
+	name    string
+	context string
+	w       widgets
+	o       harnessOptions
+	// again makes fix-status look at the PR once more (the CI answered,
+	// or someone else reported something).
+	again func(t *testing.T, h *harness)
+	// count is how many re-triggers GitHub shows.
+	count func(st *fakegithub.State) int
+}
+
+// TestE2ESafetyRetriggerBoundsAcrossRestart (item 9): a context is
+// re-triggered at most three times on one head, whatever the rerun method,
+// and the count is read from GitHub (fix-status's own marker comments, the
+// workflow run's attempts), so a new server after a restart continues it
+// instead of starting again: two re-triggers before the restart, the third
+// after, then blocked.
+func TestE2ESafetyRetriggerBoundsAcrossRestart(t *testing.T) {
+	t.Parallel()
+	const ci = "name: CI\non: pull_request\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps: [{run: make}]\n  test:\n    runs-on: ubuntu-latest\n    steps: [{run: make test}]\n"
+	const pr = "- number: 1\n  title: Code\n  user: octocat\n  base: main\n  files: [{filename: pkg/a.go, status: modified}]\n"
+	started := time.Now().Add(-3 * time.Hour).UTC().Format(time.RFC3339)
+	otherStatus := func(t *testing.T, h *harness) {
+		h.event(t, fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: h.pull(t, widgetsRepo, 1).HeadSHA, Context: "ci/other", State: "success", Creator: "jenkins"})
+	}
+	for _, c := range []restartCase{
+		{name: "Prow comment", context: "pull-unit", w: widgets{pulls: pr}, again: otherStatus,
+			count: func(st *fakegithub.State) int {
+				return strings.Count(strings.Join(commentBodies(pull(st, widgetsRepo, 1), bot), "\n"), "<!-- fix-status retrigger ")
+			}},
+		{name: "Actions re-run", context: "test", w: widgets{required: []string{"test"}, repoConfig: "version: 1\nsources: {actions: true}\n",
+			files: map[string]string{".github/workflows/ci.yml": ci},
+			pulls: pr + "  check_runs: [{name: build, status: completed, conclusion: success, workflow: CI}]\n"},
+			// A re-run's build completes, so its run may be re-run again.
+			again: func(t *testing.T, h *harness) {
+				p := h.pull(t, widgetsRepo, 1)
+				if r := p.CheckRuns[len(p.CheckRuns)-1]; r.Status != "completed" {
+					h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, CheckRunID: r.ID, Conclusion: "success"})
+					return
+				}
+				otherStatus(t, h)
+			},
+			count: func(st *fakegithub.State) int {
+				for _, r := range st.Repos[0].WorkflowRuns {
+					if r.HeadSHA == pull(st, widgetsRepo, 1).HeadSHA {
+						return r.Attempt - 1
+					}
+				}
+				return 0
+			}},
+		{name: "check suite rerequest", context: "ci/e2e", w: widgets{required: []string{"ci/e2e"},
+			repoConfig: "version: 1\ncontexts:\n  - {context: ci/e2e, run_if_changed: '^pkg/'}\n",
+			pulls:      pr + "  check_runs: [{name: ci/e2e, status: in_progress, app_id: 4242, started_at: " + started + "}]\n"},
+			o: harnessOptions{stale: time.Hour}, again: otherStatus,
+			count: func(st *fakegithub.State) int {
+				for _, s := range st.Repos[0].CheckSuites {
+					if s.AppID == 4242 {
+						return len(s.RerequestedBy)
+					}
+				}
+				return 0
+			}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			look := func(h *harness, want string, count int) {
+				t.Helper()
+				mark := h.mark()
+				c.again(t, h)
+				d := h.waitDecisions(t, mark, prName(1), c.context)[c.context]
+				h.settle(t)
+				if got := d.Verdict + ": " + d.Reason; !strings.HasPrefix(got, want) && !strings.HasSuffix(got, want) {
+					t.Fatalf("%s: %s, want %q", c.context, got, want)
+				}
+				if got := c.count(h.gh.State()); got != count {
+					t.Fatalf("GitHub shows %d re-triggers, want %d", got, count)
+				}
+			}
+			h := newHarness(t, c.w.yaml(), c.o)
+			look(h, "retrigger", 1)
+			look(h, "retrigger", 2)
+			if err := h.stop(); err != nil {
+				t.Fatal(err)
+			}
+			o := c.o
+			o.gh = h.gh
+			restarted := newHarness(t, "", o)
+			look(restarted, "retrigger", 3)
+			look(restarted, "; re-triggered 3 times already", 3)
+		})
+	}
+}
+
+// commentBodies are the bodies of login's comments on a PR.
+func commentBodies(p *fakegithub.StatePull, login string) []string {
+	var out []string
+	for _, c := range p.Comments {
+		if c.User == login {
+			out = append(out, c.Body)
+		}
+	}
+	return out
+}
