@@ -10,6 +10,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -639,4 +641,310 @@ func commentBodies(p *fakegithub.StatePull, login string) []string {
 		}
 	}
 	return out
+}
+
+// orgDefault is an organization whose repositories a and b have no repo
+// config of their own (the owner's .github repository's fix-status.yml
+// judges their PRs) and own has its own. Each has PR #1 changing the README.
+func orgDefault() string {
+	repo := func(name, files string) string {
+		return `  - name: acme/` + name + `
+    default_branch: main
+    files:
+      main:
+        README.md: "hello\n"` + files + `
+    branches:
+      main:
+        protection:
+          required_status_checks: {strict: false, contexts: [ci/docs]}
+    pulls:
+      - {number: 1, title: README, user: octocat, base: main, files: [{filename: README.md, status: modified}]}
+`
+	}
+	return `app: {id: 1, slug: fix-status, webhook_secret: s3cret}
+installations:
+  - {id: 7, account: acme, account_type: Organization, repos: [acme/.github, acme/a, acme/b, acme/own]}
+repos:
+  - name: acme/.github
+    default_branch: main
+    files:
+      main:
+        fix-status.yml: |
+          version: 1
+          contexts:
+            - {context: ci/docs, run_if_changed: '^docs/'}
+    branches:
+      main: {}
+` + repo("a", "") + repo("b", "") + repo("own", `
+        .github/fix-status.yml: |
+          version: 1
+          contexts:
+            - {context: ci/docs, run_if_changed: '^docs/'}`)
+}
+
+// TestE2ESafetyOrgDefaultChanged (item 10): a push to the owner's .github
+// repository that changes the default repo config re-checks every
+// repository of the owner; those judged by the default are judged by the
+// new one (here fix-status's skips become wrong and are revoked), the one
+// with its own config keeps its verdict.
+func TestE2ESafetyOrgDefaultChanged(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, orgDefault(), harnessOptions{catchUp: true})
+	repos := []string{"acme/a", "acme/b", "acme/own"}
+	h.waitState(t, "the start-up sweep's skips", func(st *fakegithub.State) bool {
+		for _, r := range repos {
+			if s := latestStatus(pull(st, r, 1), "ci/docs"); s == nil || s.State != "success" || s.Creator != bot {
+				return false
+			}
+		}
+		return true
+	})
+	h.settle(t)
+	mark := h.mark()
+	h.event(t, fakegithub.Event{Type: "push", Repo: "acme/.github", Branch: "main", User: "octocat", Contents: map[string]string{
+		"fix-status.yml": "version: 1\ncontexts:\n  - {context: ci/docs, run_if_changed: '^(docs/|README)'}\n"}})
+	for _, r := range repos {
+		want := "revoke: our earlier skip is wrong now: run_if_changed ^(docs/|README) matches README.md"
+		if r == "acme/own" {
+			want = "satisfied: already skipped by fix-status: no changed file matches run_if_changed ^docs/"
+		}
+		wantVerdicts(t, h.waitDecisions(t, mark, r+"#1", "ci/docs"), map[string]string{"ci/docs": want})
+	}
+	st := h.gh.State()
+	for _, r := range repos[:2] {
+		if s := latestStatus(pull(st, r, 1), "ci/docs"); s == nil || s.State != "pending" || s.Creator != bot {
+			t.Errorf("%s#1 ci/docs after the new default: %+v", r, s)
+		}
+	}
+}
+
+// sizedReader is n bytes of JSON-ish filler, made as they are read, and
+// how many were read.
+type sizedReader struct{ n, read int64 }
+
+func (r *sizedReader) Read(p []byte) (int, error) {
+	if r.read >= r.n {
+		return 0, io.EOF
+	}
+	k := min(int64(len(p)), r.n-r.read)
+	for i := range p[:k] {
+		p[i] = ' '
+	}
+	r.read += k
+	return int(k), nil
+}
+
+// TestE2ESafetyDeliveryGuards (item 11): a body over GitHub's 25 MB is
+// refused with 413 before its signature is looked at, and the server reads
+// no further than the limit; a signature in the old SHA-1 form is refused
+// in either header; a delivery id seen before is answered and ignored.
+// (TestE2EInvariant8Signatures covers forged, missing and stale
+// signatures.)
+func TestE2ESafetyDeliveryGuards(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{pulls: presetPulls}.yaml(), harnessOptions{})
+	post := func(body io.Reader, length int64, header map[string]string) (int, error) {
+		req, err := http.NewRequest(http.MethodPost, h.hookURL, body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.ContentLength = length
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-GitHub-Event", "pull_request")
+		req.Header.Set("X-GitHub-Delivery", fmt.Sprintf("guard-%d", h.deliver.Add(1)))
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	// A signature no body of that size has: only the size can decide.
+	forged := map[string]string{"X-Hub-Signature-256": "sha256=" + strings.Repeat("0", 64)}
+	// A declared length over the limit is refused before the body is read
+	// (what the client sent went no further than the sockets' buffers).
+	big := &sizedReader{n: MaxPayload + 1}
+	if code, err := post(big, big.n, forged); err != nil || code != http.StatusRequestEntityTooLarge || big.read >= MaxPayload/2 {
+		t.Errorf("a declared %d-byte body: %d, %v; %d bytes sent, want 413 before the body is read", big.n, code, err, big.read)
+	}
+	// Without a declared length, the server reads up to the limit, not on
+	// to the end (8 times the limit).
+	stream := &sizedReader{n: 8 * MaxPayload}
+	code, err := post(stream, -1, forged)
+	t.Logf("streamed body: answered %d (%v) after %d bytes were sent", code, err, stream.read)
+	if (err == nil && code != http.StatusRequestEntityTooLarge) || stream.read >= 2*MaxPayload {
+		t.Errorf("a streamed body: %d, %v; %d bytes read, want 413 after at most the limit and what sockets hold", code, err, stream.read)
+	}
+
+	body := fixtureFor(t, h, 1)
+	sha1sig := "sha1=" + hmacSHA1(h.gh.WebhookSecret(), body)
+	for _, c := range []struct {
+		name   string
+		header map[string]string
+	}{
+		{"sha1= in X-Hub-Signature-256", map[string]string{"X-Hub-Signature-256": sha1sig}},
+		{"sha1= in both headers", map[string]string{"X-Hub-Signature-256": sha1sig, "X-Hub-Signature": sha1sig}},
+	} {
+		if code, err := post(strings.NewReader(string(body)), int64(len(body)), c.header); err != nil || code != http.StatusBadRequest {
+			t.Errorf("%s: %d, %v; want 400", c.name, code, err)
+		}
+	}
+	h.settle(t)
+	if st := h.gh.Stats(); st.RateLimitUsed["7"] != 0 || len(h.outcomes(0)) != 0 {
+		t.Fatalf("refused deliveries caused work: %d requests charged, %d reconciles", st.RateLimitUsed["7"], len(h.outcomes(0)))
+	}
+
+	// The same delivery twice (GitHub's redelivery of one that did reach
+	// fix-status): answered, and ignored.
+	const events = `fix_status_webhook_events_total{event="pull_request.opened"}`
+	for i, id := range []string{"dup-1", "dup-1", "dup-2"} {
+		if code := h.deliverAs(t, "pull_request", id, body); code != http.StatusOK {
+			t.Fatalf("delivery %s answered %d", id, code)
+		}
+		h.settle(t)
+		if got, want := h.metric(t, events), float64(min(i+1, 2)); i != 1 && got != want {
+			t.Errorf("after delivery %d (%s): %v events handled, want %v", i+1, id, got, want)
+		} else if i == 1 && got != 1 {
+			t.Errorf("the repeated delivery %s was handled again (%v events)", id, got)
+		}
+	}
+	if n := countChecks(h.outcomes(0), prName(1)); n != 2 {
+		t.Errorf("%d reconciles of #1, want 2 (the second delivery of dup-1 ignored)", n)
+	}
+}
+
+// fixtureFor is GitHub's example pull_request.opened payload for PR n of
+// acme/widgets in installation 7.
+func fixtureFor(t testing.TB, h *harness, n int) []byte {
+	t.Helper()
+	p := h.pull(t, widgetsRepo, n)
+	return fixture(t, "pull_request/opened.json", map[string]any{
+		"installation": map[string]any{"id": 7}, "number": n, "pull_request.number": n, "pull_request.head.sha": p.HeadSHA,
+		"repository.name": "widgets", "repository.full_name": widgetsRepo, "repository.owner.login": "acme",
+	})
+}
+
+// TestE2ESafetyCommandsNotCommands (item 12): "/fix-status" shown inside a
+// fenced or indented code block or a quote is not a command: no reaction,
+// no check. (TestE2EFixStatusCommand covers inline code and the line of its
+// own.)
+func TestE2ESafetyCommandsNotCommands(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{pulls: presetPulls}.yaml(), harnessOptions{})
+	mark := h.mark()
+	var shown []int64
+	for _, body := range []string{
+		"Try this:\n```\n/fix-status\n```\n",
+		"~~~markdown\n/fix-status\n~~~\n",
+		"Like so:\n\n    /fix-status\n",
+		"> /fix-status\n\nDid that help?",
+		"> Someone said:\n>\n> /fix-status\n",
+	} {
+		shown = append(shown, h.comment(t, 1, "octocat", body))
+	}
+	real := h.comment(t, 1, "octocat", "/fix-status")
+	h.waitReply(t, 1, "octocat", 1)
+	h.settle(t)
+	p := h.pull(t, widgetsRepo, 1)
+	for i, id := range shown {
+		if r := reactions(p, id); len(r) != 0 {
+			t.Errorf("comment %d showing the command got reactions %v", i, r)
+		}
+	}
+	if r := reactions(p, real); len(r) != 1 || countComments(p, bot) != 1 || countChecks(h.outcomes(mark), prName(1)) != 1 {
+		t.Errorf("the command: reactions %v, %d replies, %d checks; want one of each", r, countComments(p, bot), countChecks(h.outcomes(mark), prName(1)))
+	}
+}
+
+// TestE2ESafetyRefusedCommandKeepsTheSlot (item 12): with commands:
+// collaborators, a stranger's /fix-status is refused with a short reply
+// saying why, and does not use up the PR's once-a-minute run: a
+// collaborator right after runs it. A second run within the minute is
+// refused saying when it may run again.
+func TestE2ESafetyRefusedCommandKeepsTheSlot(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{pulls: presetPulls, repoConfig: widgetsConfig + "commands: {fix_status: collaborators}\n"}.yaml(), harnessOptions{})
+	h.comment(t, 1, "stranger", "/fix-status")
+	if got, want := h.waitReply(t, 1, "stranger", 1), "@stranger fix-status did not check this pull request: only collaborators may run /fix-status on acme/widgets.\n"; got != want {
+		t.Errorf("reply to a stranger: %q, want %q", got, want)
+	}
+	h.comment(t, 1, "stranger", "/fix-status")
+	h.waitReply(t, 1, "stranger", 2)
+	h.comment(t, 1, "octocat", "/fix-status")
+	if got := h.waitReply(t, 1, "octocat", 1); !strings.HasPrefix(got, "@octocat fix-status checked the required contexts of ") {
+		t.Errorf("a collaborator after two refused strangers: %q", got)
+	}
+	h.comment(t, 1, "octocat", "/fix-status")
+	got := h.waitReply(t, 1, "octocat", 2)
+	if !strings.HasPrefix(got, "@octocat fix-status checked this pull request less than a minute ago") || !strings.Contains(got, "Comment `/fix-status` again after ") {
+		t.Errorf("a second run within the minute: %q", got)
+	}
+}
+
+// TestE2ESafetyForkPulls (item 13): a PR from a fork goes the whole way:
+// its pull_request webhook (head.repo a fork) is checked and repaired;
+// after a push nobody told fix-status about, another CI's check run on the
+// new head (whose payload lists no pull requests, as GitHub's do for fork
+// heads) leads fix-status to the PR through GET /commits/{sha}/pulls, and
+// the new head is repaired too, in the base repository.
+func TestE2ESafetyForkPulls(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{}.yaml(), harnessOptions{})
+	mark := h.mark()
+	res := h.event(t, fakegithub.Event{Type: "pull_request.opened", Repo: widgetsRepo, User: "forker", Fork: true, Title: "Docs from a fork",
+		Files: []fakegithub.File{{Filename: "docs/guide.md", Status: "modified"}}})
+	n := res.Number
+	var opened struct {
+		PullRequest struct {
+			Head struct {
+				Repo struct {
+					FullName string `json:"full_name"`
+					Fork     bool   `json:"fork"`
+				} `json:"repo"`
+			} `json:"head"`
+		} `json:"pull_request"`
+	}
+	payload := deliveryPayload(t, h, res.Delivery)
+	if err := json.Unmarshal(payload, &opened); err != nil || !opened.PullRequest.Head.Repo.Fork || opened.PullRequest.Head.Repo.FullName != "forker/widgets" {
+		t.Fatalf("the opened payload's head is not a fork: %+v (%v)", opened.PullRequest.Head, err)
+	}
+	wantVerdicts(t, h.waitDecisions(t, mark, prName(n), "pull-unit"), map[string]string{"pull-unit": "skip"})
+
+	newHead := h.quietly(t, fakegithub.Event{Type: "pull_request.synchronize", Repo: widgetsRepo, Number: n,
+		Files: []fakegithub.File{{Filename: "docs/guide.md", Status: "modified"}, {Filename: "docs/more.md", Status: "added"}}}).SHA
+	h.gh.ResetStats()
+	mark = h.mark()
+	res = h.event(t, fakegithub.Event{Type: "check_run.completed", Repo: widgetsRepo, SHA: newHead, Name: "ci/other", AppID: 4242, Conclusion: "success"})
+	var checkRun struct {
+		CheckRun struct {
+			HeadSHA      string            `json:"head_sha"`
+			PullRequests []json.RawMessage `json:"pull_requests"`
+		} `json:"check_run"`
+	}
+	if err := json.Unmarshal(deliveryPayload(t, h, res.Delivery), &checkRun); err != nil || checkRun.CheckRun.HeadSHA != newHead || checkRun.CheckRun.PullRequests == nil || len(checkRun.CheckRun.PullRequests) != 0 {
+		t.Fatalf("the check run payload for the fork's head: %+v (%v), want an empty pull_requests", checkRun.CheckRun, err)
+	}
+	ds := h.waitDecisions(t, mark, prName(n), "pull-unit")
+	wantVerdicts(t, ds, map[string]string{"pull-unit": "skip"})
+	if got := h.gh.Stats().ByRoute["GET /repos/{owner}/{repo}/commits/{commit_sha}/pulls"]; got != 1 {
+		t.Errorf("the PRs of the commit were listed %d times, want 1", got)
+	}
+	if w := ours(h.gh.State(), widgetsRepo, newHead); w["status pull-unit"] != "success" {
+		t.Errorf("the fork's new head was not repaired: %v", w)
+	}
+}
+
+// deliveryPayload is the payload of a delivery the emulator made.
+func deliveryPayload(t testing.TB, h *harness, id string) []byte {
+	t.Helper()
+	for _, d := range h.gh.Deliveries() {
+		if d.ID == id {
+			return d.Payload
+		}
+	}
+	t.Fatalf("no delivery %s", id)
+	return nil
 }
