@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -352,7 +353,39 @@ func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapsh
 		r.InvalidateBranch(s.PR.RepoRef, s.BaseBranch)
 		return errChanged
 	}
+	// Results others reported since the snapshot (a job that started, a
+	// pacing wait) must not get a skip written beside them.
+	statuses, err := ghapi.ReadStatuses(ctx, c, s.PR, s.HeadSHA)
+	if err != nil {
+		return err
+	}
+	runs, err := ghapi.ReadCheckRuns(ctx, c, s.PR, s.HeadSHA)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(r.othersResults(statuses, runs), r.othersResults(s.Statuses, s.CheckRuns)) {
+		zerolog.Ctx(ctx).Info().Msg("write guard: others reported on the head since it was read; nothing written")
+		return errChanged
+	}
 	return nil
+}
+
+// othersResults lists, in a comparable form, the results on a head that
+// were not fix-status's own.
+func (r *Reconciler) othersResults(statuses []plan.Status, runs []plan.CheckRun) []string {
+	var out []string
+	for _, st := range statuses {
+		if !r.IsOwnSender(st.Creator, 0) {
+			out = append(out, fmt.Sprintf("status %s %s %s %s %q", strings.ToLower(st.Context), st.State, st.Creator, st.CreatedAt, st.Description))
+		}
+	}
+	for _, cr := range runs {
+		if !r.IsOwnSender("", cr.AppID) {
+			out = append(out, fmt.Sprintf("check_run %d %s %s", cr.ID, cr.Status, cr.Conclusion))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (r *Reconciler) planOptions(reportAs string) plan.PlanOptions {

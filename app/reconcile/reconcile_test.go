@@ -216,15 +216,12 @@ func TestRulesTouched(t *testing.T) {
 	}
 }
 
-// TestGuardSeesTheBaseBranchMove: rules read before a push to the base
-// branch are not the base's rules any more, though the PR itself (its base
-// SHA too, as GitHub keeps it) is unchanged: the write guard reads the
-// branch's head, writes nothing, and the next round reads the rules again.
-func TestGuardSeesTheBaseBranchMove(t *testing.T) {
-	e := newEnv(t, scenario)
+// reconcileWhileGuarded reconciles PR 1 and, while the write guard's read
+// of the PR is held (the snapshot's passes), changes the world.
+func reconcileWhileGuarded(t *testing.T, e *env, change fakegithub.Event) *plan.Report {
+	t.Helper()
 	ctx := context.Background()
 	const pull = "GET /repos/{owner}/{repo}/pulls/{pull_number}"
-	// The snapshot's read of the PR passes; the guard's is held.
 	e.gh.Fault(fakegithub.Fault{Route: pull, Delay: time.Nanosecond})
 	held := e.gh.Hold(pull)
 	type result struct {
@@ -241,8 +238,7 @@ func TestGuardSeesTheBaseBranchMove(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the write guard did not read the PR")
 	}
-	jobs := strings.Replace(e.gh.State().Repos[0].Files["main"]["prow/jobs.yaml"], "'^docs/'", "'^(docs|pkg)/'", 1)
-	if err := e.gh.Event(ctx, fakegithub.Event{Type: "push", Repo: "acme/widgets", Branch: "main", Contents: map[string]string{"prow/jobs.yaml": jobs}}); err != nil {
+	if err := e.gh.Event(ctx, change); err != nil {
 		t.Fatal(err)
 	}
 	held.Release()
@@ -250,13 +246,40 @@ func TestGuardSeesTheBaseBranchMove(t *testing.T) {
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
-	got := verdicts(r.rep)
-	if got["pull-docs"] != "retrigger / comment /test pull-docs" {
-		t.Errorf("pull-docs after the push: %q, want a re-trigger by the new rules", got["pull-docs"])
-	}
-	for _, s := range e.gh.State().Repos[0].Pulls[0].Statuses {
-		if s.Creator == "fix-status[bot]" {
-			t.Errorf("written on the old rules: %+v", s)
-		}
+	return r.rep
+}
+
+// TestGuardSeesChanges: what was read may change before the first write
+// without the PR changing: a push to the base branch (rules read before it
+// are not the base's rules any more; the PR's base SHA, as GitHub keeps it,
+// does not move), or a result another CI reports on the head. The write
+// guard reads the branch's head and the head's results, writes nothing, and
+// the next round decides on what is there now.
+func TestGuardSeesChanges(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(e *env) fakegithub.Event
+		want   string
+	}{
+		{"rules pushed to the base", func(e *env) fakegithub.Event {
+			jobs := strings.Replace(e.gh.State().Repos[0].Files["main"]["prow/jobs.yaml"], "'^docs/'", "'^(docs|pkg)/'", 1)
+			return fakegithub.Event{Type: "push", Repo: "acme/widgets", Branch: "main", Contents: map[string]string{"prow/jobs.yaml": jobs}}
+		}, "retrigger / comment /test pull-docs"},
+		{"the job started", func(*env) fakegithub.Event {
+			return fakegithub.Event{Type: "status", Repo: "acme/widgets", SHA: "1111111111111111111111111111111111111111", Context: "pull-docs", State: "pending", Creator: "prow"}
+		}, "waiting / none"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, scenario)
+			rep := reconcileWhileGuarded(t, e, tt.change(e))
+			if got := verdicts(rep)["pull-docs"]; got != tt.want {
+				t.Errorf("pull-docs: %q, want %q", got, tt.want)
+			}
+			for _, s := range e.gh.State().Repos[0].Pulls[0].Statuses {
+				if s.Creator == "fix-status[bot]" && s.Context == "pull-docs" {
+					t.Errorf("written on what changed: %+v", s)
+				}
+			}
+		})
 	}
 }
