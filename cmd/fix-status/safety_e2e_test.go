@@ -254,20 +254,29 @@ func TestE2ESafetyPushDuringReconcile(t *testing.T) {
 
 // TestE2ESafetyBackfillBaseChanged (item 3): backfill reads the PRs in bulk
 // (GraphQL), then writes; between the two the PR's base changes (it is
-// retargeted, or its base branch gets new rules). The write guard reads the
-// PR and the base branch again before the first write, and the PR is
-// judged again by what its base says now: nothing is written on the stale
-// reading.
+// retargeted, or its base branch gets new rules), or its job starts after
+// all. The write guard reads the PR, the base branch and the head's results
+// again before the first write, and the PR is judged again by what is there
+// now: nothing is written on the stale reading.
 func TestE2ESafetyBackfillBaseChanged(t *testing.T) {
 	t.Parallel()
 	widened := strings.Replace(widgetsJobs, "run_if_changed: '^pkg/'", "run_if_changed: '^(pkg|docs)/'", 1)
+	// Backfill's grace period is the config's (10 minutes).
+	const byNewRules = "waiting: should run (run_if_changed ^(pkg|docs)/ matches docs/guide.md) and has not reported; grace period ends in "
 	for _, c := range []struct {
 		name   string
-		change fakegithub.Event
+		change func(head string) fakegithub.Event
+		want   string
 	}{
-		{"retargeted", fakegithub.Event{Type: "pull_request.edited", Repo: widgetsRepo, Number: 1, Base: "release"}},
-		{"base rules pushed", fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat",
-			Contents: map[string]string{"prow/jobs.yaml": widened}}},
+		{"retargeted", func(string) fakegithub.Event {
+			return fakegithub.Event{Type: "pull_request.edited", Repo: widgetsRepo, Number: 1, Base: "release"}
+		}, byNewRules},
+		{"base rules pushed", func(string) fakegithub.Event {
+			return fakegithub.Event{Type: "push", Repo: widgetsRepo, Branch: "main", User: "octocat", Contents: map[string]string{"prow/jobs.yaml": widened}}
+		}, byNewRules},
+		{"the job started", func(head string) fakegithub.Event {
+			return fakegithub.Event{Type: "status", Repo: widgetsRepo, SHA: head, Context: "pull-unit", State: "pending", Creator: "prow"}
+		}, "waiting: status is pending"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -285,7 +294,7 @@ func TestE2ESafetyBackfillBaseChanged(t *testing.T) {
 				done <- runBackfillCmd(t, context.Background(), gh, nil, []string{"--dry-run=false", "--repo", widgetsRepo, "--reads", "graphql"}, nil)
 			}()
 			arrived(t, held, "the write guard's read of the PR")
-			if _, err := gh.Apply(context.Background(), c.change); err != nil {
+			if _, err := gh.Apply(context.Background(), c.change(pull(gh.State(), widgetsRepo, 1).HeadSHA)); err != nil {
 				t.Fatal(err)
 			}
 			held.Release()
@@ -300,9 +309,8 @@ func TestE2ESafetyBackfillBaseChanged(t *testing.T) {
 			if len(run.report.Results) != 1 || len(run.report.Results[0].Decisions) != 1 {
 				t.Fatalf("results: %+v", run.report.Results)
 			}
-			d := run.report.Results[0].Decisions[0]
-			if want := "should run (run_if_changed ^(pkg|docs)/ matches docs/guide.md) and has not reported"; d.Verdict == "skip" || !strings.HasPrefix(d.Reason, want) {
-				t.Errorf("decision %s: %s; want the base's rules now: %s", d.Verdict, d.Reason, want)
+			if d := run.report.Results[0].Decisions[0]; !strings.HasPrefix(d.Verdict+": "+d.Reason, c.want) {
+				t.Errorf("decision %s: %s; want what is there now: %s", d.Verdict, d.Reason, c.want)
 			}
 		})
 	}
