@@ -366,7 +366,9 @@ func TestE2ESafetyRuleFileRenames(t *testing.T) {
 	rename := func(from, to string, content *string) fakegithub.File {
 		return fakegithub.File{Filename: to, PreviousFilename: from, Status: "renamed", Content: content}
 	}
-	remove := func(name string) fakegithub.File { return fakegithub.File{Filename: name, Status: "removed", Deletions: 1} }
+	remove := func(name string) fakegithub.File {
+		return fakegithub.File{Filename: name, Status: "removed", Deletions: 1}
+	}
 	ptr := func(s string) *string { return &s }
 	const skipped = "skip: Skipped: no changed file matches "
 	for _, c := range []struct {
