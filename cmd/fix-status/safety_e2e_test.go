@@ -14,6 +14,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -728,19 +729,24 @@ func TestE2ESafetyOrgDefaultChanged(t *testing.T) {
 	}
 }
 
-// sizedReader is n bytes of JSON-ish filler, made as they are read, and
-// how many were read.
-type sizedReader struct{ n, read int64 }
+// sizedReader is n bytes of filler, made as they are read, and how many
+// were read (the HTTP client's transport may still be reading while the
+// test looks).
+type sizedReader struct {
+	n    int64
+	read atomic.Int64
+}
 
 func (r *sizedReader) Read(p []byte) (int, error) {
-	if r.read >= r.n {
+	done := r.read.Load()
+	if done >= r.n {
 		return 0, io.EOF
 	}
-	k := min(int64(len(p)), r.n-r.read)
+	k := min(int64(len(p)), r.n-done)
 	for i := range p[:k] {
 		p[i] = ' '
 	}
-	r.read += k
+	r.read.Add(k)
 	return int(k), nil
 }
 
@@ -777,16 +783,17 @@ func TestE2ESafetyDeliveryGuards(t *testing.T) {
 	// A declared length over the limit is refused before the body is read
 	// (what the client sent went no further than the sockets' buffers).
 	big := &sizedReader{n: MaxPayload + 1}
-	if code, err := post(big, big.n, forged); err != nil || code != http.StatusRequestEntityTooLarge || big.read >= MaxPayload/2 {
-		t.Errorf("a declared %d-byte body: %d, %v; %d bytes sent, want 413 before the body is read", big.n, code, err, big.read)
+	if code, err := post(big, big.n, forged); err != nil || code != http.StatusRequestEntityTooLarge || big.read.Load() >= MaxPayload/2 {
+		t.Errorf("a declared %d-byte body: %d, %v; %d bytes sent, want 413 before the body is read", big.n, code, err, big.read.Load())
 	}
 	// Without a declared length, the server reads up to the limit, not on
 	// to the end (8 times the limit).
 	stream := &sizedReader{n: 8 * MaxPayload}
 	code, err := post(stream, -1, forged)
-	t.Logf("streamed body: answered %d (%v) after %d bytes were sent", code, err, stream.read)
-	if (err == nil && code != http.StatusRequestEntityTooLarge) || stream.read >= 2*MaxPayload {
-		t.Errorf("a streamed body: %d, %v; %d bytes read, want 413 after at most the limit and what sockets hold", code, err, stream.read)
+	sent := stream.read.Load()
+	t.Logf("streamed body: answered %d (%v) after %d bytes were sent", code, err, sent)
+	if (err == nil && code != http.StatusRequestEntityTooLarge) || sent >= 2*MaxPayload {
+		t.Errorf("a streamed body: %d, %v; %d bytes read, want 413 after at most the limit and what sockets hold", code, err, sent)
 	}
 
 	body := fixtureFor(t, h, 1)
