@@ -449,8 +449,14 @@ func (h *harness) waitHandlerError(t testing.TB, want string) error {
 // did not happen (a webhook's handler may still be reading when it starts).
 func (h *harness) settle(t testing.TB) {
 	t.Helper()
+	h.settleFor(t, 4*e2eCoalesce)
+}
+
+// settleFor is settle with another quiet window (for a harness with a
+// shorter coalescing window).
+func (h *harness) settleFor(t testing.TB, quiet time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(e2eWait)
-	quiet := 4 * e2eCoalesce
 	last, since := h.gh.Stats().Requests, time.Now()
 	for {
 		time.Sleep(5 * time.Millisecond)

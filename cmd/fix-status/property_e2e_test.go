@@ -185,24 +185,6 @@ func (r *propRun) arrivedOrIdle(hold *fakegithub.Held) bool {
 	return false
 }
 
-// settleQuick is settle with a window for a short coalescing window.
-func (h *harness) settleQuick(t testing.TB, quiet time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	last, since := h.gh.Stats().Requests, time.Now()
-	for {
-		time.Sleep(2 * time.Millisecond)
-		if n := h.gh.Stats().Requests; n != last || !h.srv.svc.Idle() {
-			last, since = n, time.Now()
-		} else if time.Since(since) >= quiet {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("timed out waiting for fix-status to settle")
-		}
-	}
-}
-
 // violations checks the property on PR n: what fix-status left on its head
 // against a fresh dry-run check.
 func violations(ctx context.Context, fresh *reconcile.Reconciler, st *fakegithub.State, repo plan.RepoRef, n int) ([]string, error) {
@@ -301,7 +283,7 @@ func TestE2EPropertyNoUnsafeSkip(t *testing.T) {
 			}
 		}
 		events += r.events
-		h.settleQuick(t, 8*coalesce)
+		h.settleFor(t, 8*coalesce)
 		st := h.gh.State()
 		for _, n := range r.prs {
 			bad, err := violations(ctx, fresh.rec, st, repo, n)
