@@ -121,7 +121,7 @@ jobs:
     steps: [{run: make}]
 `
 
-// TestE2ESafetyReplayedDeliveries (item 1): deliveries of pull_request that
+// TestE2ESafetyReplayedDeliveries (invariant 9): deliveries of pull_request that
 // name an old base and an old head, replayed and out of order, do not make
 // fix-status judge the PR by them: it reads the PR and judges its current
 // head against its current base's rules. Here the PR moved from main (where
@@ -209,7 +209,7 @@ func TestE2ESafetyReplayedDeliveries(t *testing.T) {
 	}
 }
 
-// TestE2ESafetyPushDuringReconcile (item 2): a push lands while a reconcile
+// TestE2ESafetyPushDuringReconcile (invariant 9): a push lands while a reconcile
 // is reading the PR (the emulator holds one of its reads until the push is
 // made). The plan it computed is for the old head; the write guard reads
 // the PR again before writing, sees the new head, writes nothing for the
@@ -253,7 +253,7 @@ func TestE2ESafetyPushDuringReconcile(t *testing.T) {
 	}
 }
 
-// TestE2ESafetyBackfillBaseChanged (item 3): backfill reads the PRs in bulk
+// TestE2ESafetyBackfillBaseChanged (invariants 9 and 4): backfill reads the PRs in bulk
 // (GraphQL), then writes; between the two the PR's base changes (it is
 // retargeted, or its base branch gets new rules), or its job starts after
 // all. The write guard reads the PR, the base branch and the head's results
@@ -325,7 +325,7 @@ func (h *harness) wantNoWrites(t testing.TB, n int, what string) {
 	}
 }
 
-// TestE2ESafetyIncompleteFileListRuleEdit (item 4): GitHub lists 3,000 of a
+// TestE2ESafetyIncompleteFileListRuleEdit (invariant 2): GitHub lists 3,000 of a
 // PR's files; here the 3,001st edits the Prow config so that both required
 // jobs would run. fix-status cannot see that edit (invariant 1 cannot be
 // checked), so it skips nothing, not even a job its branch filter keeps off
@@ -350,7 +350,7 @@ func TestE2ESafetyIncompleteFileListRuleEdit(t *testing.T) {
 	h.wantNoWrites(t, n, "3,001 files")
 }
 
-// TestE2ESafetyRuleFileRenames (item 5): a PR that renames a file that
+// TestE2ESafetyRuleFileRenames (invariant 1): a PR that renames a file that
 // defines jobs away (previous_filename is the rule file), renames another
 // file onto one, or deletes one, changes the rules that judge it, for every
 // source: GitHub Actions workflows, Prow's in-repository config and the
@@ -426,7 +426,7 @@ func wantSkipsWritten(t testing.TB, p *fakegithub.StatePull, ds map[string]decis
 	}
 }
 
-// TestE2ESafetyConflictingPins (item 6): classic protection pins pull-unit
+// TestE2ESafetyConflictingPins (invariant 3): classic protection pins pull-unit
 // to fix-status itself, a ruleset pins it to another app. No result can
 // satisfy both, and fix-status must not pick the pin that suits it: blocked,
 // naming both, and nothing written.
@@ -458,7 +458,7 @@ func TestE2ESafetyConflictingPins(t *testing.T) {
 	}
 }
 
-// TestE2ESafetyExpressionNames (item 7): a GitHub Actions job whose name is
+// TestE2ESafetyExpressionNames: a GitHub Actions job whose name is
 // a template (lint-${{ matrix.lang }} over a matrix read at run time, or a
 // name that is an expression alone) may report any context the template
 // can expand to. While it runs for a PR, those contexts are never skipped,
@@ -509,7 +509,7 @@ func (h *harness) quiet(t testing.TB) {
 	}
 }
 
-// TestE2ESafetyConcurrentEvents (item 8): while a reconcile of a PR is
+// TestE2ESafetyConcurrentEvents (invariant 7): while a reconcile of a PR is
 // writing (its write held by the emulator), every other way to reconcile
 // that PR arrives: a /fix-status comment, another CI's status on the head
 // (found through the commit's PRs), a protection change (the repository's
@@ -561,7 +561,7 @@ type restartCase struct {
 	count func(st *fakegithub.State) int
 }
 
-// TestE2ESafetyRetriggerBoundsAcrossRestart (item 9): a context is
+// TestE2ESafetyRetriggerBoundsAcrossRestart (invariant 10): a context is
 // re-triggered at most three times on one head, whatever the rerun method,
 // and the count is read from GitHub (fix-status's own marker comments, the
 // workflow run's attempts), so a new server after a restart continues it
@@ -693,7 +693,7 @@ repos:
             - {context: ci/docs, run_if_changed: '^docs/'}`)
 }
 
-// TestE2ESafetyOrgDefaultChanged (item 10): a push to the owner's .github
+// TestE2ESafetyOrgDefaultChanged: a push to the owner's .github
 // repository that changes the default repo config re-checks every
 // repository of the owner; those judged by the default are judged by the
 // new one (here fix-status's skips become wrong and are revoked), the one
@@ -750,7 +750,7 @@ func (r *sizedReader) Read(p []byte) (int, error) {
 	return int(k), nil
 }
 
-// TestE2ESafetyDeliveryGuards (item 11): a body over GitHub's 25 MB is
+// TestE2ESafetyDeliveryGuards (invariant 8): a body over GitHub's 25 MB is
 // refused with 413 before its signature is looked at, and the server reads
 // no further than the limit; a signature in the old SHA-1 form is refused
 // in either header; a delivery id seen before is answered and ignored.
@@ -844,7 +844,7 @@ func fixtureFor(t testing.TB, h *harness, n int) []byte {
 	})
 }
 
-// TestE2ESafetyCommandsNotCommands (item 12): "/fix-status" shown inside a
+// TestE2ESafetyCommandsNotCommands: "/fix-status" shown inside a
 // fenced or indented code block or a quote is not a command: no reaction,
 // no check. (TestE2EFixStatusCommand covers inline code and the line of its
 // own.)
@@ -876,7 +876,7 @@ func TestE2ESafetyCommandsNotCommands(t *testing.T) {
 	}
 }
 
-// TestE2ESafetyRefusedCommandKeepsTheSlot (item 12): with commands:
+// TestE2ESafetyRefusedCommandKeepsTheSlot: with commands:
 // collaborators, a stranger's /fix-status is refused with a short reply
 // saying why, and does not use up the PR's once-a-minute run: a
 // collaborator right after runs it. A second run within the minute is
@@ -901,7 +901,7 @@ func TestE2ESafetyRefusedCommandKeepsTheSlot(t *testing.T) {
 	}
 }
 
-// TestE2ESafetyForkPulls (item 13): a PR from a fork goes the whole way:
+// TestE2ESafetyForkPulls: a PR from a fork goes the whole way:
 // its pull_request webhook (head.repo a fork) is checked and repaired;
 // after a push nobody told fix-status about, another CI's check run on the
 // new head (whose payload lists no pull requests, as GitHub's do for fork
