@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"gopkg.in/yaml.v3"
 )
 
 // RepoConfigPath is where the repo config lives, on the base branch (or in the
@@ -90,19 +88,36 @@ type Commands struct {
 	FixStatus string `yaml:"fix_status"`
 }
 
-// ParseRepo parses and validates a repo config. Errors name the line and the
-// key that is wrong.
+// ParseRepo parses and validates a repo config. Its error lists every
+// problem, each naming its line and key ("line 4:
+// contexts[0].run_if_change: unknown key"), on one line separated by "; ":
+// it is shown where one line fits (a status on the PR, eval's error).
 func ParseRepo(data []byte) (*Repo, error) {
 	var r Repo
-	if err := decodeStrict(data, &r); err != nil {
-		return nil, err
+	d := decodeDocument(data, &r)
+	if d.failed[""] {
+		// Not YAML: nothing below would say anything useful.
+		return nil, oneLineErr(d.errs)
 	}
-	r.setContextLines(data)
-	if err := r.Validate(); err != nil {
-		return nil, err
+	// A value that could not be decoded is not validated again: its zero
+	// value would only be reported as missing.
+	if errs := append(d.errs, r.validate(d.isFailed)...); len(errs) > 0 {
+		return nil, oneLineErr(errs)
 	}
 	r.SetDefaults()
 	return &r, nil
+}
+
+// oneLineErr joins problems on one line (nil without any).
+func oneLineErr(errs []error) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return errors.New(strings.Join(msgs, "; "))
 }
 
 // SetDefaults fills unset keys.
@@ -123,76 +138,70 @@ func (r *Repo) SetDefaults() {
 // Validate checks what can be checked without compiling the rules (regexes
 // and globs are compiled, and their errors reported, by the rule engine).
 func (r *Repo) Validate() error {
+	return oneLineErr(r.validate(func(string) bool { return false }))
+}
+
+// validate lists the problems of the keys that decoded (failed says of a
+// key path whether it did not).
+func (r *Repo) validate(failed func(key string) bool) []error {
 	var errs []error
+	bad := func(key, format string, args ...any) {
+		if !failed(key) {
+			errs = append(errs, fmt.Errorf(format, args...))
+		}
+	}
 	if r.Version != 1 {
-		errs = append(errs, fmt.Errorf("version: must be 1, got %d", r.Version))
+		bad("version", "version: must be 1, got %d", r.Version)
 	}
 	switch r.ReportAs {
 	case "", ReportAsStatus, ReportAsCheckRun:
 	default:
-		errs = append(errs, fmt.Errorf("report_as: %q is not one of status, check_run", r.ReportAs))
+		bad("report_as", "report_as: %q is not one of status, check_run", r.ReportAs)
 	}
 	switch r.Commands.FixStatus {
 	case "", CommandAnyone, CommandCollaborators:
 	default:
-		errs = append(errs, fmt.Errorf("commands.fix_status: %q is not one of anyone, collaborators", r.Commands.FixStatus))
+		bad("commands.fix_status", "commands.fix_status: %q is not one of anyone, collaborators", r.Commands.FixStatus)
 	}
 	for i, p := range r.Sources.Prow {
 		if strings.TrimSpace(p) == "" {
-			errs = append(errs, fmt.Errorf("sources.prow[%d]: empty path", i))
+			bad(fmt.Sprintf("sources.prow[%d]", i), "sources.prow[%d]: empty path", i)
 		}
 	}
 	seen := map[string]int{}
 	for i, c := range r.Contexts {
-		at := fmt.Sprintf("line %d: contexts[%d]", c.Line, i)
+		key := fmt.Sprintf("contexts[%d]", i)
+		at := fmt.Sprintf("line %d: %s", c.Line, key)
 		if c.Context == "" {
-			errs = append(errs, fmt.Errorf("%s: context: missing", at))
+			bad(key+".context", "%s: context: missing", at)
 			continue
 		}
 		at = fmt.Sprintf("%s (%s)", at, c.Context)
 		if prev, ok := seen[strings.ToLower(c.Context)]; ok {
-			errs = append(errs, fmt.Errorf("%s: context: already defined at contexts[%d]", at, prev))
+			bad(key+".context", "%s: context: already defined at contexts[%d]", at, prev)
 		}
 		seen[strings.ToLower(c.Context)] = i
 		prowStyle := c.RunIfChanged != "" || c.SkipIfOnlyChanged != ""
 		actionsStyle := len(c.Paths) > 0 || len(c.PathsIgnore) > 0
 		switch {
 		case prowStyle && actionsStyle:
-			errs = append(errs, fmt.Errorf("%s: run_if_changed/skip_if_only_changed (RE2) and paths/paths-ignore (globs) cannot be mixed", at))
+			bad(key, "%s: run_if_changed/skip_if_only_changed (RE2) and paths/paths-ignore (globs) cannot be mixed", at)
 		case c.RunIfChanged != "" && c.SkipIfOnlyChanged != "":
-			errs = append(errs, fmt.Errorf("%s: run_if_changed and skip_if_only_changed are mutually exclusive", at))
+			bad(key, "%s: run_if_changed and skip_if_only_changed are mutually exclusive", at)
 		case len(c.Paths) > 0 && len(c.PathsIgnore) > 0:
-			errs = append(errs, fmt.Errorf("%s: paths and paths-ignore cannot both be used", at))
+			bad(key, "%s: paths and paths-ignore cannot both be used", at)
 		}
 		if c.AlwaysRun && (prowStyle || actionsStyle) {
-			errs = append(errs, fmt.Errorf("%s: always_run cannot be combined with a file filter", at))
+			bad(key, "%s: always_run cannot be combined with a file filter", at)
 		}
 		switch c.MergeGroup {
 		case "", MergeGroupRuns, MergeGroupNever:
 		default:
-			errs = append(errs, fmt.Errorf("%s: merge_group: %q is not one of runs, never", at, c.MergeGroup))
+			bad(key+".merge_group", "%s: merge_group: %q is not one of runs, never", at, c.MergeGroup)
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
-// setContextLines records the line of each contexts entry. yaml.v3 does not
-// pass KnownFields on to custom unmarshalers, so lines are read from a second,
-// node-level decode rather than from a Context.UnmarshalYAML.
-func (r *Repo) setContextLines(data []byte) {
-	var doc yaml.Node
-	if yaml.Unmarshal(data, &doc) != nil || len(doc.Content) == 0 {
-		return
-	}
-	root := doc.Content[0]
-	for i := 0; i+1 < len(root.Content); i += 2 {
-		if root.Content[i].Value != "contexts" {
-			continue
-		}
-		for j, item := range root.Content[i+1].Content {
-			if j < len(r.Contexts) {
-				r.Contexts[j].Line = item.Line
-			}
-		}
-	}
-}
+// setLine keeps the line of a contexts entry, for the messages that name it.
+func (c *Context) setLine(line int) { c.Line = line }

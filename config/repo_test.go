@@ -64,9 +64,9 @@ func TestParseRepoErrors(t *testing.T) {
 		data string
 		want string
 	}{
-		"unknown top-level key":    {"version: 1\nreport-as: status\n", `line 2: unknown key "report-as"`},
-		"unknown key in a context": {"version: 1\ncontexts:\n  - context: a\n    run_if_change: x\n", `line 4: unknown key "run_if_change"`},
-		"unknown key in sources":   {"version: 1\nsources:\n  action: true\n", `line 3: unknown key "action"`},
+		"unknown top-level key":    {"version: 1\nreport-as: status\n", `line 2: report-as: unknown key`},
+		"unknown key in a context": {"version: 1\ncontexts:\n  - context: a\n    run_if_change: x\n", `line 4: contexts[0].run_if_change: unknown key`},
+		"unknown key in sources":   {"version: 1\nsources:\n  action: true\n", `line 3: sources.action: unknown key`},
 		"wrong version":            {"version: 2\n", "version: must be 1, got 2"},
 		"missing version":          {"report_as: status\n", "version: must be 1, got 0"},
 		"bad report_as":            {"version: 1\nreport_as: comment\n", `report_as: "comment" is not one of status, check_run`},
@@ -77,12 +77,12 @@ func TestParseRepoErrors(t *testing.T) {
 		"both prow filters":        {"version: 1\ncontexts:\n  - context: a\n    run_if_changed: x\n    skip_if_only_changed: y\n", "mutually exclusive"},
 		"paths and paths-ignore":   {"version: 1\ncontexts:\n  - context: a\n    paths: [x]\n    paths-ignore: [y]\n", "paths and paths-ignore cannot both be used"},
 		"always_run with filter":   {"version: 1\ncontexts:\n  - context: a\n    always_run: true\n    paths: [x]\n", "always_run cannot be combined"},
-		"wrong type":               {"version: one\n", "line 1: cannot unmarshal"},
+		"wrong type":               {"version: one\n", `line 1: version: want a number, got "one"`},
 		"not YAML":                 {"version: [1\n", "invalid YAML"},
 		"empty prow path":          {"version: 1\nsources: {prow: ['']}\n", "sources.prow[0]: empty path"},
 		"bad merge_group":          {"version: 1\ncontexts:\n  - context: ci/x\n    merge_group: sometimes\n", `line 3: contexts[0] (ci/x): merge_group: "sometimes" is not one of runs, never`},
-		"unknown merge_queue key":  {"version: 1\nmerge_queue:\n  carry_results: true\n", `line 3: unknown key "carry_results"`},
-		"carry_pr_results type":    {"version: 1\nmerge_queue: {carry_pr_results: maybe}\n", "line 2: cannot unmarshal"},
+		"unknown merge_queue key":  {"version: 1\nmerge_queue:\n  carry_results: true\n", `line 3: merge_queue.carry_results: unknown key`},
+		"carry_pr_results type":    {"version: 1\nmerge_queue: {carry_pr_results: maybe}\n", `line 2: merge_queue.carry_pr_results: want true or false, got "maybe"`},
 	}
 	for name, tt := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Named defaults of the server config.
@@ -365,35 +365,6 @@ func joinPath(path, key string) string {
 		return key
 	}
 	return path + "." + key
-}
-
-// decodeStrict decodes a YAML document into a struct, refusing unknown keys.
-func decodeStrict(data []byte, into any) error {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(into); err != nil && !errors.Is(err, io.EOF) {
-		return cleanYAMLError(err)
-	}
-	return nil
-}
-
-// cleanYAMLError turns yaml.v3's "field x not found in type config.Repo" into
-// words a user knows: "line 3: unknown key \"x\"".
-func cleanYAMLError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return fmt.Errorf("invalid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	msgs := make([]string, 0, len(te.Errors))
-	for _, m := range te.Errors {
-		if i := strings.Index(m, ": field "); i >= 0 && strings.Contains(m, " not found in type ") {
-			field := m[i+len(": field "):]
-			field = field[:strings.Index(field, " not found in type ")]
-			m = fmt.Sprintf("%s: unknown key %q", m[:i], field)
-		}
-		msgs = append(msgs, m)
-	}
-	return errors.New(strings.Join(msgs, "; "))
 }
 
 // SetValuesFromEnv applies the environment override of every key (see
@@ -799,8 +770,12 @@ func describeType(t reflect.Type) string {
 		return "a number"
 	case t.Kind() == reflect.Bool || t == reflect.TypeFor[*bool]():
 		return "true or false"
+	case t.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Struct:
+		return "a list of mappings"
 	case t.Kind() == reflect.Slice:
 		return "a list of " + strings.TrimPrefix(describeType(t.Elem()), "a ") + "s"
+	case t.Kind() == reflect.Struct:
+		return "a mapping of keys"
 	default:
 		return "a string"
 	}

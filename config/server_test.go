@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,7 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/rs/zerolog"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const testKey = "-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END RSA PRIVATE KEY-----\n"
@@ -277,6 +278,9 @@ func TestPrivateKeyPrecedence(t *testing.T) {
 		"env key over file's key file": {
 			yaml: "private_key_file: /nonexistent/key.pem", env: map[string]string{"GITHUB_APP_PRIVATE_KEY": otherKey}, wantKey: otherKey,
 		},
+		"env key over file's readable key file": {
+			yaml: "private_key_file: " + keyFile, env: map[string]string{"GITHUB_APP_PRIVATE_KEY": otherKey}, wantKey: otherKey,
+		},
 		"env key file over file's key": {
 			yaml: "private_key: garbage", env: map[string]string{"GITHUB_APP_PRIVATE_KEY_FILE": keyFile}, wantKey: testKey,
 		},
@@ -499,7 +503,7 @@ func TestPublicURLAndOAuth(t *testing.T) {
 	}
 }
 
-// TestMarshalRoundTrip: a config written with yaml.v3 (as register does)
+// TestMarshalRoundTrip: a config written with go.yaml.in/yaml/v3 (as register does)
 // reads back the same.
 func TestMarshalRoundTrip(t *testing.T) {
 	c := ForApp(AppCredentials{WebURL: "http://127.0.0.1:1", V3APIURL: "http://127.0.0.1:1/", V4APIURL: "http://127.0.0.1:1/graphql",
@@ -570,5 +574,82 @@ func TestDocsNameEveryKey(t *testing.T) {
 		if !strings.Contains(doc, "`"+k.Env+"`") || !strings.Contains(doc, leaf+":") {
 			t.Errorf("docs/config.md does not document %s (%s)", k.Path, k.Env)
 		}
+	}
+}
+
+// leafKeys walks the Server type on its own (not through ServerKeys): every
+// exported field with a yaml name that is not a section (a struct other
+// than Duration) is a key of the file.
+func leafKeys(t reflect.Type, path string, index []int, out *[]Key) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		if !f.IsExported() || name == "-" {
+			continue
+		}
+		p := name
+		if path != "" {
+			p = path + "." + name
+		}
+		idx := append(append([]int(nil), index...), i)
+		if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeFor[Duration]() {
+			leafKeys(f.Type, p, idx, out)
+			continue
+		}
+		// The environment names of CONTRACTS: go-githubapp's GITHUB_* for
+		// the github section, FIX_STATUS_<SECTION>_<KEY> for the rest.
+		env := strings.ToUpper(strings.ReplaceAll(p, ".", "_"))
+		if !strings.HasPrefix(p, "github.") {
+			env = "FIX_STATUS_" + env
+		}
+		*out = append(*out, Key{Path: p, Env: env, index: idx})
+	}
+}
+
+// TestEveryKeyHasEnvOverride: every key of the server config, found by
+// walking the type, is overridden by its environment variable: the file
+// sets one value, the environment another, and the environment's wins. A
+// key added without an override fails here.
+func TestEveryKeyHasEnvOverride(t *testing.T) {
+	samples := map[reflect.Type][3]string{ // in the file; in the environment; what the environment's reads as
+		reflect.TypeFor[string]():   {"from-file", "from-env", "from-env"},
+		reflect.TypeFor[int]():      {"5", "7", "7"},
+		reflect.TypeFor[int64]():    {"5", "7", "7"},
+		reflect.TypeFor[bool]():     {"false", "true", "true"},
+		reflect.TypeFor[*bool]():    {"true", "false", "false"},
+		reflect.TypeFor[Duration](): {"1m", "90s", "1m30s"},
+		reflect.TypeFor[[]string](): {"[/file]", "/env/a, /env/b", "[/env/a /env/b]"},
+	}
+	var keys []Key
+	leafKeys(reflect.TypeFor[Server](), "", nil, &keys)
+	if len(keys) != len(ServerKeys()) {
+		t.Errorf("%d keys in the type, %d in ServerKeys", len(keys), len(ServerKeys()))
+	}
+	for _, k := range keys {
+		t.Run(k.Path, func(t *testing.T) {
+			typ := k.field(&Server{}).Type()
+			sample, ok := samples[typ]
+			if !ok {
+				t.Fatalf("no sample value for %s: a key of a new type needs one (and a parser)", typ)
+			}
+			t.Setenv(k.Env, sample[1])
+			c, err := ParseServer([]byte(yamlAt(k.Path, sample[0])))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.SetValuesFromEnv(os.LookupEnv); err != nil {
+				t.Fatal(err)
+			}
+			got := k.field(c)
+			if got.Kind() == reflect.Pointer {
+				got = got.Elem()
+			}
+			if s := fmt.Sprint(got.Interface()); s != sample[2] {
+				t.Errorf("%s: %s from the environment, %s in the file: got %s", k.Path, sample[1], sample[0], s)
+			}
+			if o := c.origins[k.Path]; o.env != k.Env {
+				t.Errorf("%s comes from %+v, want %s", k.Path, o, k.Env)
+			}
+		})
 	}
 }

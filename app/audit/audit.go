@@ -18,6 +18,7 @@ import (
 
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/rules"
+	"github.com/fix-status/fix-status/app/sources"
 )
 
 // The classes beyond rules.Classify's, which judges jobs alone: a pin is
@@ -97,6 +98,12 @@ type BranchReport struct {
 	// answers as if it had).
 	MergeQueue bool       `json:"merge_queue"`
 	Required   []Required `json:"required"`
+
+	// rules are the rules an online audit read for the branch (nil
+	// offline, or when they could not be read: rulesErr), so that a push
+	// to the branch can be told to change them.
+	rules    *sources.RuleSet
+	rulesErr bool
 }
 
 // Required is one required context of a branch, judged.

@@ -45,7 +45,26 @@ func Repo(ctx context.Context, c *github.Client, loader *sources.Loader, repo pl
 		default:
 			in.Rules = Rules{Jobs: rs.Jobs, CarryPRResults: rs.Config.MergeQueue.CarryPRResults}
 		}
-		out.Branches = append(out.Branches, Branch(in))
+		br := Branch(in)
+		br.rules, br.rulesErr = rs, err != nil
+		out.Branches = append(out.Branches, br)
 	}
 	return out, nil
+}
+
+// RulesChangedBy reports whether a push to the branch that changed these
+// files changes the rules this audit judged it by, with the test a push
+// of the branch's PRs gets: a file that defines jobs in any repository
+// (the repo config, the workflows), or one the branch's rules read. When
+// its rules could not be read, any push may have fixed them.
+func (b *BranchReport) RulesChangedBy(changed []string) bool {
+	switch {
+	case b.rulesErr:
+		return len(changed) > 0
+	case len(sources.MayDefineRules(changed)) > 0:
+		return true
+	case b.rules != nil:
+		return len(b.rules.RuleFilesChanged(changed)) > 0
+	}
+	return false
 }

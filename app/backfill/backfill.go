@@ -1,7 +1,8 @@
 // Package backfill repairs every open pull request of many repositories in
 // one run (`fix-status backfill`), inside GitHub's rate budget: PR data is
-// read in bulk (GraphQL pages of many PRs, or REST), PRs closest to merging
-// are reconciled first, every request goes through a Governor (a reserve
+// read in bulk (package bulk: GraphQL pages of many PRs, or REST), streamed
+// page by page into a bounded queue from which PRs closest to merging are
+// reconciled first; every request goes through a govern.Governor (a reserve
 // of the rate limit left to the webhook path, paced writes, retry-after
 // obeyed, bounded concurrency), and failures are collected, not fatal.
 package backfill
@@ -18,20 +19,26 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/fix-status/fix-status/app/bulk"
+	"github.com/fix-status/fix-status/app/govern"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
 )
 
 // Read modes.
 const (
-	ReadsGraphQL = "graphql"
-	ReadsREST    = "rest"
+	ReadsGraphQL = bulk.ModeGraphQL
+	ReadsREST    = bulk.ModeREST
 )
 
-// Defaults.
+// Defaults. The queue holds the PRs read ahead of the workers, so that the
+// best of them go first; its file bound keeps big PRs from filling memory
+// (100,000 file names are a few MB), while a PR bigger than the bound
+// alone still gets in when the queue is empty.
 const (
-	DefaultConcurrency = 8
+	DefaultConcurrency = govern.DefaultMaxInFlight
 	defaultQueueSize   = 2000
+	defaultQueueFiles  = 100_000
 	readers            = 2
 )
 
@@ -51,10 +58,8 @@ type Progress interface {
 type Options struct {
 	// Clients must be the clients the Reconciler uses, so that its requests
 	// are governed and counted too.
-	Clients    *Clients
+	Clients    *govern.Clients
 	Reconciler Reconciler
-	// AppLogin is fix-status's login ("slug[bot]").
-	AppLogin string
 	// Reads is ReadsGraphQL (default) or ReadsREST.
 	Reads  string
 	DryRun bool
@@ -66,17 +71,17 @@ type Options struct {
 	Journal *Journal
 	// Progress may be nil.
 	Progress Progress
-	// MaxRetries bounds the retries after transient failures (default 4).
-	MaxRetries int
 	// PRsPerQuery is the GraphQL page size (default 50).
 	PRsPerQuery int
-	// QueueSize bounds the PRs read and waiting (default 2,000).
-	QueueSize int
+	// QueueSize bounds the PRs read and waiting (default 2,000), QueueFiles
+	// the file names they hold (default 100,000).
+	QueueSize, QueueFiles int
 }
 
 // Runner runs one backfill.
 type Runner struct {
-	opts Options
+	opts   Options
+	reader *bulk.Reader
 
 	mu       sync.Mutex
 	results  []*PRResult
@@ -166,7 +171,7 @@ type Result struct {
 	// GraphQL could not give in full; RepoFallbacks repositories read by
 	// REST after their GraphQL read failed.
 	FilesFallbacks, ChecksFallbacks, RepoFallbacks int
-	Stats                                          Stats
+	Stats                                          govern.Stats
 	Duration                                       time.Duration
 }
 
@@ -214,39 +219,37 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.Clients == nil || o.Reconciler == nil {
 		return nil, errors.New("backfill: Clients and Reconciler are required")
 	}
-	switch o.Reads {
-	case "":
+	if o.Reads == "" {
 		o.Reads = ReadsGraphQL
-	case ReadsGraphQL, ReadsREST:
-	default:
-		return nil, fmt.Errorf("reads: %q is not graphql or rest", o.Reads)
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
 	}
-	if o.Concurrency < 1 || o.Concurrency > MaxConcurrency {
-		return nil, fmt.Errorf("concurrency: %d is not between 1 and %d (GitHub allows %d concurrent requests)", o.Concurrency, MaxConcurrency, MaxConcurrency)
-	}
-	if o.MaxRetries == 0 {
-		o.MaxRetries = DefaultMaxRetries
-	}
-	if o.PRsPerQuery == 0 {
-		o.PRsPerQuery = DefaultPRsPerQuery
-	}
-	if o.PRsPerQuery < 1 || o.PRsPerQuery > 100 {
-		return nil, fmt.Errorf("PRs per query: %d is not between 1 and 100", o.PRsPerQuery)
+	if o.Concurrency < 1 || o.Concurrency > govern.MaxConcurrency {
+		return nil, fmt.Errorf("concurrency: %d is not between 1 and %d (GitHub allows %d concurrent requests)", o.Concurrency, govern.MaxConcurrency, govern.MaxConcurrency)
 	}
 	if o.QueueSize == 0 {
 		o.QueueSize = defaultQueueSize
 	}
-	return &Runner{opts: o}, nil
+	if o.QueueFiles == 0 {
+		o.QueueFiles = defaultQueueFiles
+	}
+	reader, err := bulk.NewReader(bulk.Options{Clients: o.Clients, Mode: o.Reads,
+		PRsPerQuery: o.PRsPerQuery, Concurrency: o.Concurrency})
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{opts: o, reader: reader}, nil
 }
 
 // Run repairs every open PR of repos. It returns when all are done or ctx
 // ends (Result.Interrupted); failures are in the result, never fatal.
 func (rn *Runner) Run(ctx context.Context, repos []plan.RepoRef) *Result {
 	start := time.Now()
-	q := newQueue(rn.opts.QueueSize)
+	// Every request of the run, the reconciler's too, leaves the reserve to
+	// the webhook path.
+	ctx = govern.Background(ctx)
+	q := newQueue(rn.opts.QueueSize, rn.opts.QueueFiles)
 	repoCh := make(chan plan.RepoRef)
 	var rg sync.WaitGroup
 	for range readers {
@@ -262,7 +265,7 @@ func (rn *Runner) Run(ctx context.Context, repos []plan.RepoRef) *Result {
 		defer q.close()
 		defer rg.Wait()
 		defer close(repoCh)
-		for _, r := range repos {
+		for _, r := range byInstallation(repos) {
 			select {
 			case repoCh <- r:
 			case <-ctx.Done():
@@ -304,6 +307,31 @@ func (rn *Runner) Run(ctx context.Context, repos []plan.RepoRef) *Result {
 	return res
 }
 
+// byInstallation takes the repositories one installation at a time, in
+// turn: GitHub's secondary limits (points per endpoint, writes) are per
+// installation, so readers and workers on different installations are
+// paced apart instead of all waiting for one installation's budget.
+func byInstallation(repos []plan.RepoRef) []plan.RepoRef {
+	var order []int64
+	of := map[int64][]plan.RepoRef{}
+	for _, r := range repos {
+		if _, ok := of[r.InstallationID]; !ok {
+			order = append(order, r.InstallationID)
+		}
+		of[r.InstallationID] = append(of[r.InstallationID], r)
+	}
+	out := make([]plan.RepoRef, 0, len(repos))
+	for len(out) < len(repos) {
+		for _, inst := range order {
+			if rs := of[inst]; len(rs) > 0 {
+				out = append(out, rs[0])
+				of[inst] = rs[1:]
+			}
+		}
+	}
+	return out
+}
+
 func lessRef(a, b plan.PRRef) bool {
 	if ka, kb := strings.ToLower(a.FullRepo()), strings.ToLower(b.FullRepo()); ka != kb {
 		return ka < kb
@@ -330,46 +358,45 @@ func (rn *Runner) done(ref plan.PRRef, sha string) bool {
 	return rn.opts.Journal != nil && rn.opts.Journal.Done(ref.String(), sha, rn.opts.DryRun)
 }
 
-// readRepo reads one repository's open PRs and queues them, best first.
-// GraphQL failing for a repository (an old GHES without a field, say)
-// falls back to REST for it. PRs finished in an earlier run (resume) are
-// counted once, by the read that is kept.
+// readRepo reads one repository's open PRs page by page and queues each
+// page, best first, as it comes. PRs finished in an earlier run (resume)
+// are counted, not read further.
 func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
-	logger := zerolog.Ctx(ctx).With().Str("repo", repo.Owner+"/"+repo.Repo).Logger()
-	ctx = withPRRead(logger.WithContext(ctx))
-	var items []*Item
-	var resumed int
-	var err error
-	if rn.opts.Reads == ReadsGraphQL {
-		items, resumed, err = rn.readGraphQL(ctx, repo)
-		if gqlErr := err; err != nil && ctx.Err() == nil {
-			logger.Warn().Err(err).Msg("GraphQL read failed; reading the repository by REST")
+	logger := zerolog.Ctx(ctx).With().Str("repo", repo.FullRepo()).Logger()
+	// Each PR is read once per run: keeping thousands of responses in the
+	// HTTP cache would only hold memory.
+	ctx = govern.WithoutCache(logger.WithContext(ctx))
+	skip := func(ref plan.PRRef, pr plan.PRInfo) bool { return rn.done(ref, pr.HeadSHA) }
+	err := rn.reader.Pages(ctx, repo, skip, func(p *bulk.Page) error {
+		if p.FallbackErr != nil {
+			logger.Warn().Err(p.FallbackErr).Msg("GraphQL read failed; reading the repository by REST")
 			rn.fallbacks.repos.Add(1)
-			if items, resumed, err = rn.readREST(ctx, repo); err != nil {
-				err = fmt.Errorf("%w (and by GraphQL: %v)", err, gqlErr)
+		}
+		rn.resumedSkips.Add(int64(p.Skipped))
+		rn.fallbacks.files.Add(int64(p.FilesREST))
+		rn.fallbacks.checks.Add(int64(p.ChecksREST))
+		for _, f := range p.Failures {
+			rn.fail(Failure{PR: f.Ref.String(), Err: f.Err})
+		}
+		items := make([]*Item, len(p.Items))
+		for i, b := range p.Items {
+			items[i] = newItem(b)
+		}
+		sort.SliceStable(items, func(i, j int) bool {
+			if ri, rj := items[i].rank(), items[j].rank(); ri != rj {
+				return ri < rj
 			}
+			return items[i].UpdatedAt.After(items[j].UpdatedAt)
+		})
+		rn.found.Add(int64(len(items)))
+		if rn.opts.Progress != nil && len(items) > 0 {
+			rn.opts.Progress.Found(len(items))
 		}
-	} else {
-		items, resumed, err = rn.readREST(ctx, repo)
-	}
-	rn.resumedSkips.Add(int64(resumed))
-	if err != nil {
-		if ctx.Err() == nil {
-			rn.fail(Failure{Repo: repo.Owner + "/" + repo.Repo, Err: err})
-		}
-		return
-	}
-	sort.SliceStable(items, func(i, j int) bool {
-		if ri, rj := items[i].rank(), items[j].rank(); ri != rj {
-			return ri < rj
-		}
-		return items[i].UpdatedAt.After(items[j].UpdatedAt)
+		return q.push(ctx, items...)
 	})
-	rn.found.Add(int64(len(items)))
-	if rn.opts.Progress != nil && len(items) > 0 {
-		rn.opts.Progress.Found(len(items))
+	if err != nil && ctx.Err() == nil {
+		rn.fail(Failure{Repo: repo.FullRepo(), Err: err})
 	}
-	_ = q.push(ctx, items...)
 }
 
 // process reconciles one PR, retrying after rate limits and transient
@@ -380,9 +407,12 @@ func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
 	gov := rn.opts.Clients.Governor()
 	res := &PRResult{Ref: it.Ref, HeadSHA: it.HeadSHA, Priority: it.Priority()}
 	res.DryRun = rn.opts.DryRun || gov.WritesExhausted()
+	// Writes the reconciler's guard paced ahead (Governor.PaceWrite) are
+	// not paced again when they are sent.
+	ctx = govern.WithWriteLedger(ctx)
 	var rep *plan.Report
 	made := 0
-	attempts, err := gov.retry(ctx, it.Ref.InstallationID, rn.opts.MaxRetries, it.Ref.String(), func(attempt int) error {
+	attempts, err := gov.Retry(ctx, it.Ref.InstallationID, it.Ref.String(), func(attempt int) error {
 		trig := reconcile.Trigger{Event: "backfill", DryRun: res.DryRun}
 		if attempt == 0 {
 			trig.Prefetched = it.Prefetched
@@ -400,7 +430,7 @@ func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
 		rep.Writes = made
 	}
 	res.Report, res.Attempts, res.Err = rep, attempts+1, err
-	if err != nil && errors.Is(err, ErrMaxWrites) {
+	if err != nil && errors.Is(err, govern.ErrMaxWrites) {
 		// Some writes went out before the limit: the rest are left for the
 		// next run, as in a dry run.
 		res.WriteLimited, res.Err = true, nil

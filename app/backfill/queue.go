@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/fix-status/fix-status/app/bulk"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
 )
@@ -25,6 +26,41 @@ type Item struct {
 	UpdatedAt time.Time
 
 	seq int64
+}
+
+// newItem ranks a PR read in bulk.
+func newItem(b bulk.Item) *Item {
+	pf := b.Prefetched
+	return &Item{Ref: b.Ref, HeadSHA: pf.PR.HeadSHA, Prefetched: pf, Draft: pf.PR.Draft, UpdatedAt: pf.PR.UpdatedAt,
+		Approved: b.ReviewDecision == "APPROVED", Green: green(pf.Statuses, pf.CheckRuns)}
+}
+
+// files counts the file names the item holds.
+func (it *Item) files() int {
+	if it.Prefetched == nil || it.Prefetched.Files == nil {
+		return 0
+	}
+	return len(it.Prefetched.Files.Names) + len(it.Prefetched.Files.Renamed)
+}
+
+// green reports whether every result reported on the head passes.
+func green(sts []plan.Status, crs []plan.CheckRun) bool {
+	for _, s := range sts {
+		if s.State != "success" {
+			return false
+		}
+	}
+	for _, c := range crs {
+		if c.Status != "completed" {
+			return false
+		}
+		switch c.Conclusion {
+		case "success", "neutral", "skipped":
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // rank orders PRs by how close they are to merging: approved with every
@@ -78,20 +114,29 @@ func (h *itemHeap) Pop() any {
 
 // queue is a bounded priority queue between the readers and the workers:
 // workers always take the best PR read so far, across repositories, and
-// readers wait while it is full, so memory stays bounded.
+// readers wait while it is full (of PRs, or of the file names they hold),
+// so memory stays bounded.
 type queue struct {
-	mu     sync.Mutex
-	cond   *sync.Cond
-	h      itemHeap
-	cap    int
-	seq    int64
-	closed bool
+	mu       sync.Mutex
+	cond     *sync.Cond
+	h        itemHeap
+	cap      int
+	capFiles int
+	files    int
+	seq      int64
+	closed   bool
 }
 
-func newQueue(capacity int) *queue {
-	q := &queue{cap: max(capacity, 1)}
+func newQueue(capacity, files int) *queue {
+	q := &queue{cap: max(capacity, 1), capFiles: max(files, 1)}
 	q.cond = sync.NewCond(&q.mu)
 	return q
+}
+
+// fullFor reports whether the queue has no room for it; an empty queue has
+// room for any PR, however many files it has.
+func (q *queue) fullFor(it *Item) bool {
+	return len(q.h) > 0 && (len(q.h) >= q.cap || q.files+it.files() > q.capFiles)
 }
 
 // push adds items (one repository's, best first) and waits for room.
@@ -101,14 +146,15 @@ func (q *queue) push(ctx context.Context, items ...*Item) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, it := range items {
-		for len(q.h) >= q.cap && ctx.Err() == nil {
+		for q.fullFor(it) {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			q.cond.Wait()
-		}
-		if err := ctx.Err(); err != nil {
-			return err
 		}
 		q.seq++
 		it.seq = q.seq
+		q.files += it.files()
 		heap.Push(&q.h, it)
 		q.cond.Broadcast()
 	}
@@ -129,6 +175,7 @@ func (q *queue) pop(ctx context.Context) (*Item, bool) {
 		return nil, false
 	}
 	it := heap.Pop(&q.h).(*Item)
+	q.files -= it.files()
 	q.cond.Broadcast()
 	return it, true
 }

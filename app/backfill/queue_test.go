@@ -2,7 +2,6 @@ package backfill
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fix-status/fix-status/app/plan"
+	"github.com/fix-status/fix-status/app/reconcile"
 )
 
 func item(n int, approved, green, draft bool) *Item {
@@ -19,7 +19,7 @@ func item(n int, approved, green, draft bool) *Item {
 // TestQueueOrder: approved and green first, then green, then approved, then
 // the rest, drafts last; ties in the order read.
 func TestQueueOrder(t *testing.T) {
-	q := newQueue(100)
+	q := newQueue(100, 1000)
 	ctx := context.Background()
 	if err := q.push(ctx,
 		item(1, false, false, false), item(2, true, false, false), item(3, false, true, false),
@@ -63,7 +63,7 @@ func equalInts(a, b []int) bool {
 // TestQueueBounded: a reader waits while the queue is full and gives up
 // when its context ends; a worker waiting on an empty queue too.
 func TestQueueBounded(t *testing.T) {
-	q := newQueue(2)
+	q := newQueue(2, 1000)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := q.push(ctx, item(1, false, false, false), item(2, false, false, false), item(3, false, false, false))
@@ -79,11 +79,43 @@ func TestQueueBounded(t *testing.T) {
 		t.Fatal("pop failed")
 	}
 	<-done
-	empty := newQueue(1)
+	empty := newQueue(1, 1000)
 	ctx2, cancel2 := context.WithTimeout(context.Background(), 20*time.Millisecond)
 	defer cancel2()
 	if _, ok := empty.pop(ctx2); ok {
 		t.Error("pop from an empty queue returned an item")
+	}
+}
+
+// TestQueueBoundedByFiles: the queue also stops taking PRs when the file
+// names it holds would pass its bound, and takes a PR bigger than the bound
+// alone once it is empty.
+func TestQueueBoundedByFiles(t *testing.T) {
+	withFiles := func(n, files int) *Item {
+		it := item(n, false, false, false)
+		it.Prefetched = &reconcile.Prefetched{Files: &plan.Files{Names: make([]string, files)}}
+		return it
+	}
+	q := newQueue(100, 250)
+	ctx := context.Background()
+	if err := q.push(ctx, withFiles(1, 100), withFiles(2, 100)); err != nil {
+		t.Fatal(err)
+	}
+	full, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := q.push(full, withFiles(3, 100)); err == nil || q.len() != 2 {
+		t.Fatalf("a third PR of 100 files got in: %v, %d queued", err, q.len())
+	}
+	if err := q.push(full, withFiles(4, 50)); err != nil || q.len() != 3 {
+		t.Fatalf("a PR of 50 files did not fit: %v, %d queued", err, q.len())
+	}
+	for range 3 {
+		if _, ok := q.pop(ctx); !ok {
+			t.Fatal("pop failed")
+		}
+	}
+	if err := q.push(full, withFiles(5, 1000)); err != nil || q.len() != 1 {
+		t.Errorf("a PR bigger than the bound did not get into the empty queue: %v", err)
 	}
 }
 
@@ -150,39 +182,42 @@ func TestJournal(t *testing.T) {
 	}
 }
 
-func TestGreenAndLatestRuns(t *testing.T) {
+// TestGreen: every reported result passes, or not.
+func TestGreen(t *testing.T) {
 	ok := []plan.Status{{Context: "a", State: "success"}}
-	if !green(ok, []plan.CheckRun{{Status: "completed", Conclusion: "skipped"}}) || green(ok, []plan.CheckRun{{Status: "in_progress"}}) ||
-		green([]plan.Status{{State: "pending"}}, nil) || !green(nil, nil) {
-		t.Error("green")
+	for _, tc := range []struct {
+		name string
+		sts  []plan.Status
+		crs  []plan.CheckRun
+		want bool
+	}{
+		{"success and skipped", ok, []plan.CheckRun{{Status: "completed", Conclusion: "skipped"}}, true},
+		{"a run in progress", ok, []plan.CheckRun{{Status: "in_progress"}}, false},
+		{"a pending status", []plan.Status{{State: "pending"}}, nil, false},
+		{"nothing reported", nil, nil, true},
+		{"a failed run", nil, []plan.CheckRun{{Status: "completed", Conclusion: "failure"}}, false},
+	} {
+		if got := green(tc.sts, tc.crs); got != tc.want {
+			t.Errorf("%s: green = %v", tc.name, got)
+		}
 	}
-	str := func(s string) *string { return &s }
-	suite := func(id, app int64, runs ...gqlRun) gqlSuite {
-		s := gqlSuite{DatabaseId: id, App: &struct {
-			DatabaseId int64
-			Slug       string
-		}{app, fmt.Sprint("app", app)}}
-		s.CheckRuns = &struct{ Nodes []gqlRun }{runs}
-		return s
+}
+
+// TestByInstallation: repositories are taken one installation at a time,
+// in turn, each installation's in their order.
+func TestByInstallation(t *testing.T) {
+	var repos []plan.RepoRef
+	for _, r := range []struct {
+		inst int64
+		name string
+	}{{1, "a"}, {1, "b"}, {1, "c"}, {2, "d"}, {3, "e"}, {3, "f"}} {
+		repos = append(repos, plan.RepoRef{InstallationID: r.inst, Owner: "o", Repo: r.name})
 	}
-	cs := &gqlSuites{Nodes: []gqlSuite{
-		suite(1, 15368, gqlRun{DatabaseId: 10, Name: "build", Status: "COMPLETED", Conclusion: str("FAILURE")}),
-		suite(2, 15368, gqlRun{DatabaseId: 20, Name: "Build", Status: "COMPLETED", Conclusion: str("SUCCESS")},
-			gqlRun{DatabaseId: 21, Name: "lint", Status: "IN_PROGRESS"}),
-		suite(3, 99, gqlRun{DatabaseId: 15, Name: "build", Status: "QUEUED"}),
-	}}
-	runs, complete := latestRuns(cs, true)
-	got := fmt.Sprint(runs)
-	want := fmt.Sprint([]plan.CheckRun{
-		{ID: 15, Name: "build", Status: "queued", AppID: 99, AppSlug: "app99", SuiteID: 3},
-		{ID: 20, Name: "Build", Status: "completed", Conclusion: "success", AppID: 15368, AppSlug: "app15368", SuiteID: 2},
-		{ID: 21, Name: "lint", Status: "in_progress", AppID: 15368, AppSlug: "app15368", SuiteID: 2},
-	})
-	if !complete || got != want {
-		t.Errorf("latestRuns = %v, %v\nwant %v", got, complete, want)
+	var got []string
+	for _, r := range byInstallation(repos) {
+		got = append(got, r.Repo)
 	}
-	full := make([]gqlRun, runsPerSuite)
-	if _, complete := latestRuns(&gqlSuites{Nodes: []gqlSuite{suite(4, 1, full...)}}, true); complete {
-		t.Error("a full page of runs counts as complete")
+	if want := "a d e b f c"; strings.Join(got, " ") != want {
+		t.Errorf("order %v, want %s", got, want)
 	}
 }

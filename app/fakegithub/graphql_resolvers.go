@@ -278,6 +278,19 @@ func prState(p *pull) string {
 	}
 }
 
+// PullRequest is one pull request by number; GitHub answers a number with
+// no pull request with null and a NOT_FOUND error.
+func (x *gqlRepository) PullRequest(args struct{ Number int32 }) (*gqlPullRequest, error) {
+	if !x.q.tok.allows("pull_requests:read") {
+		return nil, errForbidden()
+	}
+	p := x.r.pullByNum[int(args.Number)]
+	if p == nil {
+		return nil, errNotFound(fmt.Sprintf("Could not resolve to a PullRequest with the number of %d.", args.Number))
+	}
+	return &gqlPullRequest{q: x.q, r: x.r, p: p}, nil
+}
+
 // PullRequests lists the repository's pull requests: by number without
 // orderBy (oldest first, as GitHub does), else by the order's field and
 // then number.

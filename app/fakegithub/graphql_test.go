@@ -1103,3 +1103,61 @@ func TestGraphQLReviewDecision(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestGraphQLPullRequestByNumber: repository.pullRequest(number:) answers
+// one PR, its files page on from a cursor, several PRs go in one query
+// under aliases at GitHub's cost (a connection per alias: two are one
+// point), and a number with no PR is null with NOT_FOUND.
+func TestGraphQLPullRequestByNumber(t *testing.T) {
+	s := startServer(t, withGQLRepo(graphqlScenario))
+	tok := installationToken(t, s, 7)
+	const query = `query($after: String) { rateLimit { cost }
+  repository(owner: "Codertocat", name: "gql") {
+    a: pullRequest(number: 1) { number files(first: 1, after: $after) { pageInfo { hasNextPage endCursor } nodes { path } } }
+    b: pullRequest(number: 2) { number files(first: 100) { nodes { path changeType } } }
+  } }`
+	type page struct {
+		Number int
+		Files  struct {
+			PageInfo struct {
+				HasNextPage bool
+				EndCursor   string
+			}
+			Nodes []struct{ Path, ChangeType string }
+		}
+	}
+	read := func(after any) (cost int, a, b page) {
+		t.Helper()
+		_, out := gqlRaw(t, s, tok, query, map[string]any{"after": after})
+		if len(out.Errors) > 0 {
+			t.Fatalf("errors: %s", out.raw)
+		}
+		var data struct {
+			RateLimit  struct{ Cost int }
+			Repository struct{ A, B page }
+		}
+		raw, _ := json.Marshal(out.Data)
+		if err := json.Unmarshal(raw, &data); err != nil {
+			t.Fatal(err)
+		}
+		return data.RateLimit.Cost, data.Repository.A, data.Repository.B
+	}
+	cost, a, b := read(nil)
+	if cost != 1 || a.Number != 1 || len(a.Files.Nodes) != 1 || a.Files.Nodes[0].Path != "go.mod" || !a.Files.PageInfo.HasNextPage {
+		t.Fatalf("first page: cost %d, %+v", cost, a)
+	}
+	if b.Number != 2 || fmt.Sprint(b.Files.Nodes) != "[{docs/x.md ADDED} {old.txt DELETED}]" {
+		t.Errorf("second alias: %+v", b)
+	}
+	_, a, _ = read(a.Files.PageInfo.EndCursor)
+	if len(a.Files.Nodes) != 1 || a.Files.Nodes[0].Path != "go.sum" || a.Files.PageInfo.HasNextPage {
+		t.Errorf("next page: %+v", a)
+	}
+
+	_, out := gqlRaw(t, s, tok, `{ repository(owner: "Codertocat", name: "gql") { nameWithOwner pullRequest(number: 999) { number } } }`, nil)
+	repo, _ := out.Data["repository"].(map[string]any)
+	if len(out.Errors) != 1 || out.Errors[0].Type != "NOT_FOUND" || fmt.Sprint(out.Errors[0].Path) != "[repository pullRequest]" ||
+		out.Errors[0].Message != "Could not resolve to a PullRequest with the number of 999." || repo == nil || repo["pullRequest"] != nil {
+		t.Errorf("missing PR: %s", out.raw)
+	}
+}

@@ -271,16 +271,6 @@ func (w *world) mergeGroupHook(base string, r *repo, g *mergeGroup, action strin
 	return h
 }
 
-// needsPermission says why GitHub would not send an event to an
-// installation that lacks the permission the event needs ("" when it
-// would): merge_group needs merge_queues.
-func needsPermission(event string, in *installation) string {
-	if event == "merge_group" && in != nil && !permAllows(in.perms["merge_queues"], "read") {
-		return "the installation lacks the merge_queues permission the merge_group event needs"
-	}
-	return ""
-}
-
 // followup is a webhook an event caused besides its own.
 type followup struct {
 	h   *hook

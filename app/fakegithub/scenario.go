@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Scenario is the emulator's starting state (app/fakegithub/README.md). Load it with
@@ -250,7 +250,7 @@ func ParseScenario(data []byte) (*Scenario, error) {
 }
 
 // checkKeys walks the YAML tree beside the Go type and reports the first
-// unknown key or mistyped value with its path, which yaml.v3's own errors
+// unknown key or mistyped value with its path, which go.yaml.in/yaml/v3's own errors
 // cannot do.
 func checkKeys(n *yaml.Node, t reflect.Type, path string) error {
 	for t.Kind() == reflect.Pointer {
@@ -435,6 +435,10 @@ func (sc *Scenario) validate() error {
 			return err
 		}
 	}
+	appPerms := withMetadata(a.Permissions)
+	if a.Permissions == nil {
+		appPerms = DefaultPermissions()
+	}
 	instIDs := map[int64]bool{}
 	accounts := map[string]bool{}
 	installedRepo := map[string]int64{}
@@ -461,6 +465,9 @@ func (sc *Scenario) validate() error {
 			return fmt.Errorf("%s.rate_limit: %d is negative", p, in.RateLimit)
 		}
 		if err := checkPerms(p+".permissions", in.Permissions); err != nil {
+			return err
+		}
+		if err := checkInstallationPerms(p+".permissions", withMetadata(in.Permissions), appPerms); err != nil {
 			return err
 		}
 		for j, r := range in.Repos {

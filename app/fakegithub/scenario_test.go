@@ -34,11 +34,14 @@ repos:
 		"conclusion missing":       {"base: main}\n", "base: main, check_runs: [{name: c, status: completed}]}\n", `repos[0].pulls[0].check_runs[0].conclusion: set it exactly when status is completed`},
 		"renamed without previous": {"base: main}\n", "base: main, files: [{filename: a, status: renamed}]}\n", `repos[0].pulls[0].files[0].previous_filename`},
 		"bad rule":                 {"main: {}", "main: {rules: [{type: required_status_checks, parameters: {}}]}", `repos[0].branches.main.rules[0].parameters.required_status_checks: missing`},
-		"bad permission":           {"repos: [o/r]}", "repos: [o/r], permissions: {checks: all}}", `installations[0].permissions.checks: "all" is not one of read, write, admin`},
-		"long description":         {"base: main}\n", "base: main, statuses: [{context: c, state: success, description: '" + strings.Repeat("x", 141) + "'}]}\n", `description: longer than 140 characters`},
-		"number as text":           {"number: 2", "number: two", `repos[0].pulls[1].number: want a whole number`},
-		"list as string":           {"repos: [o/r]", "repos: o/r", `installations[0].repos: want a list`},
-		"not YAML":                 {"repos:", "repos: [", `invalid YAML`},
+		"more than the app": {"webhook_secret: s}\ninstallations:\n  - {id: 1, account: o, repos: [o/r]}",
+			"webhook_secret: s, permissions: {checks: read}}\ninstallations:\n  - {id: 1, account: o, repos: [o/r], permissions: {checks: write}}",
+			`installations[0].permissions.checks: "write" is more than the app asks for ("read")`},
+		"bad permission":   {"repos: [o/r]}", "repos: [o/r], permissions: {checks: all}}", `installations[0].permissions.checks: "all" is not one of read, write, admin`},
+		"long description": {"base: main}\n", "base: main, statuses: [{context: c, state: success, description: '" + strings.Repeat("x", 141) + "'}]}\n", `description: longer than 140 characters`},
+		"number as text":   {"number: 2", "number: two", `repos[0].pulls[1].number: want a whole number`},
+		"list as string":   {"repos: [o/r]", "repos: o/r", `installations[0].repos: want a list`},
+		"not YAML":         {"repos:", "repos: [", `invalid YAML`},
 	}
 	if _, err := ParseScenario([]byte(base)); err != nil {
 		t.Fatalf("base scenario: %v", err)

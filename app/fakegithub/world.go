@@ -70,8 +70,8 @@ func newWorld(sc *Scenario, now time.Time) (*world, error) {
 	for _, u := range sc.Users {
 		web.users[strings.ToLower(u.Login)] = u
 	}
-	perms := sc.App.Permissions
-	if perms == nil {
+	perms := withMetadata(sc.App.Permissions)
+	if sc.App.Permissions == nil {
 		perms = DefaultPermissions()
 	}
 	events := sc.App.Events
@@ -129,7 +129,7 @@ func (w *world) addInstallation(app *appInfo, si ScenarioInstallation, now time.
 	}
 	in.perms = copyPerms(app.perms)
 	if si.Permissions != nil {
-		in.perms = copyPerms(si.Permissions)
+		in.perms = withMetadata(si.Permissions)
 	}
 	if in.accountType == "Organization" {
 		w.orgs[strings.ToLower(in.account)] = true

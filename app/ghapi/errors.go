@@ -52,6 +52,10 @@ type Class struct {
 	// exhausted GraphQL budget, whose reset the answer does not carry: the
 	// caller knows it from the last x-ratelimit-reset it saw.
 	Wait time.Duration
+	// Permission, for a Permanent refusal for lack of a permission (see
+	// PermissionError), is what GitHub said the endpoint accepts, e.g.
+	// "administration=read".
+	Permission string
 }
 
 // HTTPError is a GraphQL request answered with an HTTP error: githubv4
@@ -78,13 +82,13 @@ func Classify(err error, now time.Time) Class {
 	var abuse *github.AbuseRateLimitError
 	if errors.As(err, &abuse) {
 		if d := abuse.GetRetryAfter(); d > 0 {
-			return Class{Limited, d}
+			return Class{Kind: Limited, Wait: d}
 		}
-		return Class{Limited, SecondaryDefaultWait}
+		return Class{Kind: Limited, Wait: SecondaryDefaultWait}
 	}
 	var rl *github.RateLimitError
 	if errors.As(err, &rl) {
-		return Class{Limited, max(rl.Rate.Reset.Sub(now)+time.Second, time.Second)}
+		return Class{Kind: Limited, Wait: max(rl.Rate.Reset.Sub(now)+time.Second, time.Second)}
 	}
 	// A 429, or a 403 with retry-after, that go-github does not recognise
 	// as a secondary limit (it knows only GitHub's 403 that links the
@@ -94,6 +98,10 @@ func Classify(err error, now time.Time) Class {
 		if c, ok := limitedAnswer(er.Response.StatusCode, retryAfter(er.Response.Header), er.Message); ok {
 			return c
 		}
+	}
+	if pe := AsPermissionError(err); pe != nil {
+		// Until someone grants it, the answer stays the same.
+		return Class{Kind: Permanent, Permission: pe.Accepted}
 	}
 	var he *HTTPError
 	if errors.As(err, &he) {
@@ -108,7 +116,7 @@ func Classify(err error, now time.Time) Class {
 	// GitHub answers an exhausted GraphQL budget with 200 and a RATE_LIMITED
 	// error, which githubv4 turns into its message.
 	if strings.Contains(err.Error(), "API rate limit exceeded") {
-		return Class{Limited, 0}
+		return Class{Kind: Limited}
 	}
 	if anyLeaf(err, isTransient) {
 		return Class{Kind: Transient}
@@ -128,9 +136,9 @@ func retryAfter(h http.Header) time.Duration {
 func limitedAnswer(code int, retry time.Duration, msg string) (Class, bool) {
 	switch {
 	case (code == http.StatusForbidden || code == http.StatusTooManyRequests) && retry >= 0:
-		return Class{Limited, max(retry, time.Second)}, true
+		return Class{Kind: Limited, Wait: max(retry, time.Second)}, true
 	case code == http.StatusTooManyRequests, code == http.StatusForbidden && strings.Contains(msg, "secondary rate limit"):
-		return Class{Limited, SecondaryDefaultWait}, true
+		return Class{Kind: Limited, Wait: SecondaryDefaultWait}, true
 	}
 	return Class{}, false
 }
@@ -191,4 +199,77 @@ func IsAPIError(err error) bool {
 		he *HTTPError
 	)
 	return errors.As(err, &ge) || errors.As(err, &rl) || errors.As(err, &ab) || errors.As(err, &ue) || errors.As(err, &he)
+}
+
+// AcceptedPermissionsHeader is where GitHub names, on its answers to an app,
+// the permissions an endpoint accepts: sets separated by "; ", any one of
+// which allows the call, each a list of name=level joined by ",".
+const AcceptedPermissionsHeader = "X-Accepted-GitHub-Permissions"
+
+// PermissionError is a call GitHub refused because the app's installation
+// lacks a permission: a 403 "Resource not accessible by integration" that
+// names in X-Accepted-GitHub-Permissions what the endpoint accepts. The
+// header comes with every answer of such an endpoint, so a 404 that carries
+// it ("Branch not protected") is no refusal; and a 403 for another reason
+// (a feature the plan lacks) names no missing permission. Trying again gets
+// the same answer until someone grants the permission in the app's
+// settings and the installation accepts it.
+type PermissionError struct {
+	// Accepted is the header as GitHub sent it, e.g. "administration=read".
+	Accepted string
+	// Endpoint is the refused call: method and path, e.g.
+	// "GET /repos/o/r/branches/main/protection/required_status_checks".
+	Endpoint string
+	// Denied says, for people, what cannot be done without it, e.g.
+	// "classic branch protection cannot be read".
+	Denied string
+	Err    error
+}
+
+// Error says what to do, short enough for a status description (140
+// characters) after "cannot read the job rules: "; Endpoint says where.
+func (e *PermissionError) Error() string {
+	msg := "permission missing: " + e.Permission() + "; grant it in the app's settings"
+	if e.Denied != "" {
+		return e.Denied + ": " + msg
+	}
+	return msg + " (" + e.Endpoint + " answered 403)"
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }
+
+// Permission is what to grant, for people: the accepted sets, "or" between
+// alternatives ("issues=write or pull_requests=write").
+func (e *PermissionError) Permission() string {
+	return strings.ReplaceAll(e.Accepted, "; ", " or ")
+}
+
+// AsPermissionError finds the refusal for lack of a permission in err: a
+// PermissionError a reader made, or GitHub's answer itself (then Denied is
+// empty). It returns nil for any other error.
+func AsPermissionError(err error) *PermissionError {
+	var pe *PermissionError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	return permissionError(err, "")
+}
+
+// permissionError makes a PermissionError of GitHub's refusal (nil for any
+// other error); denied says what the refused call would have done.
+func permissionError(err error, denied string) *PermissionError {
+	var er *github.ErrorResponse
+	if !errors.As(err, &er) || er.Response == nil || er.Response.StatusCode != http.StatusForbidden ||
+		!strings.HasPrefix(er.Message, "Resource not accessible by") {
+		return nil
+	}
+	accepted := strings.TrimSpace(er.Response.Header.Get(AcceptedPermissionsHeader))
+	if accepted == "" {
+		return nil
+	}
+	endpoint := ""
+	if req := er.Response.Request; req != nil && req.URL != nil {
+		endpoint = req.Method + " " + req.URL.Path
+	}
+	return &PermissionError{Accepted: accepted, Endpoint: endpoint, Denied: denied, Err: err}
 }

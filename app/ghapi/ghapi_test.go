@@ -69,16 +69,23 @@ func start(t *testing.T, opts fakegithub.Options) (*fakegithub.Server, githubapp
 func startBudget(t *testing.T, opts fakegithub.Options, limit int) (*fakegithub.Server, githubapp.ClientCreator, *github.Client) {
 	t.Helper()
 	gh := fakegithubtest.Start(t, strings.Replace(scenario, "rate_limit: 5000", fmt.Sprintf("rate_limit: %d", limit), 1), opts)
-	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig(),
-		WithCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cc.NewInstallationClient(1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc, c := clients(t, gh, 1)
 	return gh, cc, c
+}
+
+// clients are go-githubapp's caching client creator for the emulator and
+// its client of installation id.
+func clients(t *testing.T, gh *fakegithub.Server, id int64) (githubapp.ClientCreator, *github.Client) {
+	t.Helper()
+	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig(), WithCache(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := cc.NewInstallationClient(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc, c
 }
 
 var repo = plan.RepoRef{InstallationID: 1, Owner: "o", Repo: "r"}

@@ -14,20 +14,31 @@ import (
 // ListOpenPRs lists a repository's open PRs (of one base branch if given).
 func ListOpenPRs(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string) ([]plan.PRInfo, error) {
 	var out []plan.PRInfo
-	opt := &github.PullRequestListOptions{State: "open", Base: branch, ListOptions: github.ListOptions{PerPage: PerPage}}
-	for {
-		prs, resp, err := c.PullRequests.List(ctx, repo.Owner, repo.Repo, opt)
+	for page := 1; page != 0; {
+		prs, next, err := ListOpenPRsPage(ctx, c, repo, branch, page)
 		if err != nil {
-			return nil, fmt.Errorf("failed to list open pull requests of %s: %w", repo.FullRepo(), err)
+			return nil, err
 		}
-		for _, pr := range prs {
-			out = append(out, PRInfo(pr))
-		}
-		if resp.NextPage == 0 {
-			return out, nil
-		}
-		opt.Page = resp.NextPage
+		out = append(out, prs...)
+		page = next
 	}
+	return out, nil
+}
+
+// ListOpenPRsPage lists one page (from 1) of a repository's open PRs, 100
+// a page, newest first, and returns the next page's number (0 after the
+// last).
+func ListOpenPRsPage(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string, page int) ([]plan.PRInfo, int, error) {
+	opt := &github.PullRequestListOptions{State: "open", Base: branch, ListOptions: github.ListOptions{PerPage: PerPage, Page: page}}
+	prs, resp, err := c.PullRequests.List(ctx, repo.Owner, repo.Repo, opt)
+	if err != nil {
+		return nil, 0, fmt.Errorf("failed to list open pull requests of %s: %w", repo.FullRepo(), err)
+	}
+	out := make([]plan.PRInfo, 0, len(prs))
+	for _, pr := range prs {
+		out = append(out, PRInfo(pr))
+	}
+	return out, resp.NextPage, nil
 }
 
 // InstalledRepos lists the repositories of every installation of the app.

@@ -124,13 +124,26 @@ func ReadCheckRuns(ctx context.Context, c *github.Client, ref plan.PRRef, sha st
 	}
 }
 
+// ClassicProtectionPermission is what GitHub asks of an app for the classic
+// branch protection endpoints.
+const ClassicProtectionPermission = "administration=read"
+
 // ReadRequired returns the base branch's required contexts: classic
-// protection ∪ rules for the branch. Without Administration permission the
-// protection read fails with 403; rulesets still count then.
+// protection ∪ rules for the branch. Only GitHub's answers that say so
+// mean "nothing required by classic protection": 404 "Branch not
+// protected", 404 "Required status checks not enabled", and the 403 of a
+// plan without branch protection. Any other
+// failure leaves the protection unknown, never empty: a context it
+// requires, or a pin it sets, would go unseen. Without the Administration
+// permission (rulesets are read without it) the error is a
+// *PermissionError (AsPermissionError finds it) and the rulesets' checks
+// come with it: what is known, short of the protection's.
 func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string) ([]plan.RequiredCheck, error) {
 	owner, name := repo.Owner, repo.Repo
 	var out []plan.RequiredCheck
-	rsc, resp, err := c.Repositories.GetRequiredStatusChecks(ctx, owner, name, branch)
+	var protErr error
+	rsc, _, err := c.Repositories.GetRequiredStatusChecks(ctx, owner, name, branch)
+	var er *github.ErrorResponse
 	switch {
 	case err == nil:
 		seen := map[string]bool{}
@@ -144,8 +157,14 @@ func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, bran
 			}
 		}
 	case errors.Is(err, github.ErrBranchNotProtected):
-	case resp != nil && (resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusForbidden):
+	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusNotFound && er.Message == requiredChecksOff:
+	case errors.As(err, &er) && er.Response != nil && er.Response.StatusCode == http.StatusForbidden && strings.HasPrefix(er.Message, protectionUnavailable):
+		// The repository's plan has no branch protection: none applies.
 	default:
+		if pe := permissionError(err, "classic branch protection cannot be read"); pe != nil {
+			protErr = fmt.Errorf("%s:%s: %w", repo.FullRepo(), branch, pe)
+			break
+		}
 		return nil, fmt.Errorf("failed to get required status checks of %s:%s: %w", repo.FullRepo(), branch, err)
 	}
 	rs, err := readBranchRules(ctx, c, repo, branch)
@@ -164,8 +183,17 @@ func ReadRequired(ctx context.Context, c *github.Client, repo plan.RepoRef, bran
 			out = append(out, plan.RequiredCheck{Context: chk.Context, AppID: pinnedApp(chk.IntegrationID), From: "ruleset"})
 		}
 	}
-	return out, nil
+	return out, protErr
 }
+
+// requiredChecksOff is GitHub's 404 message for a protected branch that
+// requires no status checks; protectionUnavailable begins its 403 message
+// for a private repository whose plan has no branch protection ("Upgrade to
+// GitHub Pro or make this repository public to enable this feature.").
+const (
+	requiredChecksOff     = "Required status checks not enabled"
+	protectionUnavailable = "Upgrade to GitHub Pro"
+)
 
 // branchRule is one rule GitHub applies to a branch, as it answers it.
 type branchRule struct {

@@ -20,12 +20,21 @@ type Metrics struct {
 	requests   *prometheus.CounterVec
 	rateLimit  *prometheus.GaugeVec
 	QueueDepth prometheus.Gauge
+	// permissionMissing is 1 per installation and permission GitHub
+	// refuses calls for: a gauge, so that an alert fires while it lasts
+	// and resolves once the permission is granted (a counter would keep
+	// rising after a restart and stay "recent" after the fix).
+	permissionMissing *prometheus.GaugeVec
 
 	reconcileErrors   prometheus.Counter
 	reconcileDuration prometheus.Histogram
 	dropped           prometheus.Counter
 	recovered         prometheus.Counter
 	lastSweep         prometheus.Gauge
+
+	auditFindings *prometheus.GaugeVec
+	auditTime     *prometheus.GaugeVec
+	auditErrors   prometheus.Counter
 }
 
 // New creates the metrics and registers them with reg when not nil.
@@ -46,6 +55,10 @@ func New(reg prometheus.Registerer) *Metrics {
 		rateLimit: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "fix_status_github_rate_limit_remaining", Help: "Last x-ratelimit-remaining seen, by resource.",
 		}, []string{"resource"}),
+		permissionMissing: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fix_status_permission_missing",
+			Help: "1 while GitHub refuses calls of the installation for lack of this permission (as X-Accepted-GitHub-Permissions names it); grant it in the app's settings.",
+		}, []string{"installation", "permission"}),
 		QueueDepth: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fix_status_queue_depth", Help: "Work waiting in the queue (pull requests, commits and repositories to check).",
 		}),
@@ -65,10 +78,20 @@ func New(reg prometheus.Registerer) *Metrics {
 		lastSweep: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fix_status_last_sweep_timestamp_seconds", Help: "When the last sweep of every open pull request was queued (Unix time).",
 		}),
+		auditFindings: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fix_status_audit_findings", Help: "Required contexts that block or stall pull requests, by repository and class, from the latest audit of the repository.",
+		}, []string{"repo", "class"}),
+		auditTime: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "fix_status_audit_timestamp_seconds", Help: "When the latest audit of a repository that fix_status_audit_findings shows was made (Unix time).",
+		}, []string{"repo"}),
+		auditErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fix_status_audit_errors_total", Help: "Audits of a repository that failed (its fix_status_audit_findings keep the previous audit's values).",
+		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.QueueDepth,
-			m.reconcileErrors, m.reconcileDuration, m.dropped, m.recovered, m.lastSweep)
+		reg.MustRegister(m.events, m.decisions, m.writes, m.requests, m.rateLimit, m.permissionMissing, m.QueueDepth,
+			m.reconcileErrors, m.reconcileDuration, m.dropped, m.recovered, m.lastSweep,
+			m.auditFindings, m.auditTime, m.auditErrors)
 	}
 	return m
 }
@@ -89,6 +112,37 @@ func (m *Metrics) Recovered(n int) { m.recovered.Add(float64(n)) }
 
 // Swept records when a sweep was queued.
 func (m *Metrics) Swept(at time.Time) { m.lastSweep.Set(float64(at.Unix())) }
+
+// PermissionMissing sets whether installation lacks permission now; a
+// permission granted again leaves the metric.
+func (m *Metrics) PermissionMissing(installation int64, permission string, missing bool) {
+	inst := strconv.FormatInt(installation, 10)
+	if missing {
+		m.permissionMissing.WithLabelValues(inst, permission).Set(1)
+		return
+	}
+	m.permissionMissing.DeleteLabelValues(inst, permission)
+}
+
+// Audited records the latest audit of repo ("owner/name"), made at at: its
+// findings by class. Every class of counts is set, a class without findings
+// to 0, so that a finding that goes away shows as 0.
+func (m *Metrics) Audited(repo string, at time.Time, counts map[string]int) {
+	for class, n := range counts {
+		m.auditFindings.WithLabelValues(repo, class).Set(float64(n))
+	}
+	m.auditTime.WithLabelValues(repo).Set(float64(at.Unix()))
+}
+
+// AuditFailed counts an audit that failed.
+func (m *Metrics) AuditFailed() { m.auditErrors.Inc() }
+
+// AuditForgotten drops the series of a repository no longer audited (the
+// app is no longer installed on it).
+func (m *Metrics) AuditForgotten(repo string) {
+	m.auditFindings.DeletePartialMatch(prometheus.Labels{"repo": repo})
+	m.auditTime.DeleteLabelValues(repo)
+}
 
 // Event counts one webhook event.
 func (m *Metrics) Event(eventType string) { m.events.WithLabelValues(eventType).Inc() }

@@ -31,6 +31,10 @@ type Report struct {
 	// it cut to 140 characters); RulesErrPath is where the repo config is.
 	RulesErr     error
 	RulesErrPath string
+	// ProtectionErr is why the base branch's classic protection could not
+	// be read (a permission the installation lacks): the decisions are of
+	// the rulesets' required contexts only.
+	ProtectionErr error
 }
 
 // CommandReply renders the reply to /fix-status: one Markdown table of the
@@ -55,6 +59,11 @@ func CommandReply(commenter string, rep *Report, err error) string {
 		return CommandRefused(commenter, rep.Skipped)
 	}
 	short := ShortSHA(rep.HeadSHA)
+	if len(rep.Decisions) == 0 && rep.ProtectionErr != nil {
+		fmt.Fprintf(&b, "@%s no ruleset requires status checks on this pull request's base branch, and nothing else is checked for %s: %s.\n",
+			commenter, short, oneLine(rep.ProtectionErr.Error()))
+		return b.String()
+	}
 	if len(rep.Decisions) == 0 {
 		fmt.Fprintf(&b, "@%s no required status checks apply to this pull request's base branch; nothing to do for %s.\n", commenter, short)
 		return b.String()
@@ -86,6 +95,9 @@ func CommandReply(commenter string, rep *Report, err error) string {
 			fmt.Fprintf(&b, " (the repo config is `%s`)", code(rep.RulesErrPath))
 		}
 		b.WriteString("; fix-status checks this pull request again once the fix is pushed. Until then it writes nothing for the contexts they judge.\n")
+	}
+	if rep.ProtectionErr != nil {
+		fmt.Fprintf(&b, "\nOnly the rulesets' required contexts are checked: %s.\n", oneLine(rep.ProtectionErr.Error()))
 	}
 	if err != nil {
 		fmt.Fprintf(&b, "\nNot everything could be written: %s.", oneLine(err.Error()))

@@ -244,6 +244,11 @@ func TestTextsReplies(t *testing.T) {
 	golden(t, "reply-error.md", CommandReply("alice", nil, errors.New("failed to get pull request o/r#7: GET https://api.github.com/repos/o/r/pulls/7: 502 Bad Gateway []")))
 	golden(t, "reply-refused.md", CommandReply("stranger", &Report{PR: s.PR, Skipped: "only collaborators may run /fix-status on o/r"}, nil))
 	golden(t, "reply-no-checks.md", CommandReply("alice", &Report{PR: s.PR, HeadSHA: s.HeadSHA}, nil))
+	noAdmin := errors.New("o/r:main: classic branch protection cannot be read: permission missing: administration=read; grant it in the app's settings")
+	partial := rep(textSnapshot("pull-docs"))
+	partial.ProtectionErr = noAdmin
+	golden(t, "reply-protection-unread.md", CommandReply("alice", partial, nil))
+	golden(t, "reply-no-ruleset-checks.md", CommandReply("alice", &Report{PR: s.PR, HeadSHA: s.HeadSHA, ProtectionErr: noAdmin}, nil))
 	golden(t, "reply-too-soon.md", CommandTooSoon("alice", now.Add(42*time.Second)))
 	golden(t, "reply-command-refused.md", CommandRefused("bob", "the pull request is closed"))
 	golden(t, "retrigger-comment.md", RetriggerComment([]Write{

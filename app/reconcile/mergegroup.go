@@ -35,7 +35,7 @@ func (r *Reconciler) ReconcileGroup(ctx context.Context, g plan.MergeGroupRef, t
 	if err != nil {
 		return nil, err
 	}
-	rep := &plan.Report{PR: snap.PR, HeadSHA: g.HeadSHA, MergeGroup: &g, RulesErr: snap.RulesErr, RulesErrPath: meta.rulesErrPath}
+	rep := &plan.Report{PR: snap.PR, HeadSHA: g.HeadSHA, MergeGroup: &g, RulesErr: snap.RulesErr, RulesErrPath: meta.rulesErrPath, ProtectionErr: meta.protErr}
 	if snap.State != "open" {
 		rep.Skipped = "the merge group left the queue"
 		return rep, nil

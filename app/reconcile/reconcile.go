@@ -49,6 +49,10 @@ type Options struct {
 	// Claims make each re-trigger once across replicas (default: within
 	// this process).
 	Claims Claims
+	// Permissions hears of the permissions GitHub refuses reads for, to
+	// warn operators (default: one that logs each once an hour and sets
+	// Metrics' gauge).
+	Permissions *ghapi.PermissionWatch
 }
 
 // Claims are claims on re-triggers: the nth re-trigger of a context on a
@@ -105,6 +109,10 @@ type branchEntry struct {
 	cfgPath  string
 	err      error
 	rulesErr error
+	// protErr is why the classic protection could not be read (a
+	// permission the installation did not grant): required then holds the
+	// rulesets' contexts only.
+	protErr error
 }
 
 // New builds a Reconciler.
@@ -126,6 +134,9 @@ func New(opts Options) *Reconciler {
 	}
 	if opts.Claims == nil {
 		opts.Claims = newLocalClaims()
+	}
+	if opts.Permissions == nil {
+		opts.Permissions = ghapi.NewPermissionWatch(ghapi.PermissionWatchOptions{Now: opts.Now, Gauge: opts.Metrics})
 	}
 	return &Reconciler{opts: opts, branches: map[branchKey]*branchEntry{}}
 }
@@ -237,7 +248,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 	if err != nil {
 		return nil, err
 	}
-	rep := &plan.Report{PR: ref, HeadSHA: snap.HeadSHA, RulesErr: snap.RulesErr, RulesErrPath: meta.rulesErrPath}
+	rep := &plan.Report{PR: ref, HeadSHA: snap.HeadSHA, RulesErr: snap.RulesErr, RulesErrPath: meta.rulesErrPath, ProtectionErr: meta.protErr}
 	if snap.State != "open" {
 		rep.Skipped = "the pull request is " + snap.State
 		return rep, nil
@@ -404,6 +415,8 @@ type snapshotMeta struct {
 	// rulesErrPath is where the repo config is, for the log of a rules
 	// error.
 	rulesErrPath string
+	// protErr is why the classic protection could not be read.
+	protErr error
 	// baseHead is the commit of the base branch its required checks and
 	// rules were read at.
 	baseHead string
@@ -469,7 +482,7 @@ func (r *Reconciler) withRules(ctx context.Context, c *github.Client, s *plan.Sn
 	if be.err != nil {
 		return be.err
 	}
-	s.Required, meta.baseHead = be.required, be.head
+	s.Required, meta.protErr, meta.baseHead = be.required, be.protErr, be.head
 	if trig.Command != nil {
 		cmd := *trig.Command
 		cmd.Policy = plan.CommandAnyone
@@ -516,6 +529,20 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.Rep
 		e.head, e.err = ghapi.ReadBranchHead(ctx, c, repo, branch)
 		if e.err == nil {
 			e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
+			if pe := ghapi.AsPermissionError(e.err); pe != nil {
+				// Administration is optional: without it the rulesets'
+				// contexts (which come with the error) are decided as
+				// usual, and contexts only the classic protection requires
+				// go undecided, which is safe: a skip says only that a job
+				// would not run, and a pin the protection may set keeps our
+				// result from counting, never makes it wrong. The operator
+				// is told (a warning an interval, a gauge, check's output,
+				// the replies), not every PR.
+				e.protErr, e.err = pe, nil
+				r.opts.Permissions.Missing(ctx, repo.InstallationID, repo.FullRepo(), pe)
+			} else if e.err == nil {
+				r.opts.Permissions.Granted(repo.InstallationID, ghapi.ClassicProtectionPermission)
+			}
 		}
 		if e.err == nil {
 			e.rules, e.cfgPath, e.rulesErr = r.opts.Sources.Load(ctx, c, repo, branch)
@@ -524,7 +551,9 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.Rep
 		e.at = r.opts.Now()
 		if (e.err != nil || ghapi.IsAPIError(e.rulesErr)) && r.branches[k] == e {
 			// Don't keep a failed read: the next PR tries again. A bad
-			// rule file is kept: reading it again gives the same error.
+			// rule file is kept: reading it again gives the same error;
+			// so is a missing permission, until someone grants it (the
+			// TTL bounds how long that goes unseen).
 			delete(r.branches, k)
 		}
 		r.mu.Unlock()

@@ -4,7 +4,8 @@
 // reconcile each one (one at a time per PR), re-check PRs when a decision may
 // change by itself (the grace period ends, a pending result turns stale),
 // retry what failed on a passing problem, sweep every open PR periodically
-// and at start, run /fix-status, and drain on shutdown.
+// and at start, run /fix-status, re-audit repositories whose protection or
+// rules change (the drift watch, drift.go), and drain on shutdown.
 package serve
 
 import (
@@ -79,6 +80,17 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now     func() time.Time
 	Metrics *metrics.Metrics
+	// Auditor, when set, turns the drift watch on: each repository is
+	// audited at the start-up sweep and with each sweep (at most once per
+	// half a sweep interval), and whenever a branch_protection_rule or
+	// repository_ruleset event, or a push of rule files to a branch it
+	// audited, says its protection or rules changed. A finding that was
+	// not there at the previous audit is logged at Warn, one that went
+	// away at Info; fix_status_audit_findings counts the latest.
+	Auditor Auditor
+	// Audits keeps the latest audit of each repository (default: a new
+	// one); the dashboard reads its findings.
+	Audits *Audits
 }
 
 // Leaser hands out named leases shared by replicas.
@@ -109,6 +121,7 @@ type Service struct {
 
 	cmds     commandSlots
 	recovery Recovery
+	audits   *Audits
 }
 
 // New creates a Service; Start runs it.
@@ -137,7 +150,10 @@ func New(rec *reconcile.Reconciler, opts Options) *Service {
 	if opts.Queue == nil {
 		opts.Queue = NewMemQueue(opts.MaxPending, opts.Now, func(n int) { opts.Metrics.QueueDepth.Set(float64(n)) })
 	}
-	return &Service{rec: rec, q: opts.Queue, opts: opts, stop: make(chan struct{}), cmds: newCommandSlots()}
+	if opts.Audits == nil {
+		opts.Audits = NewAudits()
+	}
+	return &Service{rec: rec, q: opts.Queue, opts: opts, stop: make(chan struct{}), cmds: newCommandSlots(), audits: opts.Audits}
 }
 
 // Start runs the workers and the periodic sweep until Shutdown.
@@ -249,9 +265,12 @@ func (s *Service) CommitEvent(ctx context.Context, repo plan.RepoRef, sha string
 
 // RequirementsChanged re-checks the open PRs of a branch (every branch when
 // branch is empty) whose required checks changed, with the cached
-// requirements dropped.
+// requirements dropped, and audits the repository again.
 func (s *Service) RequirementsChanged(ctx context.Context, repo plan.RepoRef, branch, event string) error {
-	return s.put(ctx, Work{Kind: KindRepo, Repo: repo, Branch: branch, Requirements: true, Event: event}, s.opts.Coalesce)
+	if err := s.put(ctx, Work{Kind: KindRepo, Repo: repo, Branch: branch, Requirements: true, Event: event}, s.opts.Coalesce); err != nil {
+		return err
+	}
+	return s.queueAudit(ctx, repo, true, event, s.opts.Coalesce)
 }
 
 // OwnerDefaultRepo is the repository whose fix-status.yml is the owner's
@@ -265,13 +284,21 @@ const OwnerDefaultPath = "fix-status.yml"
 // jobs, the branch's open PRs are judged by new rules and are re-checked. A
 // push to the owner's default config re-checks every repository of the
 // owner that the installation has (those without their own config use it).
+// A push that changes the rules of a branch the drift watch audits has the
+// repository audited again.
 func (s *Service) RulesPushed(ctx context.Context, repo plan.RepoRef, branch, defaultBranch string, changed []string) error {
 	if repo.Repo == OwnerDefaultRepo && branch == defaultBranch && containsFold(changed, OwnerDefaultPath) {
 		if err := s.put(ctx, Work{Kind: KindOwner, Repo: repo, Event: "push.owner_default"}, s.opts.Coalesce); err != nil {
 			return err
 		}
 	}
-	return s.put(ctx, Work{Kind: KindRepo, Repo: repo, Branch: branch, Push: true, Changed: changed, Event: "push"}, s.opts.Coalesce)
+	if err := s.put(ctx, Work{Kind: KindRepo, Repo: repo, Branch: branch, Push: true, Changed: changed, Event: "push"}, s.opts.Coalesce); err != nil {
+		return err
+	}
+	if s.opts.Auditor != nil && s.pushChangesAudit(repo, branch, changed) {
+		return s.queueAudit(ctx, repo, true, "push", s.opts.Coalesce)
+	}
+	return nil
 }
 
 func containsFold(list []string, s string) bool {
@@ -294,6 +321,9 @@ func (s *Service) ReposAdded(ctx context.Context, installationID int64, fullName
 		}
 		repo := plan.RepoRef{InstallationID: installationID, Owner: owner, Repo: name}
 		if err := s.put(ctx, Work{Kind: KindRepo, Repo: repo, Event: "installation"}, s.opts.Coalesce); err != nil {
+			return err
+		}
+		if err := s.queueAudit(ctx, repo, false, "installation", s.opts.Coalesce); err != nil {
 			return err
 		}
 	}
@@ -321,7 +351,8 @@ func (s *Service) Command(ctx context.Context, req CommandRequest) error {
 }
 
 // Sweep queues every open PR of every installation: it catches what missed
-// webhooks left behind.
+// webhooks left behind. With the drift watch, it queues the audit of every
+// repository too, and forgets those of repositories no longer installed.
 func (s *Service) Sweep(ctx context.Context) error {
 	repos, err := ghapi.InstalledRepos(ctx, s.opts.Clients)
 	var errs []error
@@ -332,9 +363,15 @@ func (s *Service) Sweep(ctx context.Context) error {
 		if err := s.put(ctx, Work{Kind: KindRepo, Repo: r, Event: "sweep"}, 0); err != nil {
 			errs = append(errs, err)
 		}
+		if err := s.queueAudit(ctx, r, false, "sweep", 0); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	if len(errs) == 0 {
 		s.opts.Metrics.Swept(s.opts.Now())
+	}
+	if err == nil && s.opts.Auditor != nil {
+		s.forgetAudits(repos)
 	}
 	return errors.Join(errs...)
 }
@@ -358,6 +395,8 @@ func (s *Service) do(ctx context.Context, w Work) {
 		err = s.repo(ctx, w)
 	case KindOwner:
 		err = s.owner(ctx, w)
+	case KindAudit:
+		err = s.audit(ctx, w)
 	default:
 		err = fmt.Errorf("unknown work %q", w.Kind)
 	}
@@ -524,7 +563,8 @@ func (s *Service) repo(ctx context.Context, w Work) error {
 }
 
 // owner queues every repository of the owner the installation has, with
-// their cached rules dropped (the owner's default repo config changed).
+// their cached rules dropped, and their audits (the owner's default repo
+// config changed).
 func (s *Service) owner(ctx context.Context, w Work) error {
 	repos, err := ghapi.InstallationRepos(ctx, s.opts.Clients, w.Repo.InstallationID)
 	if err != nil {
@@ -535,6 +575,9 @@ func (s *Service) owner(ctx context.Context, w Work) error {
 			continue
 		}
 		if err := s.put(ctx, Work{Kind: KindRepo, Repo: r, Requirements: true, Event: w.Event}, 0); err != nil {
+			return err
+		}
+		if err := s.queueAudit(ctx, r, true, w.Event, 0); err != nil {
 			return err
 		}
 	}

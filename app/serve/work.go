@@ -30,6 +30,11 @@ const (
 	// KindMergeGroup reconciles one merge group (SHA, Branch its base,
 	// Ref its branch).
 	KindMergeGroup Kind = "merge_group"
+	// KindAudit audits one repository for the drift watch. With
+	// Requirements (an event changed its protection or rules) it is
+	// audited now; otherwise (a sweep, an installation) only when it was
+	// not audited within half a sweep interval.
+	KindAudit Kind = "audit"
 )
 
 // Work is one unit of the service's work. Webhook handlers turn events into
@@ -48,7 +53,8 @@ type Work struct {
 	Ref     string   `json:"ref,omitempty"`
 	Changed []string `json:"changed,omitempty"`
 	// Requirements, for KindRepo, says what the branch requires changed:
-	// the cached requirements and rules are dropped first.
+	// the cached requirements and rules are dropped first; for KindAudit,
+	// that an event changed the repository's protection or rules.
 	Requirements bool `json:"requirements,omitempty"`
 	// Offset, for fan-out work (a commit's or a repository's PRs), is
 	// how many of its PRs are queued already: a queue too full for all of
@@ -79,6 +85,8 @@ func (w Work) Key() string {
 		return fmt.Sprintf("command/%s#%d/%d", repo, w.Number, w.Command.CommentID)
 	case KindMergeGroup:
 		return fmt.Sprintf("group/%s@%s", repo, w.SHA)
+	case KindAudit:
+		return "audit/" + repo
 	}
 	return string(w.Kind) + "/" + repo
 }
@@ -99,6 +107,10 @@ func Merge(old, new Work) Work {
 		out.OpenedHead = old.OpenedHead
 	}
 	out.Attempt = min(old.Attempt, new.Attempt)
+	if out.Kind == KindAudit {
+		// A change asked for by either is audited.
+		out.Requirements = old.Requirements || new.Requirements
+	}
 	if out.Kind == KindRepo {
 		out.Requirements = old.Requirements || new.Requirements
 		// Only two pushes narrow the PRs checked; any other reason checks

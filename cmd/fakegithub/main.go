@@ -19,7 +19,7 @@ import (
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/config"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 func main() {

@@ -11,7 +11,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"gopkg.in/yaml.v3"
 
 	"github.com/fix-status/fix-status/app/audit"
 	"github.com/fix-status/fix-status/app/fakegithub"
@@ -230,18 +229,11 @@ repos:
 // protection and rulesets, pins and the merge queue.
 func TestAuditOnline(t *testing.T) {
 	gh := fakegithubtest.Start(t, auditScenario, fakegithub.Options{})
-	data, err := yaml.Marshal(fakegithubtest.ServerConfig(gh))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, fakegithubtest.ServerConfig(gh))
 	ctx := context.Background()
 
 	var out, errOut bytes.Buffer
-	err = runAudit(ctx, &out, &errOut, auditFlags{config: cfgPath, orgs: []string{"acme"}, output: "json", failOn: []string{"orphaned,manual,pinned_elsewhere"}})
+	err := runAudit(ctx, &out, &errOut, auditFlags{config: cfgPath, orgs: []string{"acme"}, output: "json", failOn: []string{"orphaned,manual,pinned_elsewhere"}})
 	if err == nil || err.Error() != "3 finding(s) of class orphaned,manual,pinned_elsewhere" || errOut.Len() > 0 {
 		t.Errorf("err = %v, stderr %q; want 3 findings", err, errOut.String())
 	}

@@ -19,6 +19,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/fix-status/fix-status/app/backfill"
+	"github.com/fix-status/fix-status/app/govern"
 	"github.com/fix-status/fix-status/config"
 )
 
@@ -44,14 +45,17 @@ type backfillFlags struct {
 	progressInterval time.Duration
 }
 
-// backfillEnv is what tests and the benchmark set instead of the process's
-// defaults: the clock, where logs and progress go, and a hook per result.
+// backfillEnv is what tests and the benchmarks set instead of the
+// process's defaults: the clock, where logs and progress go, a hook per
+// result, and (benchmarks that count requests rather than time them)
+// GitHub's per-endpoint points a minute.
 type backfillEnv struct {
-	now      func() time.Time
-	sleep    func(context.Context, time.Duration) error
-	logOut   io.Writer
-	tty      *bool
-	onResult func(*backfill.PRResult)
+	now             func() time.Time
+	sleep           func(context.Context, time.Duration) error
+	logOut          io.Writer
+	tty             *bool
+	onResult        func(*backfill.PRResult)
+	pointsPerMinute int
 }
 
 func newBackfillCmd() *cobra.Command { return newBackfillCmdWith(backfillEnv{}) }
@@ -124,11 +128,11 @@ the run was interrupted, or the command could not start.`,
 	fl.StringVar(&f.reads, "reads", backfill.ReadsGraphQL, "how PR data is read: graphql (pages of many PRs) or rest (per PR)")
 	fl.IntVar(&f.maxWrites, "max-writes", 0, "stop writing after this many writes; the remaining PRs are planned only (0 = no limit)")
 	fl.StringVar(&f.resume, "resume", "", "resume file: finished PRs are appended to it and skipped when it is given again")
-	fl.IntVar(&f.concurrency, "concurrency", backfill.DefaultConcurrency, fmt.Sprintf("PRs handled and requests in flight at once (1..%d)", backfill.MaxConcurrency))
-	fl.IntVar(&f.reserve, "reserve", backfill.DefaultReserve, "REST requests of each installation's hourly budget left to the webhook path")
-	fl.IntVar(&f.reserveGraphQL, "reserve-graphql", backfill.DefaultReserve, "GraphQL points of each installation's hourly budget left to the webhook path")
-	fl.IntVar(&f.writesPerMinute, "writes-per-minute", backfill.DefaultWritesPerMinute, "content-creating requests per minute at most (GitHub's secondary limit)")
-	fl.IntVar(&f.writesPerHour, "writes-per-hour", backfill.DefaultWritesPerHour, "content-creating requests per hour at most (GitHub's secondary limit)")
+	fl.IntVar(&f.concurrency, "concurrency", backfill.DefaultConcurrency, fmt.Sprintf("PRs handled and requests in flight at once (1..%d)", govern.MaxConcurrency))
+	fl.IntVar(&f.reserve, "reserve", govern.DefaultReserve, "REST requests of each installation's hourly budget left to the webhook path")
+	fl.IntVar(&f.reserveGraphQL, "reserve-graphql", govern.DefaultReserve, "GraphQL points of each installation's hourly budget left to the webhook path")
+	fl.IntVar(&f.writesPerMinute, "writes-per-minute", govern.DefaultWritesPerMinute, "content-creating requests per minute at most (GitHub's secondary limit)")
+	fl.IntVar(&f.writesPerHour, "writes-per-hour", govern.DefaultWritesPerHour, "content-creating requests per hour at most (GitHub's secondary limit)")
 	fl.DurationVar(&f.progressInterval, "progress-interval", 10*time.Second, "how often a progress line is logged when standard error is not a terminal")
 	_ = cmd.MarkFlagRequired("config")
 	return cmd
@@ -138,8 +142,8 @@ the run was interrupted, or the command could not start.`,
 // backfill. Progress goes to stderr: a bar on a terminal, log lines
 // otherwise.
 func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env backfillEnv, stderr io.Writer) (*backfill.Result, error) {
-	if f.concurrency < 1 || f.concurrency > backfill.MaxConcurrency {
-		return nil, fmt.Errorf("--concurrency: %d is not between 1 and %d (GitHub allows %d concurrent requests)", f.concurrency, backfill.MaxConcurrency, backfill.MaxConcurrency)
+	if f.concurrency < 1 || f.concurrency > govern.MaxConcurrency {
+		return nil, fmt.Errorf("--concurrency: %d is not between 1 and %d (GitHub allows %d concurrent requests)", f.concurrency, govern.MaxConcurrency, govern.MaxConcurrency)
 	}
 	if f.reads != backfill.ReadsGraphQL && f.reads != backfill.ReadsREST {
 		return nil, fmt.Errorf("--reads: %q is not graphql or rest", f.reads)
@@ -157,17 +161,18 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 	if logOut == nil {
 		logOut = stderr
 	}
-	gov := backfill.NewGovernor(backfill.GovernorOptions{
+	gov := govern.New(govern.Options{
 		ReserveCore: f.reserve, ReserveGraphQL: f.reserveGraphQL,
 		WritesPerMinute: f.writesPerMinute, WritesPerHour: f.writesPerHour,
 		MaxInFlight: f.concurrency, MaxWrites: f.maxWrites,
-		Now: env.now, Sleep: env.sleep,
+		PointsPerMinute: env.pointsPerMinute,
+		Now:             env.now, Sleep: env.sleep,
 	})
-	var clients *backfill.Clients
+	var clients *govern.Clients
 	w, err := wire(ctx, cfg, wireOptions{logOut: logOut, now: env.now, cacheBytes: backfillCacheBytes,
 		wrapClients: func(cc githubapp.ClientCreator) (githubapp.ClientCreator, error) {
 			var err error
-			clients, err = backfill.NewClients(cc, gov, cfg.GitHub.V4APIURL)
+			clients, err = govern.NewClients(cc, gov, cfg.GitHub.V4APIURL)
 			return clients, err
 		}})
 	if err != nil {
@@ -197,7 +202,7 @@ func runBackfill(ctx context.Context, cfg *config.Server, f backfillFlags, env b
 		prog = hookProgress{progress: prog, f: env.onResult}
 	}
 	rn, err := backfill.NewRunner(backfill.Options{
-		Clients: clients, Reconciler: w.rec, AppLogin: w.rec.AppLogin(),
+		Clients: clients, Reconciler: w.rec,
 		Reads: f.reads, DryRun: f.dryRun, Concurrency: f.concurrency,
 		Journal: journal, Progress: prog,
 	})
@@ -370,7 +375,10 @@ type backfillRate struct {
 	Pauses           int64   `json:"pauses"`
 	PausedSeconds    float64 `json:"paused_seconds"`
 	WriteWaitSeconds float64 `json:"write_wait_seconds"`
-	SecondaryLimited int64   `json:"secondary_limited"`
+	// PointsWaitSeconds is how long requests waited for an endpoint's
+	// points a minute (GitHub's secondary limit).
+	PointsWaitSeconds float64 `json:"points_wait_seconds"`
+	SecondaryLimited  int64   `json:"secondary_limited"`
 }
 
 type backfillResult struct {
@@ -403,7 +411,7 @@ func toBackfillReport(res *backfill.Result) backfillReport {
 			NotModified: st.NotModified, FilesFallbacks: res.FilesFallbacks, ChecksFallbacks: res.ChecksFallbacks,
 			RepoFallbacks: res.RepoFallbacks},
 		RateLimit: backfillRate{Pauses: st.Pauses, PausedSeconds: st.Paused.Seconds(), WriteWaitSeconds: st.WriteWait.Seconds(),
-			SecondaryLimited: st.SecondaryLimited},
+			PointsWaitSeconds: st.PointsWait.Seconds(), SecondaryLimited: st.SecondaryLimited},
 		DurationSeconds: res.Duration.Seconds(),
 		Results:         []backfillResult{}, Failures: []backfillFailure{},
 	}

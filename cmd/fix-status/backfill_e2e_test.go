@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/fix-status/fix-status/app/backfill"
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
@@ -33,14 +31,7 @@ type backfillRun struct {
 // so: the pacing has its own test.
 func runBackfillCmd(t *testing.T, ctx context.Context, gh *fakegithub.Server, clk *testClock, args []string, onResult func(*backfill.PRResult)) backfillRun {
 	t.Helper()
-	data, err := yaml.Marshal(fakegithubtest.ServerConfig(gh))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfgPath := filepath.Join(t.TempDir(), "fix-status.yaml")
-	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, fakegithubtest.ServerConfig(gh))
 	var run backfillRun
 	var mu sync.Mutex
 	notty := false
@@ -193,9 +184,10 @@ func TestBackfillRepairsEveryInstallation(t *testing.T) {
 }
 
 // TestBackfillGraphQLFallsBackToREST: a PR with more files than a GraphQL
-// page has them listed by REST, one with more check suites than a page has
-// its check runs read by REST, a repository GraphQL fails for is read by
-// REST; all are repaired like the others.
+// page has the rest paged by GraphQL; one with a renamed file has its files
+// listed by REST (GraphQL gives no previous path); one with more check
+// suites than a page has its check runs read by REST; a repository GraphQL
+// fails for is read by REST; all are repaired like the others.
 func TestBackfillGraphQLFallsBackToREST(t *testing.T) {
 	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 3, rateLimit: 5000}
 	sc := backfillScenario(sh, time.Now())
@@ -205,6 +197,7 @@ func TestBackfillGraphQLFallsBackToREST(t *testing.T) {
 		pulls[1].CheckRuns = append(pulls[1].CheckRuns, fakegithub.ScenarioCheckRun{Name: fmt.Sprint("job", i), Status: "completed",
 			Conclusion: "success", Workflow: fmt.Sprintf("w%d.yml", i)})
 	}
+	pulls[2].Files = append(pulls[2].Files, fakegithub.File{Filename: "pkg/moved.go", PreviousFilename: "pkg/old.go", Status: "renamed"})
 	gh := startEmulator(t, sc, 0, nil)
 	run := runBackfillCmd(t, context.Background(), gh, nil, []string{"--dry-run=false"}, nil)
 	if run.err != nil {
@@ -214,8 +207,11 @@ func TestBackfillGraphQLFallsBackToREST(t *testing.T) {
 	if r.Reads.FilesFallbacks != 1 || r.Reads.ChecksFallbacks != 1 || r.Writes != expectedWrites(sh) {
 		t.Errorf("fallbacks: files %d, checks %d; writes %d", r.Reads.FilesFallbacks, r.Reads.ChecksFallbacks, r.Writes)
 	}
-	if n := gh.Stats().ByRoute["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"]; n != 2 {
-		t.Errorf("%d REST file pages read, want 2 (150 files of PR 1)", n)
+	if r.Reads.GraphQLRequests != 2 {
+		t.Errorf("%d GraphQL queries, want 2 (the page, then the next 100 files of PR 1)", r.Reads.GraphQLRequests)
+	}
+	if n := gh.Stats().ByRoute["GET /repos/{owner}/{repo}/pulls/{pull_number}/files"]; n != 1 {
+		t.Errorf("%d REST file pages read, want 1 (PR 3, with a renamed file)", n)
 	}
 	// PR 2's, and the write guard's before each PR's writes (the bulk read
 	// may be minutes old).
@@ -458,11 +454,7 @@ func TestBackfillMaxWrites(t *testing.T) {
 func TestBackfillText(t *testing.T) {
 	sh := scenarioShape{installations: 1, reposPerInst: 1, prsPerRepo: 3, rateLimit: 5000}
 	gh := startEmulator(t, backfillScenario(sh, time.Now()), 0, nil)
-	data, _ := yaml.Marshal(fakegithubtest.ServerConfig(gh))
-	cfgPath := filepath.Join(t.TempDir(), "c.yaml")
-	if err := os.WriteFile(cfgPath, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	cfgPath := writeConfig(t, fakegithubtest.ServerConfig(gh))
 	notty := false
 	cmd := newBackfillCmdWith(backfillEnv{logOut: io.Discard, tty: &notty})
 	var out bytes.Buffer

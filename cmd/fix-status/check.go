@@ -108,6 +108,16 @@ type checkDecision struct {
 	Action  string `json:"action"`
 }
 
+// checkPermission is a permission the app lacks, found while checking.
+type checkPermission struct {
+	// Permission is what GitHub said the endpoint accepts, e.g.
+	// "administration=read".
+	Permission string `json:"permission"`
+	// Denied says what cannot be done without it.
+	Denied   string `json:"denied"`
+	Endpoint string `json:"endpoint"`
+}
+
 type checkReport struct {
 	PR string `json:"pr,omitempty"`
 	// MergeGroup names a merge group's branch (instead of PR).
@@ -116,6 +126,10 @@ type checkReport struct {
 	Skipped    string          `json:"skipped,omitempty"`
 	Decisions  []checkDecision `json:"decisions"`
 	Writes     int             `json:"writes"`
+	// PermissionsMissing are why some of it could not be read: until they
+	// are granted, the contexts only the classic protection requires are
+	// not decided (Decisions are the rulesets').
+	PermissionsMissing []checkPermission `json:"permissions_missing,omitempty"`
 }
 
 func toCheckReport(rep *plan.Report) checkReport {
@@ -125,6 +139,9 @@ func toCheckReport(rep *plan.Report) checkReport {
 	}
 	for i, d := range rep.Decisions {
 		out.Decisions = append(out.Decisions, checkDecision{Context: d.Context, Verdict: string(d.Verdict), Reason: d.Reason, Action: rep.Actions[i]})
+	}
+	if pe := ghapi.AsPermissionError(rep.ProtectionErr); pe != nil {
+		out.PermissionsMissing = append(out.PermissionsMissing, checkPermission{Permission: pe.Accepted, Denied: pe.Denied, Endpoint: pe.Endpoint})
 	}
 	return out
 }
@@ -158,5 +175,12 @@ func writeCheckText(w io.Writer, rep *plan.Report, applied bool) error {
 		return err
 	}
 	fmt.Fprintf(w, "\n%s; %d write(s).\n", plan.Summary(rep.Decisions), rep.Writes)
+	if pe := ghapi.AsPermissionError(rep.ProtectionErr); pe != nil {
+		denied := pe.Denied
+		if denied == "" {
+			denied = pe.Endpoint + " is refused"
+		}
+		fmt.Fprintf(w, "\npermission missing: %s — %s; grant it in the app's settings (until then only the rulesets' required contexts are checked)\n", pe.Permission(), denied)
+	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -30,8 +31,12 @@ import (
 //go:embed demo/scenario.yaml demo/prow.yaml
 var demoFiles embed.FS
 
-// The demo's live pull request, opened while fix-status runs.
-const demoLivePR = 73853
+// The demo's live pull requests, opened while fix-status runs: one on
+// kubernetes/kubernetes, one from a fork on acme/widgets.
+const (
+	demoLivePR = 73853
+	demoForkPR = 9
+)
 
 func newDemoCmd() *cobra.Command {
 	var logFile string
@@ -40,9 +45,11 @@ func newDemoCmd() *cobra.Command {
 		Short: "Replay the February 2019 Prow outage against the built-in GitHub emulator",
 		Long: `demo starts the GitHub emulator with a scenario in which required checks are
 stuck (conditional Prow jobs required by branch protection, a GitHub Actions
-workflow with paths:, a pinned check, a PR too large to judge, jobs that should
-have run and never did), installs fix-status, drives real signed webhooks, and
-prints each PR's required contexts before and after. Nothing leaves 127.0.0.1.`,
+workflow with paths:, a pinned check, a PR too large to judge, a PR from a fork,
+jobs that should have run and never did, a merge queue whose groups wait for a
+job that never runs on them), installs fix-status, drives real signed webhooks,
+and prints each PR's and merge group's required contexts before and after.
+Nothing leaves 127.0.0.1.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var logOut io.Writer = io.Discard
@@ -109,7 +116,7 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	did := &demoActions{m: map[demoKey][]string{}}
+	did := &demoActions{m: map[demoKey][]string{}, groups: map[string]*plan.Report{}}
 	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logOut,
 		service: serve.Options{Coalesce: 300 * time.Millisecond, OnReport: did.record}})
 	if err != nil {
@@ -135,7 +142,11 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 		{"installing fix-status on the kubernetes organisation", fakegithub.Event{Type: "installation.created", InstallationID: 1,
 			Account: "kubernetes", AccountType: "Organization", Repos: []string{"kubernetes/kubernetes"}, User: "dims"}},
 		{"installing fix-status on the acme organisation", fakegithub.Event{Type: "installation.created", InstallationID: 2,
-			Account: "acme", AccountType: "Organization", Repos: []string{"acme/widgets"}, User: "octocat"}},
+			Account: "acme", AccountType: "Organization", Repos: []string{"acme/widgets", "acme/gadgets"}, User: "octocat"}},
+		{fmt.Sprintf("a contributor opens acme/widgets#%d from a fork, changing only the README", demoForkPR), fakegithub.Event{
+			Type: "pull_request.opened", Repo: "acme/widgets", Number: demoForkPR, User: "contributor", Fork: true,
+			Title: "Fix a broken link in the README", HeadSHA: "0900000000000000000000000000000000000001",
+			Files: []fakegithub.File{{Filename: "README.md", Status: "modified"}}}},
 		{fmt.Sprintf("opening kubernetes/kubernetes#%d, which changes test/ (its e2e job never starts)", demoLivePR), fakegithub.Event{
 			Type: "pull_request.opened", Repo: "kubernetes/kubernetes", Number: demoLivePR, User: "msau42",
 			Title: "Add an e2e test for CSI migration", HeadSHA: "7385300000000000000000000000000000000001",
@@ -153,9 +164,9 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 			return nil, fmt.Errorf("demo step %q: %w", st.say, err)
 		}
 		if st.ev.Type == "pull_request.opened" {
-			live := demoContexts(gh.State())
-			for k, v := range live {
-				if strings.HasPrefix(k.pr, fmt.Sprintf("kubernetes/kubernetes#%d", demoLivePR)) {
+			opened := fmt.Sprintf("%s#%d", st.ev.Repo, st.ev.Number)
+			for k, v := range demoContexts(gh.State()) {
+				if k.pr == opened {
 					before[k] = v
 				}
 			}
@@ -192,6 +203,15 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 			fmt.Fprintf(out, "fix-status's reply to /fix-status on kubernetes/kubernetes#73850:\n\n%s\n", indent(c.Body))
 		}
 	}
+	if err := demoMergeQueue(ctx, out, gh, srv.svc, sim, did, 40*time.Second-time.Since(start)); err != nil {
+		return nil, err
+	}
+	res.state = gh.State()
+	for _, g := range did.groupReports() {
+		for _, d := range g.Decisions {
+			res.verdicts[g.MergeGroup.HeadRef+" "+d.Context] = d.Verdict
+		}
+	}
 	// A context was stuck on a PR when nothing was reported for it before
 	// fix-status ran and its own CI did not report it since.
 	stuck := func(ref, context string) bool {
@@ -215,10 +235,12 @@ func runDemo(ctx context.Context, out, logOut io.Writer) (*demoResult, error) {
 	return res, nil
 }
 
-// demoActions collects what fix-status did, per PR and context.
+// demoActions collects what fix-status did, per PR (or merge group) and
+// context, and the last decisions on each merge group.
 type demoActions struct {
-	mu sync.Mutex
-	m  map[demoKey][]string
+	mu     sync.Mutex
+	m      map[demoKey][]string
+	groups map[string]*plan.Report
 }
 
 func (a *demoActions) record(out serve.Outcome) {
@@ -228,12 +250,32 @@ func (a *demoActions) record(out serve.Outcome) {
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	name := rep.PR.String()
+	if rep.MergeGroup != nil {
+		name = rep.MergeGroup.HeadRef
+		if len(rep.Decisions) > 0 {
+			a.groups[name] = rep
+		}
+	}
 	for i, d := range rep.Decisions {
 		if act := rep.Actions[i]; act != "none" {
-			k := demoKey{rep.PR.String(), strings.ToLower(d.Context)}
+			k := demoKey{name, strings.ToLower(d.Context)}
 			a.m[k] = append(a.m[k], act)
 		}
 	}
+}
+
+// groupReports are the merge groups' last decisions, in the order the
+// groups were made.
+func (a *demoActions) groupReports() []*plan.Report {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make([]*plan.Report, 0, len(a.groups))
+	for _, rep := range a.groups {
+		out = append(out, rep)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].MergeGroup.HeadRef < out[j].MergeGroup.HeadRef })
+	return out
 }
 
 func (a *demoActions) get(k demoKey) string {
@@ -395,6 +437,9 @@ func demoPRs(s *fakegithub.State) []demoPR {
 				}
 				files = strings.Join(names, ", ")
 			}
+			if pr.Fork {
+				files += "; from a fork"
+			}
 			out = append(out, demoPR{repo: r.Name, number: pr.Number, title: pr.Title, files: files, installation: inst[r.Name]})
 		}
 	}
@@ -442,18 +487,24 @@ func demoAudit(ctx context.Context, out io.Writer, w *wired, s *fakegithub.State
 		return nil, err
 	}
 	fmt.Fprintln(out)
-	fmt.Fprintln(out, "The required contexts the PRs above were stuck on:")
+	fmt.Fprintln(out, "The required contexts the PRs and merge groups above were stuck on:")
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	classes := map[string]rules.Class{}
 	var orphaned []string
 	for _, b := range rep.Branches {
 		for _, r := range b.Required {
 			classes[b.Repo+" "+b.Branch+" "+r.Context] = r.Class
-			prs := demoStuckOn(s, stuck, b.Repo, b.Branch, r.Context)
+			prs, groups := demoStuckOn(s, stuck, b.Repo, b.Branch, r.Context)
+			if len(prs) > 0 {
+				fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", b.Repo, r.Context, r.Class, strings.Join(prs, " "), demoRemedy(r))
+			}
+			for _, g := range groups {
+				fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", b.Repo, r.Context, r.Class, g,
+					"its job never runs on merge groups: groups that change its files wait until it gets a merge_group trigger")
+			}
 			if len(prs) == 0 {
 				continue
 			}
-			fmt.Fprintf(tw, "  %s %s\t%s\t%s\t%s\n", b.Repo, r.Context, r.Class, strings.Join(prs, " "), demoRemedy(r))
 			if r.Class == rules.ClassOrphaned {
 				orphaned = append(orphaned, fmt.Sprintf("%s (%s %s)", r.Context, b.Repo, b.Branch))
 			}
@@ -470,18 +521,34 @@ func demoAudit(ctx context.Context, out io.Writer, w *wired, s *fakegithub.State
 	return classes, nil
 }
 
-// demoStuckOn lists the open PRs to branch of repo stuck on context.
-func demoStuckOn(s *fakegithub.State, stuck func(ref, context string) bool, repo, branch, context string) []string {
-	var out []string
+// demoStuckOn lists the open PRs to branch of repo, and the merge groups
+// still queued for it, stuck on context.
+func demoStuckOn(s *fakegithub.State, stuck func(ref, context string) bool, repo, branch, context string) (prs, groups []string) {
 	for _, r := range s.Repos {
+		if r.Name != repo {
+			continue
+		}
 		for _, pr := range r.Pulls {
-			ref := fmt.Sprintf("%s#%d", r.Name, pr.Number)
-			if r.Name == repo && pr.Base == branch && pr.State == "open" && stuck(ref, context) {
-				out = append(out, fmt.Sprintf("#%d", pr.Number))
+			if pr.Base == branch && pr.State == "open" && stuck(fmt.Sprintf("%s#%d", r.Name, pr.Number), context) {
+				prs = append(prs, fmt.Sprintf("#%d", pr.Number))
+			}
+		}
+		for _, g := range r.MergeGroups {
+			if strings.TrimPrefix(g.BaseRef, "refs/heads/") == branch && g.State == "queued" && stuck(g.HeadRef, context) {
+				groups = append(groups, fmt.Sprintf("the merge group of %s", groupPRs(g)))
 			}
 		}
 	}
-	return out
+	return prs, groups
+}
+
+// groupPRs names a merge group's pull requests.
+func groupPRs(g fakegithub.StateMergeGroup) string {
+	prs := make([]string, len(g.PRs))
+	for i, n := range g.PRs {
+		prs[i] = fmt.Sprintf("#%d", n)
+	}
+	return strings.Join(prs, " ")
 }
 
 // demoRemedy says who can unblock a PR waiting on a context of this class.
@@ -495,4 +562,65 @@ func demoRemedy(r audit.Required) string {
 		return "no job reports it: drop it from the protection"
 	}
 	return r.Reason
+}
+
+// demoQueue is the demo's repository with a merge queue.
+const demoQueue = "acme/gadgets"
+
+// demoMergeQueue queues acme/gadgets' PRs one after the other, waits for
+// fix-status and the queue to settle, and shows each merge group: what its
+// required contexts were, what fix-status did, and whether it merged.
+func demoMergeQueue(ctx context.Context, out io.Writer, gh *fakegithub.Server, svc *serve.Service, sim *prowSim, did *demoActions, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	fmt.Fprintf(out, "\nMerge queue of %s main: \"e2e\" has no merge_group trigger, so it never reports on a merge group.\n\n", demoQueue)
+	for _, pr := range []struct {
+		number int
+		say    string
+	}{{21, "only docs/"}, {22, "src/"}} {
+		fmt.Fprintf(out, "  octocat queues %s#%d (it changes %s)\n", demoQueue, pr.number, pr.say)
+		if _, err := gh.Apply(ctx, fakegithub.Event{Type: "merge_group.checks_requested", Repo: demoQueue, PRs: []int{pr.number}, User: "octocat"}); err != nil {
+			return fmt.Errorf("demo: queueing %s#%d: %w", demoQueue, pr.number, err)
+		}
+		if err := waitQuiet(ctx, svc, sim, time.Until(deadline)); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintln(out)
+	var groups []fakegithub.StateMergeGroup
+	for _, r := range gh.State().Repos {
+		if r.Name == demoQueue {
+			groups = r.MergeGroups
+		}
+	}
+	reports := map[string]*plan.Report{}
+	for _, rep := range did.groupReports() {
+		reports[rep.MergeGroup.HeadRef] = rep
+	}
+	for _, g := range groups {
+		state := g.State
+		if g.Cause != "" {
+			state += ": " + g.Cause
+		}
+		fmt.Fprintf(out, "merge group of %s (%s): %s\n", groupPRs(g), g.HeadRef, state)
+		rep := reports[g.HeadRef]
+		if rep == nil {
+			fmt.Fprintln(out, "  fix-status decided nothing on it")
+			continue
+		}
+		runs := latestBy(g.CheckRuns, func(cr fakegithub.StateCheckRun) (string, int64) { return cr.Name, cr.ID })
+		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "  CONTEXT\tFIX-STATUS DID\tAFTER\tWHY")
+		for _, d := range rep.Decisions {
+			after := "Expected — waiting"
+			if cr, ok := runs[strings.ToLower(d.Context)]; ok {
+				after = fmt.Sprintf("check %s (%s)", cmp.Or(cr.Conclusion, cr.Status), cmp.Or(cr.App, cr.Creator))
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s: %s\n", d.Context, did.get(demoKey{g.HeadRef, strings.ToLower(d.Context)}), after, d.Verdict, d.Reason)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(out)
+	}
+	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"regexp"
 	"strings"
@@ -42,6 +43,18 @@ func TestDemo(t *testing.T) {
 		"acme/widgets#7 lint":                               plan.Blocked,   // pinned to GitHub Actions
 		"acme/widgets#8 build":                              plan.Blocked,   // the PR edits its own workflow
 		"acme/widgets#8 lint":                               plan.Blocked,
+		"acme/widgets#9 build":                              plan.Satisfied, // from a fork: skipped check run
+		"acme/widgets#9 lint":                               plan.Blocked,
+		"acme/gadgets#21 build":                             plan.Satisfied,
+		"acme/gadgets#21 e2e":                               plan.Satisfied, // skipped check run
+		"acme/gadgets#22 build":                             plan.Satisfied,
+		"acme/gadgets#22 e2e":                               plan.Satisfied,
+		// The merge queue: a docs-only group gets e2e skipped and merges;
+		// a group changing src/ would run it, so it waits, with the fix.
+		demoGroup(21) + " build": plan.Satisfied,
+		demoGroup(21) + " e2e":   plan.Skip,
+		demoGroup(22) + " build": plan.Satisfied,
+		demoGroup(22) + " e2e":   plan.Blocked,
 	}
 	if d := cmp.Diff(want, res.verdicts); d != "" {
 		t.Errorf("verdicts (-want +got):\n%s\n%s", d, out.String())
@@ -71,8 +84,22 @@ func TestDemo(t *testing.T) {
 			}
 		}
 	}
-	if skips != 3 || retriggers != 3 || replies != 1 {
-		t.Errorf("skips %d (want 3), re-trigger comments %d (want 3), replies %d (want 1)\n%s", skips, retriggers, replies, out.String())
+	for _, r := range res.state.Repos {
+		for _, g := range r.MergeGroups {
+			for _, cr := range g.CheckRuns {
+				if cr.App == "fix-status" && cr.Conclusion == "skipped" {
+					skips++
+				}
+			}
+			want := map[int]string{21: "merged", 22: "queued"}[g.PRs[0]]
+			if g.State != want {
+				t.Errorf("the merge group of #%d is %s (%s), want %s", g.PRs[0], g.State, g.Cause, want)
+			}
+		}
+	}
+	// #73850 (two statuses), #7, #9, #21 and the group of #21.
+	if skips != 6 || retriggers != 3 || replies != 1 {
+		t.Errorf("skips %d (want 6), re-trigger comments %d (want 3), replies %d (want 1)\n%s", skips, retriggers, replies, out.String())
 	}
 	// The demo ends with the audit of its own branches.
 	wantAudit := map[string]rules.Class{
@@ -82,6 +109,8 @@ func TestDemo(t *testing.T) {
 		"kubernetes/kubernetes master pull-kubernetes-bazel":    rules.ClassOrphaned,
 		"acme/widgets main build":                               rules.ClassConditional,
 		"acme/widgets main lint":                                rules.ClassConditional,
+		"acme/gadgets main build":                               rules.ClassAlways,
+		"acme/gadgets main e2e":                                 rules.ClassConditional,
 	}
 	if d := cmp.Diff(wantAudit, res.audit); d != "" {
 		t.Errorf("audit classes (-want +got):\n%s", d)
@@ -91,9 +120,16 @@ func TestDemo(t *testing.T) {
 	}
 	for _, want := range []string{"BEFORE", "Expected — waiting", "Skipped: every changed file matches skip_if_only_changed",
 		"1 finding(s) of class orphaned, manual, pinned_elsewhere",
-		"Orphaned: pull-kubernetes-bazel (kubernetes/kubernetes master).", "Nothing left 127.0.0.1."} {
+		"Orphaned: pull-kubernetes-bazel (kubernetes/kubernetes master).", "Nothing left 127.0.0.1.",
+		"(README.md; from a fork)", "blocked: add merge_group: to .github/workflows/e2e.yml",
+		"acme/gadgets e2e", "the merge group of #22"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q", want)
 		}
 	}
+}
+
+// demoGroup is the branch of the demo's merge group of one PR.
+func demoGroup(pr int) string {
+	return fmt.Sprintf("refs/heads/gh-readonly-queue/main/pr-%d-%d00000000000000000000000000000000000001", pr, pr)
 }

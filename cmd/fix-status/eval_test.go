@@ -81,7 +81,7 @@ func TestEvalBadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = runEval(nil, &bytes.Buffer{}, io.Discard, evalFlags{repo: "o/r", branch: "main", repoConfig: repoCfg, output: "text"})
-	if err == nil || err.Error() != repoCfg+`: line 2: unknown key "actoins"` {
+	if err == nil || err.Error() != repoCfg+`: line 2: sources.actoins: unknown key` {
 		t.Fatalf("error %v", err)
 	}
 }

@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/serve"
@@ -64,6 +66,11 @@ type harnessOptions struct {
 	catchUp bool
 	// prow names central Prow job configs (prow.job_config).
 	prow []string
+	// logLevel is logging.level (default the config's, info).
+	logLevel string
+	// now is the server's clock (default time.Now; the emulator keeps the
+	// wall clock, which its tokens' expiry needs).
+	now func() time.Time
 	// gh, when set, is the emulator to serve (the scenario is then
 	// ignored): a second server on the same GitHub, as after a restart.
 	gh *fakegithub.Server
@@ -98,6 +105,9 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	cfg.Repair.StalePendingAfter.Duration = o.stale
 	cfg.Repair.SweepInterval.Duration = 0
 	cfg.Prow.JobConfig = o.prow
+	if o.logLevel != "" {
+		cfg.Logging.Level = o.logLevel
+	}
 	if o.coalesce == 0 {
 		o.coalesce = e2eCoalesce
 	}
@@ -111,7 +121,7 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	h := &harness{gh: gh, cfg: cfg, logPath: logFile.Name()}
-	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp,
+	srv, err := newServer(ctx, cfg, serverOptions{listener: ln, logOut: logFile, onHandlerError: h.handlerError, noCatchUp: !o.catchUp, now: o.now,
 		service: serve.Options{Coalesce: o.coalesce, Workers: o.workers, MaxPending: o.queueSize, RetryBackoff: 100 * time.Millisecond, OnReport: h.report}})
 	if err != nil {
 		cancel()
@@ -152,6 +162,21 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	}
 	gh.SetWebhookURL(h.hookURL)
 	return h
+}
+
+// writeConfig writes cfg as a server config file (as register writes one)
+// and returns its path.
+func writeConfig(t testing.TB, cfg *config.Server) string {
+	t.Helper()
+	data, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 func (h *harness) dumpLog(t testing.TB) {

@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
-	"gopkg.in/yaml.v3"
 )
 
 // queueRepo has a merge queue on main requiring lint (a path-filtered
@@ -278,14 +277,7 @@ func TestCheckMergeGroup(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, queueScenario{pulls: queuePulls}.yaml(), harnessOptions{coalesce: time.Hour})
 	g := h.queue(t, 2)
-	data, err := yaml.Marshal(h.cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := writeConfig(t, h.cfg)
 	var out bytes.Buffer
 	cmd := newRootCmd()
 	cmd.SetOut(&out)
@@ -316,4 +308,52 @@ func TestCheckMergeGroup(t *testing.T) {
 	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "no merge group of acme/queue is at 0000000") {
 		t.Errorf("a commit that is no merge group: %v", err)
 	}
+}
+
+// TestE2EMergeQueueAPIBudget counts what one merge group costs, from the
+// emulator's counters: its first check (one skip written) and a re-check of
+// the unchanged group (its webhook delivered again).
+func TestE2EMergeQueueAPIBudget(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, queueScenario{pulls: queuePulls}.yaml(), harnessOptions{grace: time.Hour})
+	check := func(what string, deliver func() string, want map[string]int64, charged, notModified int64) {
+		t.Helper()
+		h.gh.ResetStats()
+		mark := h.mark()
+		h.waitGroup(t, mark, deliver(), "lint", "build")
+		h.settle(t)
+		st := h.gh.Stats()
+		delete(st.ByRoute, "POST /app/installations/{installation_id}/access_tokens")
+		if d := cmp.Diff(want, st.ByRoute); d != "" || st.RateLimitUsed["7"] != charged || st.NotModified != notModified {
+			t.Errorf("%s: %d charged (want %d), %d not modified (want %d); requests by route (-want +got):\n%s",
+				what, st.RateLimitUsed["7"], charged, st.NotModified, notModified, d)
+		}
+	}
+	var sha string
+	check("first check", func() string { sha = h.queue(t, 1).SHA; return sha }, map[string]int64{
+		"GET /repos/{owner}/{repo}":                                                     1, // the owner's .github repository (absent): the default config
+		"GET /repos/{owner}/{repo}/git/ref/{ref}":                                       3, // the group's branch, and again before writing (304); the base branch's head, read with its rules
+		"GET /repos/{owner}/{repo}/compare/{basehead}":                                  1,
+		"GET /repos/{owner}/{repo}/commits/{ref}/statuses":                              1,
+		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":                            1,
+		"GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks": 1,
+		"GET /repos/{owner}/{repo}/rules/branches/{branch}":                             1,
+		"GET /repos/{owner}/{repo}/contents/{path}":                                     4, // the repo config (absent), the workflows directory and its two files
+		"POST /repos/{owner}/{repo}/statuses/{sha}":                                     1, // lint skipped
+	}, 13, 1)
+	// Unchanged but for fix-status's own skip: only the statuses are read
+	// again; everything else is a free 304 or cached.
+	check("re-check", func() string {
+		for _, d := range h.gh.Deliveries() {
+			if d.Event == "merge_group" {
+				h.postSigned(t, d.Event, d.Payload)
+			}
+		}
+		return sha
+	}, map[string]int64{
+		"GET /repos/{owner}/{repo}/git/ref/{ref}":            1,
+		"GET /repos/{owner}/{repo}/compare/{basehead}":       1,
+		"GET /repos/{owner}/{repo}/commits/{ref}/statuses":   1,
+		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs": 1,
+	}, 1, 3)
 }

@@ -24,7 +24,7 @@ import (
 	"github.com/cli/browser"
 	"github.com/google/go-github/v60/github"
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/fix-status/fix-status/app/appinfo"
 	"github.com/fix-status/fix-status/config"

@@ -24,8 +24,6 @@ import (
 	"testing"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/shared/redistest"
@@ -97,15 +95,7 @@ func replicaConfig(t testing.TB, gh *fakegithub.Server, edit func(*config.Server
 	if edit != nil {
 		edit(cfg)
 	}
-	data, err := yaml.Marshal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "config.yaml")
-	if err := os.WriteFile(path, data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return cfg, path
+	return cfg, writeConfig(t, cfg)
 }
 
 func freePort(t testing.TB) int {
@@ -360,6 +350,8 @@ func TestReplicaTermThenRestartRetriggersOnTime(t *testing.T) {
 	cfg, path := replicaConfig(t, gh, func(c *config.Server) {
 		c.Repair.SweepInterval.Duration = 0
 		c.Repair.GracePeriod.Duration = grace
+		// A decision that writes nothing (waiting) is logged at debug.
+		c.Logging.Level = "debug"
 	})
 	r := startReplica(t, cfg, path)
 	gh.SetWebhookURL(r.url + WebhookRoute)

@@ -16,6 +16,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -23,6 +24,8 @@ import (
 	"github.com/rs/zerolog"
 	"github.com/spf13/cobra"
 
+	"github.com/fix-status/fix-status/app/audit"
+	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/app/shared"
 	"github.com/fix-status/fix-status/config"
@@ -68,6 +71,9 @@ type serverOptions struct {
 	// noCatchUp turns off the start-up sweep and delivery recovery (tests
 	// that count every request).
 	noCatchUp bool
+	// now is the server's clock (default time.Now): tests move it past a
+	// grace period instead of waiting it out.
+	now func() time.Time
 }
 
 // server is the running GitHub App.
@@ -86,7 +92,7 @@ type server struct {
 func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	wo := wireOptions{registry: reg}
+	wo := wireOptions{registry: reg, now: o.now}
 	if o.logOut != nil {
 		wo.logOut = o.logOut
 	}
@@ -107,6 +113,13 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	}
 	if so.Timeout == 0 {
 		so.Timeout = cfg.Repair.ReconcileTimeout.Duration
+	}
+	// The drift watch audits as `fix-status audit` does online.
+	so.Auditor = func(ctx context.Context, c *github.Client, repo plan.RepoRef) (*audit.RepoReport, error) {
+		return audit.Repo(ctx, c, w.loader, repo, w.appID)
+	}
+	if so.Audits == nil {
+		so.Audits = serve.NewAudits()
 	}
 	if !o.noCatchUp {
 		so.SweepOnStart = cfg.Repair.SweepsOnStart()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -46,9 +47,24 @@ func newPages(w *wired, reg prometheus.Registerer, so *serve.Options) (*pages, e
 		WebURL: cfg.GitHub.WebURL, APIURL: cfg.GitHub.V3APIURL, PublicURL: cfg.UI.PublicURL,
 		ClientID: cfg.UI.OAuth.ClientID, ClientSecret: cfg.UI.OAuth.ClientSecret,
 		Clients: w.clients, Explainer: w.rec, Tracker: p.tracker,
-		Now: w.now,
+		Findings: auditFindings(so.Audits), Now: w.now,
 	})
 	return p, err
+}
+
+// auditFindings gives the dashboard the findings of the drift watch's
+// latest audit of each repository (none without it).
+func auditFindings(audits *serve.Audits) func(context.Context) ([]ui.Finding, error) {
+	if audits == nil {
+		return nil
+	}
+	return func(context.Context) ([]ui.Finding, error) {
+		var out []ui.Finding
+		for _, f := range audits.Findings() {
+			out = append(out, ui.Finding{Repo: f.Repo, Branch: f.Branch, Context: f.Context, Class: string(f.Class), Reason: f.Reason})
+		}
+		return out, nil
+	}
 }
 
 // mount registers the pages' routes: /, /prs/{owner}/{repo}/{number},

@@ -137,6 +137,19 @@ func rowsOf(t *testing.T, ctx context.Context, sel string) []string {
 	return rows
 }
 
+// cellsOf reads the text of each cell of the table rows sel matches.
+func cellsOf(t *testing.T, ctx context.Context, sel string) [][]string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, browserWait)
+	defer cancel()
+	rows, err := chromedp.Run(ctx, chromedp.Evaluate[[][]string](fmt.Sprintf(
+		`Array.from(document.querySelectorAll(%q), tr => Array.from(tr.children, td => td.textContent.trim()))`, sel)))
+	if err != nil {
+		t.Fatalf("cells of %s: %v", sel, err)
+	}
+	return rows
+}
+
 func screenshot(t *testing.T, ctx context.Context, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(ctx, browserWait)
@@ -220,7 +233,7 @@ func TestBrowserDetailsPage(t *testing.T) {
 }
 
 // TestBrowserDashboard: the dashboard lists the PRs the demo scenario
-// leaves stuck once fix-status is installed.
+// leaves stuck once fix-status is installed, and the audit's findings.
 func TestBrowserDashboard(t *testing.T) {
 	chromium(t)
 	data, _ := demoFiles.ReadFile("demo/scenario.yaml")
@@ -258,6 +271,13 @@ func TestBrowserDashboard(t *testing.T) {
 		if strings.Join(rows, "; ") != strings.Join(want, "; ") {
 			t.Errorf("%s on the dashboard: %q, want %q", repo, rows, want)
 		}
+	}
+	// The drift watch audited both repositories when they were installed:
+	// the orphaned context is the one finding.
+	findings := cellsOf(t, ctx, `section[aria-labelledby="audit"] tbody tr`)
+	if len(findings) != 1 || strings.Join(findings[0][:4], " ") != "kubernetes/kubernetes master pull-kubernetes-bazel orphaned" ||
+		!strings.Contains(findings[0][4], "no job reports pull-kubernetes-bazel") {
+		t.Errorf("audit findings on the dashboard: %q", findings)
 	}
 	screenshot(t, ctx, "dashboard.png")
 }

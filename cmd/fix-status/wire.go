@@ -59,7 +59,10 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	if o.logOut == nil {
 		o.logOut = os.Stderr
 	}
-	logger := zerolog.New(o.logOut).With().Timestamp().Logger()
+	// logging.level applies to every line, go-githubapp's per-request
+	// github_request lines included: those are Debug, so the default level
+	// (info) logs none of them.
+	logger := zerolog.New(o.logOut).Level(cfg.Logging.ZerologLevel()).With().Timestamp().Logger()
 	m := metrics.New(o.registry)
 	if o.cacheBytes == 0 {
 		o.cacheBytes = cfg.Server.HTTPCacheBytes

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/fix-status/fix-status/config"
 )
@@ -65,6 +65,9 @@ var metrics = map[string][]string{
 	"fix_status_last_sweep_timestamp_seconds":      nil,
 	"fix_status_github_rate_limit_remaining":       {"installation", "resource"},
 	"fix_status_audit_findings":                    {"repo", "class"},
+	"fix_status_audit_timestamp_seconds":           {"repo"},
+	"fix_status_audit_errors_total":                nil,
+	"fix_status_permission_missing":                {"installation", "permission"},
 }
 
 var (
@@ -76,7 +79,7 @@ var (
 
 // TestAlertsUseExportedMetrics: each rule names only metrics and labels
 // fix-status exports (a typo would make an alert that never fires), the
-// six alerts are all there, and the sweep alert's interval is the config's
+// seven alerts are all there, and the sweep alert's interval is the config's
 // default sweep interval.
 func TestAlertsUseExportedMetrics(t *testing.T) {
 	data, err := os.ReadFile("alerts.yaml")
@@ -121,7 +124,7 @@ func TestAlertsUseExportedMetrics(t *testing.T) {
 			}
 		}
 	}
-	want := []string{"FixStatusPRStuck", "FixStatusWritesFailing", "FixStatusNoSweep", "FixStatusRateLimitLow", "FixStatusDeliveriesDropped", "FixStatusReconcileErrors"}
+	want := []string{"FixStatusPRStuck", "FixStatusWritesFailing", "FixStatusNoSweep", "FixStatusRateLimitLow", "FixStatusDeliveriesDropped", "FixStatusReconcileErrors", "FixStatusAuditOrphanedContext", "FixStatusPermissionMissing"}
 	if !slices.Equal(alerts, want) {
 		t.Errorf("alerts %v, want %v", alerts, want)
 	}

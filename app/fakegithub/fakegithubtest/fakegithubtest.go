@@ -4,9 +4,12 @@ package fakegithubtest
 
 import (
 	"encoding/json"
+	"net/http"
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/config"
@@ -72,4 +75,19 @@ func Payload(t testing.TB, path string, adapt map[string]any) []byte {
 // ServerConfig is a fix-status server config for the emulator's app.
 func ServerConfig(gh *fakegithub.Server) *config.Server {
 	return config.ForApp(config.AppCredentials(gh.Credentials()))
+}
+
+// ClientCreator is go-githubapp's caching client creator for the
+// emulator's app, on a transport of the test's own whose idle connections
+// are closed when the test ends, before an emulator started earlier shuts
+// down (a connection dialled and never used would hold its shutdown 5s).
+func ClientCreator(t testing.TB, gh *fakegithub.Server, opts ...githubapp.ClientOption) githubapp.ClientCreator {
+	t.Helper()
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	t.Cleanup(tr.CloseIdleConnections)
+	cc, err := githubapp.NewDefaultCachingClientCreator(ServerConfig(gh).GitHubAppConfig(), append([]githubapp.ClientOption{githubapp.WithTransport(tr)}, opts...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cc
 }

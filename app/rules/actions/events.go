@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fix-status/fix-status/app/rules"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // event is a pull_request, pull_request_target or merge_group trigger.

@@ -8,7 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/fix-status/fix-status/app/rules"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // checkName is what a check name is known to be: alternatives, each literal

@@ -27,7 +27,7 @@ import (
 
 	"github.com/fix-status/fix-status/app/rules"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 const (

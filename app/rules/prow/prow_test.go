@@ -476,7 +476,7 @@ func TestValidation(t *testing.T) {
 		{
 			name:   "invalid YAML",
 			config: "presubmits:\n  o/r:\n  - name: a\n   bad: indent\n",
-			// yaml.v3 names the line where the enclosing mapping starts.
+			// go.yaml.in/yaml/v3 names the line where the enclosing mapping starts.
 			want: []string{`config/jobs/a.yaml: invalid YAML: line 1: did not find expected key`},
 		},
 		{

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/fix-status/fix-status/app/rules"
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // parse reads the presubmits of one file. The YAML is decoded as Prow's

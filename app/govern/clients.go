@@ -1,4 +1,4 @@
-package backfill
+package govern
 
 import (
 	"fmt"
@@ -46,7 +46,11 @@ func (c *Clients) Governor() *Governor { return c.gov }
 // governed rebuilds a go-github client around a governed copy of base's
 // http.Client (which keeps go-githubapp's middleware, token and cache).
 func (c *Clients) governed(base *github.Client, inst int64) *github.Client {
-	hc := &http.Client{Transport: &transport{g: c.gov, inst: inst, inner: base.Client(), graphql: c.graphql}}
+	root := "/"
+	if base.BaseURL != nil {
+		root = base.BaseURL.Path
+	}
+	hc := &http.Client{Transport: &transport{g: c.gov, inst: inst, inner: base.Client(), graphql: c.graphql, root: root}}
 	gc := github.NewClient(hc)
 	gc.BaseURL, gc.UploadURL, gc.UserAgent = base.BaseURL, base.UploadURL, base.UserAgent
 	return gc

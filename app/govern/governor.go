@@ -1,4 +1,14 @@
-package backfill
+// Package govern keeps every driver of a process (serve and its sweep,
+// backfill) inside GitHub's rate limits with one Governor in the transport
+// of every installation client (Clients): the primary budget of each
+// installation and resource as the x-ratelimit-* headers report it, with a
+// reserve that background work leaves to webhooks; the secondary limits by
+// count (content-creating requests a minute and an hour per installation,
+// through a Pacer) and by points (per installation and REST endpoint, and
+// for GraphQL); retry-after obeyed for the whole installation; bounded
+// concurrency; and retries with jitter by the one error classifier
+// (ghapi.Classify).
+package govern
 
 import (
 	"context"
@@ -12,10 +22,12 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/gregjones/httpcache"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/time/rate"
+
+	"github.com/fix-status/fix-status/app/ghapi"
 )
 
 // GitHub's rate-limit buckets, as x-ratelimit-resource names them.
@@ -24,49 +36,84 @@ const (
 	ResourceGraphQL = "graphql"
 )
 
-// GitHub's limits (docs/github.md): at most 100 concurrent requests; about 80
-// content-creating requests per minute and 500 per hour.
+// GitHub's limits (docs/github.md) and the defaults.
 const (
-	MaxConcurrency         = 100
+	// MaxConcurrency is GitHub's bound on concurrent requests.
+	MaxConcurrency     = 100
+	DefaultMaxInFlight = 8
+	// DefaultWritesPerMinute and DefaultWritesPerHour are GitHub's limits
+	// on content-creating requests.
 	DefaultWritesPerMinute = 80
 	DefaultWritesPerHour   = 500
-	DefaultReserve         = 500
+	// DefaultPointsPerMinute is GitHub's per-minute budget of one REST
+	// endpoint, DefaultGraphQLPointsPerMinute the GraphQL endpoint's.
+	DefaultPointsPerMinute        = 900
+	DefaultGraphQLPointsPerMinute = 2000
+	DefaultReserve                = 500
 )
 
-// GovernorOptions configure a Governor.
-type GovernorOptions struct {
-	// ReserveCore and ReserveGraphQL are left to the webhook path of every
-	// installation: backfill pauses while an installation's remaining REST
+// What a request costs against the per-minute points: GitHub charges GET,
+// HEAD and OPTIONS 1 point, other methods 5, a GraphQL query without
+// mutations 1.
+const (
+	readPoints  = 1
+	writePoints = 5
+	queryPoints = 1
+)
+
+// budgetKeep is how long a budget is remembered after its window reset: an
+// installation idle that long is forgotten (and no longer reported).
+const budgetKeep = time.Hour
+
+// Options configure a Governor.
+type Options struct {
+	// ReserveCore and ReserveGraphQL are left to foreground work in every
+	// installation: Background requests pause while the remaining REST
 	// requests (GraphQL points) are below them, until the window resets.
 	ReserveCore, ReserveGraphQL int
-	// WritesPerMinute and WritesPerHour pace content-creating requests
-	// (GitHub's secondary limits). 0 = the defaults.
+	// WritesPerMinute and WritesPerHour pace each installation's
+	// content-creating requests (0: GitHub's 80 and 500). Unused when Pacer
+	// is set.
 	WritesPerMinute, WritesPerHour int
+	// Pacer paces content-creating requests (default: a LocalPacer of
+	// WritesPerMinute and WritesPerHour on the governor's clock).
+	Pacer Pacer
+	// PointsPerMinute bounds the points spent on one REST endpoint by one
+	// installation in any minute, GraphQLPointsPerMinute those spent on
+	// GraphQL queries (0: GitHub's 900 and 2,000).
+	PointsPerMinute, GraphQLPointsPerMinute int
 	// MaxInFlight bounds concurrent requests (1..100; default 8).
 	MaxInFlight int
 	// MaxWrites, when above 0, is how many writes may be made in all;
 	// writes past it fail with ErrMaxWrites before anything is sent.
 	MaxWrites int
+	// MaxRetries bounds Retry's retries after transient failures (default 4).
+	MaxRetries int
 	// Now and Sleep are the clock (tests drive them with the emulator's).
 	Now   func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Jitter picks a wait in [0, d] (default FullJitter).
+	Jitter func(d time.Duration) time.Duration
 }
 
-// Governor keeps backfill inside GitHub's rate budget: it tracks the
-// x-ratelimit-* headers of every response per installation and resource,
-// pauses an installation whose remaining budget is below the reserve or
-// that was told to retry later, paces writes under the secondary limits and
-// bounds the requests in flight. It sits in the installation clients'
-// transport (Clients), so the reconciler's own requests are governed too.
+// Governor keeps requests inside GitHub's rate limits. One Governor serves
+// every installation and every driver of a process; what it keeps per
+// installation is dropped once the installation is idle, so a long-running
+// server holds only the busy ones.
 type Governor struct {
-	opts         GovernorOptions
-	minute, hour *rate.Limiter
-	inFlight     chan struct{}
+	opts       Options
+	pacer      Pacer
+	restPoints *limiterSet[endpointKey]
+	gqlPoints  *limiterSet[int64]
+	endpoints  *endpoints
+	inFlight   chan struct{}
+	budgetDesc *prometheus.Desc
 
 	mu      sync.Mutex
 	budgets map[budgetKey]*Budget
 	pauses  map[int64]time.Time
-	warned  map[budgetKey]bool
+	warned  map[warnKey]bool
+	swept   time.Time
 	// writeSlots counts writes made or in flight, against MaxWrites.
 	writeSlots int
 
@@ -76,6 +123,16 @@ type Governor struct {
 type budgetKey struct {
 	inst     int64
 	resource string
+}
+
+type warnKey struct {
+	resource string
+	limit    int
+}
+
+type endpointKey struct {
+	inst     int64
+	endpoint string
 }
 
 // Budget is the last known state of one installation's rate-limit bucket.
@@ -91,63 +148,45 @@ type govStats struct {
 	prReadRequests, prReadRESTPoints   atomic.Int64
 	pauses                             atomic.Int64
 	pausedNanos, writeWaitNanos        atomic.Int64
+	pointsWaitNanos                    atomic.Int64
 	secondaryLimited, primaryExhausted atomic.Int64
 }
 
-// NewGovernor builds a Governor; zero options take the defaults.
-func NewGovernor(o GovernorOptions) *Governor {
-	if o.WritesPerMinute <= 0 {
-		o.WritesPerMinute = DefaultWritesPerMinute
-	}
-	if o.WritesPerHour <= 0 {
-		o.WritesPerHour = DefaultWritesPerHour
-	}
+// New builds a Governor; zero options take the defaults.
+func New(o Options) *Governor {
 	if o.MaxInFlight <= 0 {
-		o.MaxInFlight = DefaultConcurrency
+		o.MaxInFlight = DefaultMaxInFlight
 	}
 	o.MaxInFlight = min(o.MaxInFlight, MaxConcurrency)
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.PointsPerMinute <= 0 {
+		o.PointsPerMinute = DefaultPointsPerMinute
 	}
-	if o.Sleep == nil {
-		o.Sleep = sleep
+	if o.GraphQLPointsPerMinute <= 0 {
+		o.GraphQLPointsPerMinute = DefaultGraphQLPointsPerMinute
 	}
-	hourBurst := max(1, min(o.WritesPerMinute, o.WritesPerHour/10))
+	if o.MaxRetries <= 0 {
+		o.MaxRetries = DefaultMaxRetries
+	}
+	o.Now, o.Sleep = clockOrWall(o.Now, o.Sleep)
+	if o.Jitter == nil {
+		o.Jitter = FullJitter
+	}
+	pacer := o.Pacer
+	if pacer == nil {
+		pacer = NewLocalPacer(PacerOptions{PerMinute: o.WritesPerMinute, PerHour: o.WritesPerHour, Now: o.Now, Sleep: o.Sleep})
+	}
 	return &Governor{
-		opts:     o,
-		minute:   windowLimiter(o.WritesPerMinute, time.Minute, max(1, o.WritesPerMinute/16)),
-		hour:     windowLimiter(o.WritesPerHour, time.Hour, hourBurst),
-		inFlight: make(chan struct{}, o.MaxInFlight),
-		budgets:  map[budgetKey]*Budget{},
-		pauses:   map[int64]time.Time{},
-		warned:   map[budgetKey]bool{},
-	}
-}
-
-// windowLimiter allows at most n events in any window of length per: a
-// token bucket holds at most burst tokens and refills the other n-burst
-// over the window, so a window can spend at most burst + (n-burst).
-func windowLimiter(n int, per time.Duration, burst int) *rate.Limiter {
-	burst = min(burst, n)
-	refill := n - burst
-	if refill <= 0 {
-		// A window smaller than the burst: refill one token per window.
-		refill = 1
-	}
-	return rate.NewLimiter(rate.Limit(float64(refill)/per.Seconds()), burst)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+		opts: o, pacer: pacer,
+		restPoints: newLimiterSet[endpointKey](o.PointsPerMinute, time.Minute, o.PointsPerMinute/16),
+		gqlPoints:  newLimiterSet[int64](o.GraphQLPointsPerMinute, time.Minute, o.GraphQLPointsPerMinute/16),
+		endpoints:  newEndpoints(),
+		inFlight:   make(chan struct{}, o.MaxInFlight),
+		budgetDesc: prometheus.NewDesc("fix_status_github_rate_limit_remaining",
+			"Rate limit left in the current window, by installation and resource (the last x-ratelimit-remaining seen; the limit once the window reset).",
+			[]string{"installation", "resource"}, nil),
+		budgets: map[budgetKey]*Budget{},
+		pauses:  map[int64]time.Time{},
+		warned:  map[warnKey]bool{},
 	}
 }
 
@@ -168,6 +207,31 @@ func (g *Governor) Budget(inst int64, resource string) (Budget, bool) {
 	return *b, true
 }
 
+// Describe implements prometheus.Collector: the governor reports
+// fix_status_github_rate_limit_remaining{installation,resource}.
+func (g *Governor) Describe(ch chan<- *prometheus.Desc) { ch <- g.budgetDesc }
+
+// Collect implements prometheus.Collector.
+func (g *Governor) Collect(ch chan<- prometheus.Metric) {
+	now := g.opts.Now()
+	var ms []prometheus.Metric
+	g.mu.Lock()
+	for k, b := range g.budgets {
+		left := b.Remaining
+		if !now.Before(b.Reset) {
+			left = b.Limit
+		}
+		ms = append(ms, prometheus.MustNewConstMetric(g.budgetDesc, prometheus.GaugeValue, float64(left), strconv.FormatInt(k.inst, 10), k.resource))
+	}
+	g.mu.Unlock()
+	// Sent without the lock: the registry reads them as it goes.
+	for _, m := range ms {
+		ch <- m
+	}
+}
+
+var _ prometheus.Collector = (*Governor)(nil)
+
 // Pause stops every request of an installation until t (a secondary limit's
 // retry-after; an exhausted budget's reset).
 func (g *Governor) Pause(inst int64, until time.Time) {
@@ -182,10 +246,29 @@ func (g *Governor) pauseLocked(inst int64, until time.Time) {
 	}
 }
 
+// forgetLocked drops, at most once a minute, the pauses that are over and
+// the budgets of installations idle since long past their window's reset.
+func (g *Governor) forgetLocked(now time.Time) {
+	if now.Sub(g.swept) < time.Minute {
+		return
+	}
+	g.swept = now
+	for inst, p := range g.pauses {
+		if !now.Before(p) {
+			delete(g.pauses, inst)
+		}
+	}
+	for k, b := range g.budgets {
+		if now.Sub(b.Reset) > budgetKeep {
+			delete(g.budgets, k)
+		}
+	}
+}
+
 func (g *Governor) reserve(resource string, limit int) int {
 	r := g.opts.reserveOf(resource)
-	// A reserve of half the limit or more would stall backfill for good
-	// (small limits: unauthenticated or test installations).
+	// A reserve of half the limit or more would stall background work for
+	// good (small limits: unauthenticated or test installations).
 	if limit > 0 && r > limit/2 {
 		r = limit / 2
 	}
@@ -193,21 +276,26 @@ func (g *Governor) reserve(resource string, limit int) int {
 }
 
 // waitBudget blocks while the installation is paused or its budget for
-// resource is below the reserve.
+// resource is spent (for background work: below the reserve).
 func (g *Governor) waitBudget(ctx context.Context, inst int64, resource string) error {
+	background := isBackground(ctx)
 	for {
 		g.mu.Lock()
 		now := g.opts.Now()
+		g.forgetLocked(now)
 		var until time.Time
 		why := ""
 		if p := g.pauses[inst]; now.Before(p) {
 			until, why = p, "told to retry later"
 		}
-		k := budgetKey{inst, resource}
-		if b := g.budgets[k]; b != nil && now.Before(b.Reset) {
+		if b := g.budgets[budgetKey{inst, resource}]; b != nil && now.Before(b.Reset) {
 			// An exhausted budget pauses whatever the reserve: go-github
 			// would refuse the request anyway until the reset.
-			if res := max(g.reserve(resource, b.Limit), 1); b.Remaining < res && b.Reset.After(until) {
+			res := 1
+			if background {
+				res = max(g.reserve(resource, b.Limit), 1)
+			}
+			if b.Remaining < res && b.Reset.After(until) {
 				// One second past the reset: GitHub's reset is in whole
 				// seconds and clocks differ a little.
 				until, why = b.Reset.Add(time.Second), fmt.Sprintf("%s budget below the reserve (%d left, reserve %d)", resource, b.Remaining, res)
@@ -221,27 +309,69 @@ func (g *Governor) waitBudget(ctx context.Context, inst int64, resource string) 
 		g.stats.pauses.Add(1)
 		g.stats.pausedNanos.Add(int64(d))
 		zerolog.Ctx(ctx).Info().Int64("installation", inst).Str("resource", resource).Str("reason", why).
-			Time("until", until).Msg("backfill paused")
+			Time("until", until).Msg("requests paused")
 		if err := g.opts.Sleep(ctx, d); err != nil {
 			return err
 		}
 	}
 }
 
-// paceWrite waits for the write limiters.
-func (g *Governor) paceWrite(ctx context.Context) error {
-	start := time.Now()
-	if err := g.minute.Wait(ctx); err != nil {
-		return fmt.Errorf("write pacing: %w", err)
+// ErrNoLedger is PaceWrite's error for a context without WithWriteLedger:
+// the write would be paced twice.
+var ErrNoLedger = errors.New("govern: PaceWrite needs a context from govern.WithWriteLedger")
+
+// PaceWrite paces one content-creating request of an installation ahead of
+// time, and reports whether it had to wait (what was read before may be
+// old by then). The reconciler's write guard calls it before each write; the
+// write, made with the same ctx (which must come from WithWriteLedger), is
+// then not paced again.
+func (g *Governor) PaceWrite(ctx context.Context, inst int64) (waited bool, err error) {
+	l := ledgerFrom(ctx)
+	if l == nil {
+		return false, ErrNoLedger
 	}
-	if err := g.hour.Wait(ctx); err != nil {
-		return fmt.Errorf("write pacing: %w", err)
+	d, err := g.paceWrite(ctx, inst)
+	if err != nil {
+		return false, err
 	}
-	g.stats.writeWaitNanos.Add(int64(time.Since(start)))
+	l.add(inst)
+	return d > 0, nil
+}
+
+func (g *Governor) paceWrite(ctx context.Context, inst int64) (time.Duration, error) {
+	d, err := g.pacer.Wait(ctx, inst, 1)
+	g.stats.writeWaitNanos.Add(int64(d))
+	if err != nil {
+		return d, fmt.Errorf("write pacing: %w", err)
+	}
+	return d, nil
+}
+
+// pacePoints waits for the per-minute points of the request's endpoint.
+func (g *Governor) pacePoints(ctx context.Context, inst int64, resource, endpoint string, write bool) error {
+	now := g.opts.Now()
+	var r *rate.Reservation
+	var err error
+	switch {
+	case resource == ResourceGraphQL:
+		r, err = g.gqlPoints.reserve(now, inst, queryPoints)
+	case write:
+		r, err = g.restPoints.reserve(now, endpointKey{inst, endpoint}, writePoints)
+	default:
+		r, err = g.restPoints.reserve(now, endpointKey{inst, endpoint}, readPoints)
+	}
+	if err == nil {
+		var d time.Duration
+		d, err = waitFor(ctx, now, g.opts.Sleep, r)
+		g.stats.pointsWaitNanos.Add(int64(d))
+	}
+	if err != nil {
+		return fmt.Errorf("points pacing of %s: %w", endpoint, err)
+	}
 	return nil
 }
 
-// ErrMaxWrites is the error of a write past GovernorOptions.MaxWrites.
+// ErrMaxWrites is the error of a write past Options.MaxWrites.
 var ErrMaxWrites = errors.New("the --max-writes limit is reached")
 
 // takeWriteSlot reserves one write under MaxWrites.
@@ -292,7 +422,7 @@ func (g *Governor) release() { <-g.inFlight }
 // observe records a response's rate-limit headers and counts it.
 func (g *Governor) observe(ctx context.Context, inst int64, resource string, write bool, resp *http.Response) {
 	g.stats.requests.Add(1)
-	prData := isPRRead(ctx)
+	prData := isPRData(ctx)
 	if write {
 		g.stats.writes.Add(1)
 		if resp.StatusCode < 300 {
@@ -327,6 +457,7 @@ func (g *Governor) observe(ctx context.Context, inst int64, resource string, wri
 	reset, err3 := strconv.ParseInt(h.Get("X-RateLimit-Reset"), 10, 64)
 	used, _ := strconv.Atoi(h.Get("X-RateLimit-Used"))
 	now := g.opts.Now()
+	limited := resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if err1 == nil && err2 == nil && err3 == nil {
@@ -340,16 +471,17 @@ func (g *Governor) observe(ctx context.Context, inst int64, resource string, wri
 			// is the latest.
 			b.Remaining, b.Used, b.Limit = nb.Remaining, nb.Used, nb.Limit
 		}
-		if remaining == 0 && (resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests) {
+		if remaining == 0 && limited {
 			g.stats.primaryExhausted.Add(1)
 		}
-		if r := g.opts.reserveOf(resource); limit > 0 && r > limit/2 && !g.warned[k] {
-			g.warned[k] = true
+		wk := warnKey{resource, limit}
+		if r := g.opts.reserveOf(resource); limit > 0 && r > limit/2 && !g.warned[wk] {
+			g.warned[wk] = true
 			zerolog.Ctx(ctx).Warn().Int64("installation", inst).Str("resource", resource).Int("limit", limit).
 				Int("reserve", r).Msg("the reserve is more than half the rate limit; using half")
 		}
 	}
-	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests {
+	if limited {
 		if s := h.Get("Retry-After"); s != "" {
 			if secs, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
 				g.stats.secondaryLimited.Add(1)
@@ -359,7 +491,7 @@ func (g *Governor) observe(ctx context.Context, inst int64, resource string, wri
 	}
 }
 
-func (o GovernorOptions) reserveOf(resource string) int {
+func (o Options) reserveOf(resource string) int {
 	if resource == ResourceGraphQL {
 		return o.ReserveGraphQL
 	}
@@ -369,7 +501,7 @@ func (o GovernorOptions) reserveOf(resource string) int {
 // AddGraphQLPoints counts the points a GraphQL query cost (its rateLimit.cost).
 func (g *Governor) AddGraphQLPoints(n int) { g.stats.graphqlPoints.Add(int64(n)) }
 
-// Stats are the governor's counters.
+// Stats are the governor's counters since it was made.
 type Stats struct {
 	// Requests counts every request sent to GitHub (304s included); Reads
 	// and Writes split them. WritesMade are the writes GitHub accepted.
@@ -380,14 +512,16 @@ type Stats struct {
 	// GraphQLRequests and GraphQLPoints: queries and the points they cost.
 	GraphQLRequests, GraphQLPoints int64
 	// PRReadRequests and PRReadRESTPoints are the requests (REST points)
-	// spent reading PR data (lists, files, results) rather than branch
-	// rules and the reconciler's extras.
+	// spent reading PR data (WithPRData) rather than branch rules and the
+	// reconciler's extras.
 	PRReadRequests, PRReadRESTPoints int64
 	// Pauses counts the waits for a budget or a retry-after, Paused their
-	// total length, WriteWait the time writes waited for pacing.
+	// total length, WriteWait the time writes waited for pacing,
+	// PointsWait the time requests waited for an endpoint's points.
 	Pauses           int64
 	Paused           time.Duration
 	WriteWait        time.Duration
+	PointsWait       time.Duration
 	SecondaryLimited int64
 	PrimaryExhausted int64
 }
@@ -401,68 +535,67 @@ func (g *Governor) Stats() Stats {
 		GraphQLRequests: s.graphqlRequests.Load(), GraphQLPoints: s.graphqlPoints.Load(),
 		PRReadRequests: s.prReadRequests.Load(), PRReadRESTPoints: s.prReadRESTPoints.Load(),
 		Pauses: s.pauses.Load(), Paused: time.Duration(s.pausedNanos.Load()), WriteWait: time.Duration(s.writeWaitNanos.Load()),
+		PointsWait:       time.Duration(s.pointsWaitNanos.Load()),
 		SecondaryLimited: s.secondaryLimited.Load(), PrimaryExhausted: s.primaryExhausted.Load(),
 	}
 }
-
-type prReadKey struct{}
-
-// withPRRead marks a context's requests as PR data reads, for the stats.
-func withPRRead(ctx context.Context) context.Context {
-	return context.WithValue(ctx, prReadKey{}, true)
-}
-
-func isPRRead(ctx context.Context) bool { v, _ := ctx.Value(prReadKey{}).(bool); return v }
 
 // transport governs one installation's requests. It calls the installation's
 // own http.Client (go-githubapp's middleware, token, cache and timeout)
 // after the waits, so that a long pause does not count against the
 // client's timeout.
 type transport struct {
-	g       *Governor
-	inst    int64
-	inner   *http.Client
-	graphql string // the GraphQL endpoint's path
+	g     *Governor
+	inst  int64
+	inner *http.Client
+	// graphql is the GraphQL endpoint's path; root the REST API's (GitHub
+	// Enterprise Server's is /api/v3/).
+	graphql, root string
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
-	resource := ResourceCore
+	resource, endpoint := ResourceCore, ""
 	if t.graphql != "" && req.URL.Path == t.graphql {
-		resource = ResourceGraphQL
+		resource, endpoint = ResourceGraphQL, "POST /graphql"
+	} else {
+		endpoint = t.g.endpoints.of(req.Method, strings.TrimPrefix(req.URL.EscapedPath(), strings.TrimSuffix(t.root, "/")))
 	}
-	write := resource == ResourceCore && req.Method != http.MethodGet && req.Method != http.MethodHead
-	closeBody := func() {
+	write := resource == ResourceCore && req.Method != http.MethodGet && req.Method != http.MethodHead && req.Method != http.MethodOptions
+	fail := func(err error) (*http.Response, error) {
 		if req.Body != nil {
 			_ = req.Body.Close()
 		}
+		return nil, err
 	}
 	if err := t.g.waitBudget(ctx, t.inst, resource); err != nil {
-		closeBody()
-		return nil, err
+		return fail(err)
 	}
 	if write {
 		if !t.g.takeWriteSlot() {
-			closeBody()
-			return nil, ErrMaxWrites
+			return fail(ErrMaxWrites)
 		}
-		if err := t.g.paceWrite(ctx); err != nil {
+		if l := ledgerFrom(ctx); l == nil || !l.take(t.inst) {
+			if _, err := t.g.paceWrite(ctx, t.inst); err != nil {
+				t.g.returnWriteSlot()
+				return fail(err)
+			}
+		}
+	}
+	if err := t.g.pacePoints(ctx, t.inst, resource, endpoint, write); err != nil {
+		if write {
 			t.g.returnWriteSlot()
-			closeBody()
-			return nil, err
 		}
+		return fail(err)
 	}
 	if err := t.g.acquire(ctx); err != nil {
 		if write {
 			t.g.returnWriteSlot()
 		}
-		closeBody()
-		return nil, err
+		return fail(err)
 	}
-	if req.Method == http.MethodGet && isPRRead(ctx) {
-		// Each PR is read once per run: keeping thousands of responses in
-		// the HTTP cache would only hold memory (httpcache stores nothing
-		// for a no-store request).
+	if req.Method == http.MethodGet && isNoCache(ctx) {
+		// httpcache stores nothing for a no-store request.
 		req = req.Clone(ctx)
 		req.Header.Set("Cache-Control", "no-store")
 	}

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
+	"github.com/fix-status/fix-status/app/shared/redistest"
+	"github.com/fix-status/fix-status/config"
+)
+
+// BenchmarkReplicasOnRedis runs the real binary as one and as two replicas
+// sharing a real Redis behind a load balancer, against the emulator with
+// GitHub-like latency, and repairs batches of 100 docs-only PRs (one skip
+// written each). It reports reconciles per second, writes per minute and
+// Redis commands per reconcile (from redis-server's own counter, asynq's
+// polling and heartbeats included).
+//
+//	go test -run '^$' -bench BenchmarkReplicasOnRedis -benchtime 3x ./cmd/fix-status/
+func BenchmarkReplicasOnRedis(b *testing.B) {
+	for _, n := range []int{1, 2} {
+		b.Run(strconv.Itoa(n)+"-replicas", func(b *testing.B) {
+			rs := redistest.Start(b)
+			rdb := rs.Client(b)
+			gh := fakegithubtest.Start(b, widgets{}.yaml(), fakegithub.Options{Latency: 50 * time.Millisecond})
+			var urls []string
+			for i := 0; i < n; i++ {
+				cfg, path := replicaConfig(b, gh, func(c *config.Server) {
+					c.Repair.SweepInterval.Duration = 0
+					c.Repair.GracePeriod.Duration = 0
+					c.Redis.Address = rs.Addr
+				})
+				urls = append(urls, startReplica(b, cfg, path).url)
+			}
+			gh.SetWebhookURL(newBalancer(b, urls...).URL() + WebhookRoute)
+			commands := func() float64 {
+				info, err := rdb.Info(context.Background(), "stats").Result()
+				if err != nil {
+					b.Fatal(err)
+				}
+				return infoField(b, info, "total_commands_processed")
+			}
+			reconciles := func() float64 {
+				var sum float64
+				for _, u := range urls {
+					sum += metricSum(b, u+"/metrics", "fix_status_reconcile_duration_seconds_count")
+				}
+				return sum
+			}
+			const batch = 100
+			writes := func() float64 { return float64(gh.Stats().ByRoute["POST /repos/{owner}/{repo}/statuses/{sha}"]) }
+			b.ResetTimer()
+			start, cmd0, rec0, w0 := time.Now(), commands(), reconciles(), writes()
+			for i := 0; i < b.N; i++ {
+				waitRepaired(b, gh, openPRs(b, gh, batch, "docs/a.md"), "pull-unit", time.Minute)
+			}
+			elapsed := time.Since(start)
+			b.StopTimer()
+			rec := reconciles() - rec0
+			b.ReportMetric(rec/elapsed.Seconds(), "reconciles/s")
+			b.ReportMetric((writes()-w0)/elapsed.Minutes(), "writes/min")
+			b.ReportMetric((commands()-cmd0)/rec, "redis-cmds/reconcile")
+		})
+	}
+}
+
+// infoField reads one field of redis-server's INFO answer.
+func infoField(tb testing.TB, info, field string) float64 {
+	tb.Helper()
+	for _, line := range strings.Split(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				tb.Fatal(err)
+			}
+			return f
+		}
+	}
+	tb.Fatalf("INFO has no %s", field)
+	return 0
+}
+
+// metricSum adds up the samples of one metric on a /metrics page.
+func metricSum(tb testing.TB, url, name string) float64 {
+	tb.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if !strings.HasPrefix(line, name+" ") && !strings.HasPrefix(line, name+"{") {
+			continue
+		}
+		f, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		if err != nil {
+			tb.Fatalf("%s: %v", line, err)
+		}
+		sum += f
+	}
+	if err := sc.Err(); err != nil {
+		tb.Fatal(err)
+	}
+	return sum
+}
