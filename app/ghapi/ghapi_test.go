@@ -120,6 +120,12 @@ func TestReads(t *testing.T) {
 			t.Errorf("required[%d] = %+v, want %+v", i, req[i], want[i])
 		}
 	}
+	if head, err := ReadBranchHead(ctx, c, repo, "main"); err != nil || head != pr.BaseSHA {
+		t.Errorf("ReadBranchHead(main) = %q, %v; want %s", head, err, pr.BaseSHA)
+	}
+	if head, err := ReadBranchHead(ctx, c, repo, "ma"); err == nil {
+		t.Errorf("ReadBranchHead of a branch that is not there = %q, no error", head)
+	}
 	rts, err := ReadRetriggers(ctx, c, repo.PR(1), pr.HeadSHA, "fix-status[bot]", nil)
 	if err != nil || len(rts) != 1 || rts[0].Context != "ci/x" {
 		t.Errorf("ReadRetriggers = %+v, %v; want only fix-status's own marker", rts, err)

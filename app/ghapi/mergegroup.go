@@ -20,6 +20,21 @@ const MaxCompareFiles = 300
 // ReadGroupHead reads where a merge group's branch points: GitHub deletes
 // the branch when the group leaves the queue (found false).
 func ReadGroupHead(ctx context.Context, c *github.Client, repo plan.RepoRef, headRef string) (sha string, found bool, err error) {
+	return readRef(ctx, c, repo, headRef)
+}
+
+// ReadBranchHead reads the commit a branch points at now.
+func ReadBranchHead(ctx context.Context, c *github.Client, repo plan.RepoRef, branch string) (string, error) {
+	sha, found, err := readRef(ctx, c, repo, "refs/heads/"+branch)
+	if err == nil && !found {
+		err = fmt.Errorf("branch %s of %s not found", branch, repo.FullRepo())
+	}
+	return sha, err
+}
+
+// readRef reads the commit a ref ("refs/heads/…") points at; found is false
+// when there is no such ref.
+func readRef(ctx context.Context, c *github.Client, repo plan.RepoRef, headRef string) (sha string, found bool, err error) {
 	ref, resp, err := c.Git.GetRef(ctx, repo.Owner, repo.Repo, strings.TrimPrefix(headRef, "refs/"))
 	if resp != nil && resp.StatusCode == http.StatusNotFound {
 		return "", false, nil

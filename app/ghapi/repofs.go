@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/fix-status/fix-status/app/plan"
@@ -17,13 +18,17 @@ import (
 
 // RepoFS is a read-only fs.FS over one ref of a repository, through the
 // contents API, so the rule loaders read GitHub exactly as they read a local
-// checkout. Every read goes through the (caching) installation client.
+// checkout. Every read goes through the (caching) installation client. It is
+// safe for concurrent use: the Prow loader reads its files in parallel.
 type RepoFS struct {
 	ctx    context.Context
 	client *github.Client
 	owner  string
 	repo   string
 	ref    string
+
+	// mu guards what follows; it is not held during a read of GitHub.
+	mu sync.Mutex
 	// apiErr is the first failed read other than "not found".
 	apiErr error
 	// read keeps what was read, by path: the loaders stat, list and read
@@ -55,11 +60,19 @@ func (r *RepoFS) Limit(n int) *RepoFS {
 // Exceeded is the error of the first read past the bound (nil when none
 // was): a loader that keeps going after a failed file must not take a cut
 // read for the whole.
-func (r *RepoFS) Exceeded() error { return r.exceeded }
+func (r *RepoFS) Exceeded() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.exceeded
+}
 
 // APIErr is the first read that failed for another reason than "not
 // found" (a 5xx, a rate limit): the rule loaders keep only its message.
-func (r *RepoFS) APIErr() error { return r.apiErr }
+func (r *RepoFS) APIErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.apiErr
+}
 
 type content struct {
 	file *github.RepositoryContent
@@ -76,21 +89,27 @@ func (r *RepoFS) get(name string) (*github.RepositoryContent, []*github.Reposito
 	if !fs.ValidPath(name) {
 		return nil, nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrInvalid}
 	}
+	r.mu.Lock()
 	if c, ok := r.read[name]; ok {
+		r.mu.Unlock()
 		return c.file, c.dir, c.err
-	}
-	p := name
-	if p == "." {
-		p = ""
 	}
 	if r.maxReads > 0 && r.reads >= r.maxReads {
 		if r.exceeded == nil {
 			r.exceeded = fmt.Errorf("%s/%s@%s: %w (more than %d)", r.owner, r.repo, r.ref, ErrTooManyReads, r.maxReads)
 		}
+		r.mu.Unlock()
 		return nil, nil, r.exceeded
 	}
 	r.reads++
+	r.mu.Unlock()
+	p := name
+	if p == "." {
+		p = ""
+	}
 	file, dir, resp, err := r.client.Repositories.GetContents(r.ctx, r.owner, r.repo, p, &github.RepositoryContentGetOptions{Ref: r.ref})
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusNotFound {
 			err = &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
@@ -106,6 +125,7 @@ func (r *RepoFS) get(name string) (*github.RepositoryContent, []*github.Reposito
 	return file, dir, nil
 }
 
+// remember keeps what a read answered; r.mu is held.
 func (r *RepoFS) remember(name string, c content) {
 	if r.read == nil {
 		r.read = map[string]content{}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,8 +102,12 @@ type branchKey struct {
 }
 
 type branchEntry struct {
-	once     sync.Once
-	at       time.Time
+	once sync.Once
+	at   time.Time
+	// head is the commit the branch pointed at just before its required
+	// checks and rules were read: the write guard writes only while the
+	// branch still points there.
+	head     string
 	required []plan.RequiredCheck
 	rules    *sources.RuleSet
 	cfgPath  string
@@ -252,7 +257,7 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		rep.Skipped = "the pull request is " + snap.State
 		return rep, nil
 	}
-	return rep, r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context) error { return r.guard(ctx, client, snap) })
+	return rep, r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context) error { return r.guard(ctx, client, snap, meta) })
 }
 
 // decide plans a snapshot (reading more when the plan asks), applies the
@@ -340,9 +345,13 @@ func subject(s *plan.Snapshot) string {
 	return s.PR.String()
 }
 
-// guard reads the PR again right before writing: the writes go to the head
-// and base the plan was computed from, or not at all (errChanged).
-func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapshot) error {
+// guard reads the PR and its base branch again right before writing: the
+// writes go to the head and base the plan was computed from, or not at all
+// (errChanged). The PR's base SHA says nothing of later pushes to the base
+// branch (GitHub keeps the one the PR was opened or last updated with), so
+// the branch's head is read too: rules read before a push to it are not
+// the base's rules any more, and are read again.
+func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapshot, meta snapshotMeta) error {
 	pr, err := ghapi.ReadPR(ctx, c, s.PR)
 	if err != nil {
 		return err
@@ -352,7 +361,49 @@ func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapsh
 			Msg("write guard: the pull request changed since it was read; nothing written")
 		return errChanged
 	}
+	head, err := ghapi.ReadBranchHead(ctx, c, s.PR.RepoRef, s.BaseBranch)
+	if err != nil {
+		return err
+	}
+	if head != meta.baseHead {
+		zerolog.Ctx(ctx).Info().Str("base", s.BaseBranch).Str("rules_at", meta.baseHead).Str("now_base_head", head).
+			Msg("write guard: the base branch moved since its rules were read; nothing written")
+		r.InvalidateBranch(s.PR.RepoRef, s.BaseBranch)
+		return errChanged
+	}
+	// Results others reported since the snapshot (a job that started, a
+	// pacing wait) must not get a skip written beside them.
+	statuses, err := ghapi.ReadStatuses(ctx, c, s.PR, s.HeadSHA)
+	if err != nil {
+		return err
+	}
+	runs, err := ghapi.ReadCheckRuns(ctx, c, s.PR, s.HeadSHA)
+	if err != nil {
+		return err
+	}
+	if !slices.Equal(r.othersResults(statuses, runs), r.othersResults(s.Statuses, s.CheckRuns)) {
+		zerolog.Ctx(ctx).Info().Msg("write guard: others reported on the head since it was read; nothing written")
+		return errChanged
+	}
 	return nil
+}
+
+// othersResults lists, in a comparable form, the results on a head that
+// were not fix-status's own.
+func (r *Reconciler) othersResults(statuses []plan.Status, runs []plan.CheckRun) []string {
+	var out []string
+	for _, st := range statuses {
+		if !r.IsOwnSender(st.Creator, 0) {
+			out = append(out, fmt.Sprintf("status %s %s %s %s %q", strings.ToLower(st.Context), st.State, st.Creator, st.CreatedAt, st.Description))
+		}
+	}
+	for _, cr := range runs {
+		if !r.IsOwnSender("", cr.AppID) {
+			out = append(out, fmt.Sprintf("check_run %d %s %s", cr.ID, cr.Status, cr.Conclusion))
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 func (r *Reconciler) planOptions(reportAs string) plan.PlanOptions {
@@ -373,6 +424,9 @@ type snapshotMeta struct {
 	rulesErrPath string
 	// protErr is why the classic protection could not be read.
 	protErr error
+	// baseHead is the commit of the base branch its required checks and
+	// rules were read at.
+	baseHead string
 }
 
 // snapshot reads everything the plan needs. Reads per PR: the PR (unless the webhook gave it), its
@@ -435,7 +489,7 @@ func (r *Reconciler) withRules(ctx context.Context, c *github.Client, s *plan.Sn
 	if be.err != nil {
 		return be.err
 	}
-	s.Required, meta.protErr = be.required, be.protErr
+	s.Required, meta.protErr, meta.baseHead = be.required, be.protErr, be.head
 	if trig.Command != nil {
 		cmd := *trig.Command
 		cmd.Policy = plan.CommandAnyone
@@ -479,20 +533,23 @@ func (r *Reconciler) branch(ctx context.Context, c *github.Client, repo plan.Rep
 	}
 	r.mu.Unlock()
 	e.once.Do(func() {
-		e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
-		if pe := ghapi.AsPermissionError(e.err); pe != nil {
-			// Administration is optional: without it the rulesets' contexts
-			// (which come with the error) are decided as usual, and
-			// contexts only the classic protection requires go undecided,
-			// which is safe: a skip says only that a job would not run,
-			// and a pin the protection may set keeps our result from
-			// counting, never makes it wrong. The operator is told (a
-			// warning an interval, a gauge, check's output, the replies),
-			// not every PR.
-			e.protErr, e.err = pe, nil
-			r.opts.Permissions.Missing(ctx, repo.InstallationID, repo.FullRepo(), pe)
-		} else if e.err == nil {
-			r.opts.Permissions.Granted(repo.InstallationID, ghapi.ClassicProtectionPermission)
+		e.head, e.err = ghapi.ReadBranchHead(ctx, c, repo, branch)
+		if e.err == nil {
+			e.required, e.err = ghapi.ReadRequired(ctx, c, repo, branch)
+			if pe := ghapi.AsPermissionError(e.err); pe != nil {
+				// Administration is optional: without it the rulesets'
+				// contexts (which come with the error) are decided as
+				// usual, and contexts only the classic protection requires
+				// go undecided, which is safe: a skip says only that a job
+				// would not run, and a pin the protection may set keeps our
+				// result from counting, never makes it wrong. The operator
+				// is told (a warning an interval, a gauge, check's output,
+				// the replies), not every PR.
+				e.protErr, e.err = pe, nil
+				r.opts.Permissions.Missing(ctx, repo.InstallationID, repo.FullRepo(), pe)
+			} else if e.err == nil {
+				r.opts.Permissions.Granted(repo.InstallationID, ghapi.ClassicProtectionPermission)
+			}
 		}
 		if e.err == nil {
 			e.rules, e.cfgPath, e.rulesErr = r.opts.Sources.Load(ctx, c, repo, branch)

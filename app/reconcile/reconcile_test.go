@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/palantir/go-githubapp/githubapp"
 
@@ -212,5 +213,73 @@ func TestRulesTouched(t *testing.T) {
 	}
 	if n := e.gh.Stats().Requests; n != 0 {
 		t.Errorf("RulesTouched read GitHub %d times with the rules cached", n)
+	}
+}
+
+// reconcileWhileGuarded reconciles PR 1 and, while the write guard's read
+// of the PR is held (the snapshot's passes), changes the world.
+func reconcileWhileGuarded(t *testing.T, e *env, change fakegithub.Event) *plan.Report {
+	t.Helper()
+	ctx := context.Background()
+	const pull = "GET /repos/{owner}/{repo}/pulls/{pull_number}"
+	e.gh.Fault(fakegithub.Fault{Route: pull, Delay: time.Nanosecond})
+	held := e.gh.Hold(pull)
+	type result struct {
+		rep *plan.Report
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		rep, err := e.rec.Reconcile(ctx, widgets.PR(1), Trigger{Event: "test"})
+		done <- result{rep, err}
+	}()
+	select {
+	case <-held.Arrived():
+	case <-time.After(10 * time.Second):
+		t.Fatal("the write guard did not read the PR")
+	}
+	if err := e.gh.Event(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	held.Release()
+	r := <-done
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	return r.rep
+}
+
+// TestGuardSeesChanges: what was read may change before the first write
+// without the PR changing: a push to the base branch (rules read before it
+// are not the base's rules any more; the PR's base SHA, as GitHub keeps it,
+// does not move), or a result another CI reports on the head. The write
+// guard reads the branch's head and the head's results, writes nothing, and
+// the next round decides on what is there now.
+func TestGuardSeesChanges(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		change func(e *env) fakegithub.Event
+		want   string
+	}{
+		{"rules pushed to the base", func(e *env) fakegithub.Event {
+			jobs := strings.Replace(e.gh.State().Repos[0].Files["main"]["prow/jobs.yaml"], "'^docs/'", "'^(docs|pkg)/'", 1)
+			return fakegithub.Event{Type: "push", Repo: "acme/widgets", Branch: "main", Contents: map[string]string{"prow/jobs.yaml": jobs}}
+		}, "retrigger / comment /test pull-docs"},
+		{"the job started", func(*env) fakegithub.Event {
+			return fakegithub.Event{Type: "status", Repo: "acme/widgets", SHA: "1111111111111111111111111111111111111111", Context: "pull-docs", State: "pending", Creator: "prow"}
+		}, "waiting / none"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEnv(t, scenario)
+			rep := reconcileWhileGuarded(t, e, tt.change(e))
+			if got := verdicts(rep)["pull-docs"]; got != tt.want {
+				t.Errorf("pull-docs: %q, want %q", got, tt.want)
+			}
+			for _, s := range e.gh.State().Repos[0].Pulls[0].Statuses {
+				if s.Creator == "fix-status[bot]" && s.Context == "pull-docs" {
+					t.Errorf("written on what changed: %+v", s)
+				}
+			}
+		})
 	}
 }

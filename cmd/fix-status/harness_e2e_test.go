@@ -74,6 +74,9 @@ type harnessOptions struct {
 	// clock, when set, is the emulator's and the server's clock, and the
 	// governor's waits move it (pacing takes no time).
 	clock *movingClock
+	// gh, when set, is the emulator to serve (the scenario is then
+	// ignored): a second server on the same GitHub, as after a restart.
+	gh *fakegithub.Server
 }
 
 // movingClock is a clock that only waits move: Sleep moves it to the end
@@ -128,7 +131,10 @@ func newHarness(t testing.TB, scenario string, o harnessOptions) *harness {
 	if o.clock != nil {
 		emu.Now, o.now, sleep = o.clock.Now, o.clock.Now, o.clock.Sleep
 	}
-	gh := fakegithubtest.Start(t, scenario, emu)
+	gh := o.gh
+	if gh == nil {
+		gh = fakegithubtest.Start(t, scenario, emu)
+	}
 	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = o.grace
 	cfg.Repair.StalePendingAfter.Duration = o.stale
@@ -503,8 +509,14 @@ func (h *harness) waitHandlerError(t testing.TB, want string) error {
 // did not happen (a webhook's handler may still be reading when it starts).
 func (h *harness) settle(t testing.TB) {
 	t.Helper()
+	h.settleFor(t, 4*e2eCoalesce)
+}
+
+// settleFor is settle with another quiet window (for a harness with a
+// shorter coalescing window).
+func (h *harness) settleFor(t testing.TB, quiet time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(e2eWait)
-	quiet := 4 * e2eCoalesce
 	last, since := h.gh.Stats().Requests, time.Now()
 	for {
 		time.Sleep(5 * time.Millisecond)

@@ -332,7 +332,7 @@ func TestE2EMergeQueueAPIBudget(t *testing.T) {
 	var sha string
 	check("first check", func() string { sha = h.queue(t, 1).SHA; return sha }, map[string]int64{
 		"GET /repos/{owner}/{repo}":                                                     1, // the owner's .github repository (absent): the default config
-		"GET /repos/{owner}/{repo}/git/ref/{ref}":                                       2, // the group's branch, and again before writing (304)
+		"GET /repos/{owner}/{repo}/git/ref/{ref}":                                       3, // the group's branch, and again before writing (304); the base branch's head, read with its rules
 		"GET /repos/{owner}/{repo}/compare/{basehead}":                                  1,
 		"GET /repos/{owner}/{repo}/commits/{ref}/statuses":                              1,
 		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs":                            1,
@@ -340,7 +340,7 @@ func TestE2EMergeQueueAPIBudget(t *testing.T) {
 		"GET /repos/{owner}/{repo}/rules/branches/{branch}":                             1,
 		"GET /repos/{owner}/{repo}/contents/{path}":                                     4, // the repo config (absent), the workflows directory and its two files
 		"POST /repos/{owner}/{repo}/statuses/{sha}":                                     1, // lint skipped
-	}, 12, 1)
+	}, 13, 1)
 	// Unchanged but for fix-status's own skip: only the statuses are read
 	// again; everything else is a free 304 or cached.
 	check("re-check", func() string {

@@ -41,6 +41,12 @@ func Jobs(path string, cfg *config.Repo) ([]*rules.Job, error) {
 		j := &rules.Job{Name: c.Context, Context: c.Context, Source: rules.SourceConfig, Origin: rules.Origin{Path: path, Line: c.Line}}
 		if c.Rerun.Comment != "" {
 			j.Rerun = rules.Rerun{Method: rules.RerunComment, Comment: c.Rerun.Comment}
+		} else {
+			// Other CI reporting check runs (CircleCI, Buildkite, ...) runs
+			// again when its check suite is re-requested: GitHub asks the
+			// suite's app. A context reported by statuses has no suite, and
+			// without a comment it cannot be re-triggered.
+			j.Rerun = rules.Rerun{Method: rules.RerunCheckSuite}
 		}
 		var err error
 		switch {

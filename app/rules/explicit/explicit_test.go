@@ -67,7 +67,8 @@ contexts:
 			}
 		}
 	}
-	if jobs[1].Rerun.Comment != "/test e2e" || jobs[0].Origin.Line != 3 || jobs[0].Source != rules.SourceConfig {
+	if jobs[1].Rerun != (rules.Rerun{Method: rules.RerunComment, Comment: "/test e2e"}) || jobs[0].Rerun != (rules.Rerun{Method: rules.RerunCheckSuite}) ||
+		jobs[0].Origin.Line != 3 || jobs[0].Source != rules.SourceConfig {
 		t.Errorf("job fields: %+v", jobs[0])
 	}
 }
