@@ -171,6 +171,16 @@ func (r *Reader) ReadPage(ctx context.Context, repo plan.RepoRef, cursor string,
 	return nil, fmt.Errorf("bulk: invalid cursor %q", cursor)
 }
 
+// RESTFallback is the cursor that reads by REST, from its first page, a
+// repository whose page at cursor GraphQL failed to read; ok is false when
+// cursor reads by REST already.
+func (r *Reader) RESTFallback(cursor string) (string, bool) {
+	if strings.HasPrefix(cursor, restCursor) || cursor == "" && r.opts.Mode == ModeREST {
+		return "", false
+	}
+	return restCursor + "1", true
+}
+
 // Pages reads every page of repo's open PRs and hands each to fn as it is
 // read; an error of fn stops the reading and is returned. When GraphQL
 // fails for the repository (an old GHES without a field, say), the rest is
@@ -184,7 +194,8 @@ func (r *Reader) Pages(ctx context.Context, repo plan.RepoRef, skip Skip, fn fun
 	for {
 		p, err := r.ReadPage(ctx, repo, cursor, skip)
 		if err != nil && graphql && ctx.Err() == nil {
-			fallback, graphql, cursor = err, false, restCursor+"1"
+			rest, _ := r.RESTFallback(cursor)
+			fallback, graphql, cursor = err, false, rest
 			prev := skip
 			skip = func(ref plan.PRRef, pr plan.PRInfo) bool {
 				return handed[ref.Number] || (prev != nil && prev(ref, pr))

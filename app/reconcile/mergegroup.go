@@ -40,7 +40,7 @@ func (r *Reconciler) ReconcileGroup(ctx context.Context, g plan.MergeGroupRef, t
 		rep.Skipped = "the merge group left the queue"
 		return rep, nil
 	}
-	err = r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context) error { return r.groupGuard(ctx, client, g) })
+	err = r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context, _ bool) error { return r.groupGuard(ctx, client, g) })
 	if errors.Is(err, errChanged) {
 		// Its branch moved or went: the group's next event (or none, when
 		// it left the queue) says what to do.

@@ -27,7 +27,10 @@ import (
 // Options configure a Reconciler.
 type Options struct {
 	Clients githubapp.ClientCreator
-	Config  *config.Server
+	// Cache, when set, keeps PRs' changed-file lists by head (the clients'
+	// HTTP cache).
+	Cache  *ghapi.Cache
+	Config *config.Server
 	// AppID and AppSlug identify fix-status (from GET /app); its results are
 	// the ones created by AppSlug+"[bot]" or by app AppID.
 	AppID   int64
@@ -257,12 +260,12 @@ func (r *Reconciler) round(ctx context.Context, client *github.Client, ref plan.
 		rep.Skipped = "the pull request is " + snap.State
 		return rep, nil
 	}
-	return rep, r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context) error { return r.guard(ctx, client, snap, meta) })
+	return rep, r.decide(ctx, client, snap, meta, trig, rep, func(ctx context.Context, first bool) error { return r.guard(ctx, client, snap, meta, first) })
 }
 
 // decide plans a snapshot (reading more when the plan asks), applies the
 // writes behind the write guard, and fills the report.
-func (r *Reconciler) decide(ctx context.Context, client *github.Client, snap *plan.Snapshot, meta snapshotMeta, trig Trigger, rep *plan.Report, guard func(context.Context) error) error {
+func (r *Reconciler) decide(ctx context.Context, client *github.Client, snap *plan.Snapshot, meta snapshotMeta, trig Trigger, rep *plan.Report, guard func(ctx context.Context, first bool) error) error {
 	logger := zerolog.Ctx(ctx)
 	ref := snap.PR
 	popts := r.planOptions(meta.reportAs)
@@ -315,8 +318,9 @@ func (r *Reconciler) decide(ctx context.Context, client *github.Client, snap *pl
 		if guarded && !waited {
 			return nil
 		}
+		first := !guarded
 		guarded = true
-		return guard(ctx)
+		return guard(ctx, first)
 	}
 	rep.Actions, rep.Writes, err = ap.apply(ctx, ds)
 	if snap.RulesErr != nil {
@@ -351,7 +355,7 @@ func subject(s *plan.Snapshot) string {
 // branch (GitHub keeps the one the PR was opened or last updated with), so
 // the branch's head is read too: rules read before a push to it are not
 // the base's rules any more, and are read again.
-func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapshot, meta snapshotMeta) error {
+func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapshot, meta snapshotMeta, first bool) error {
 	pr, err := ghapi.ReadPR(ctx, c, s.PR)
 	if err != nil {
 		return err
@@ -372,7 +376,9 @@ func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapsh
 		return errChanged
 	}
 	// Results others reported since the snapshot (a job that started, a
-	// pacing wait) must not get a skip written beside them.
+	// pacing wait) must not get a skip written beside them. Before the
+	// plan's first write, ours count too: a snapshot read in bulk before
+	// another reconcile wrote on the head would write it again.
 	statuses, err := ghapi.ReadStatuses(ctx, c, s.PR, s.HeadSHA)
 	if err != nil {
 		return err
@@ -381,24 +387,24 @@ func (r *Reconciler) guard(ctx context.Context, c *github.Client, s *plan.Snapsh
 	if err != nil {
 		return err
 	}
-	if !slices.Equal(r.othersResults(statuses, runs), r.othersResults(s.Statuses, s.CheckRuns)) {
-		zerolog.Ctx(ctx).Info().Msg("write guard: others reported on the head since it was read; nothing written")
+	if !slices.Equal(r.results(statuses, runs, first), r.results(s.Statuses, s.CheckRuns, first)) {
+		zerolog.Ctx(ctx).Info().Msg("write guard: results were reported on the head since it was read; nothing written")
 		return errChanged
 	}
 	return nil
 }
 
-// othersResults lists, in a comparable form, the results on a head that
-// were not fix-status's own.
-func (r *Reconciler) othersResults(statuses []plan.Status, runs []plan.CheckRun) []string {
+// results lists, in a comparable form, the results on a head: those that
+// were not fix-status's own, or all of them.
+func (r *Reconciler) results(statuses []plan.Status, runs []plan.CheckRun, ours bool) []string {
 	var out []string
 	for _, st := range statuses {
-		if !r.IsOwnSender(st.Creator, 0) {
+		if ours || !r.IsOwnSender(st.Creator, 0) {
 			out = append(out, fmt.Sprintf("status %s %s %s %s %q", strings.ToLower(st.Context), st.State, st.Creator, st.CreatedAt, st.Description))
 		}
 	}
 	for _, cr := range runs {
-		if !r.IsOwnSender("", cr.AppID) {
+		if ours || !r.IsOwnSender("", cr.AppID) {
 			out = append(out, fmt.Sprintf("check_run %d %s %s", cr.ID, cr.Status, cr.Conclusion))
 		}
 	}
@@ -459,7 +465,7 @@ func (r *Reconciler) snapshot(ctx context.Context, c *github.Client, ref plan.PR
 	var err error
 	if pf != nil && pf.Files != nil {
 		files = *pf.Files
-	} else if files, err = ghapi.ReadFiles(ctx, c, ref, pr.ChangedFiles); err != nil {
+	} else if files, err = r.opts.Cache.Files(ctx, c, ref, pr); err != nil {
 		return nil, meta, err
 	}
 	s.Files, s.FilesComplete = files.Names, files.Complete

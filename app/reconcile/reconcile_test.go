@@ -283,3 +283,81 @@ func TestGuardSeesChanges(t *testing.T) {
 		})
 	}
 }
+
+// TestStalePrefetchedWritesOnce: a sweep's page is read in bulk, then
+// another reconcile repairs one of its PRs before the sweep gets to it; the
+// sweep's snapshot still shows the PR unrepaired, and the write guard
+// (which sees our own status since) must keep it from writing again.
+func TestStalePrefetchedWritesOnce(t *testing.T) {
+	e := newEnv(t, scenario)
+	ctx := context.Background()
+	client, err := e.cc.NewInstallationClient(7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := widgets.PR(1)
+	pr, err := ghapi.ReadPR(ctx, client, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := ghapi.ReadFiles(ctx, client, ref, pr.ChangedFiles)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses, err := ghapi.ReadStatuses(ctx, client, ref, pr.HeadSHA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := &Prefetched{PR: pr, Files: &files, Statuses: statuses}
+	first, err := e.rec.Reconcile(ctx, ref, Trigger{Event: "pull_request"})
+	if err != nil || first.Writes != 2 {
+		t.Fatalf("first reconcile: %d writes, %v", first.Writes, err)
+	}
+	// (The grace period is 0 here, so pull-unit is re-triggered again.)
+	const statusWrite = "POST /repos/{owner}/{repo}/statuses/{sha}"
+	before := e.gh.Stats().Writes.ByRoute[statusWrite]
+	rep, err := e.rec.Reconcile(ctx, ref, Trigger{Event: "sweep", Prefetched: stale})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := e.gh.Stats().Writes.ByRoute[statusWrite] - before; n != 0 {
+		t.Errorf("the stale snapshot wrote the skip again (%d status writes): %v", n, verdicts(rep))
+	}
+	if got := verdicts(rep)["pull-docs"]; got != "satisfied / none" {
+		t.Errorf("pull-docs: %q, want it satisfied by the first skip", got)
+	}
+}
+
+// TestFileListKeptByHead: a re-check of an unchanged PR reads none of its
+// file pages (the list of a head against a base never changes), a new head
+// reads its own.
+func TestFileListKeptByHead(t *testing.T) {
+	sc := strings.Replace(scenario, "files: [{filename: pkg/a.go, status: modified}]", "files: [{filename: pkg/a.go, status: modified}]\n        generated_files: 249", 1)
+	e := newEnv(t, sc)
+	opts := e.rec.opts
+	opts.Cache = ghapi.NewCache(32 << 20)
+	rec := New(opts)
+	ctx := context.Background()
+	const files = "GET /repos/{owner}/{repo}/pulls/{pull_number}/files"
+	check := func(what string, wantPages int64) {
+		t.Helper()
+		e.gh.ResetStats()
+		rep, err := rec.Reconcile(ctx, widgets.PR(1), Trigger{Event: "test", DryRun: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := e.gh.Stats().ByRoute[files]; got != wantPages {
+			t.Errorf("%s: %d file pages read, want %d", what, got, wantPages)
+		}
+		if got := verdicts(rep)["pull-docs"]; got != "skip / would set status success" {
+			t.Errorf("%s: pull-docs %q", what, got)
+		}
+	}
+	check("first check", 3)
+	check("re-check", 0)
+	if err := e.gh.Event(ctx, fakegithub.Event{Type: "pull_request.synchronize", Repo: "acme/widgets", Number: 1,
+		HeadSHA: "1111111111111111111111111111111111111112", Files: []fakegithub.File{{Filename: "pkg/b.go", Status: "modified"}}}); err != nil {
+		t.Fatal(err)
+	}
+	check("new head", 1)
+}

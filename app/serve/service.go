@@ -19,6 +19,7 @@ import (
 	"github.com/palantir/go-githubapp/githubapp"
 	"github.com/rs/zerolog"
 
+	"github.com/fix-status/fix-status/app/bulk"
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/govern"
 	"github.com/fix-status/fix-status/app/metrics"
@@ -47,6 +48,10 @@ const (
 type Options struct {
 	// Clients list PRs and installations, and post command replies.
 	Clients githubapp.ClientCreator
+	// Bulk, when set, reads the PRs of a sweep (and of a new installation)
+	// a page at a time in bulk (sweep.go); without it each PR is read by
+	// REST.
+	Bulk *bulk.Reader
 	// Queue holds the work (default: a MemQueue of MaxPending).
 	Queue Queue
 	// Coalesce is how long events for one PR are gathered into one
@@ -239,9 +244,10 @@ func (s *Service) Idle() bool { return s.q.Idle() }
 // IsOwnSender reports whether an event was caused by fix-status itself.
 func (s *Service) IsOwnSender(login string, appID int64) bool { return s.rec.IsOwnSender(login, appID) }
 
-// put queues work after delay.
+// put queues work after delay. Work that ran out of time still queues
+// its retry and its follow-ups.
 func (s *Service) put(ctx context.Context, w Work, delay time.Duration) error {
-	return s.q.Put(ctx, w, s.opts.Now().Add(delay))
+	return s.q.Put(context.WithoutCancel(ctx), w, s.opts.Now().Add(delay))
 }
 
 // The events webhook handlers turn into work. None calls GitHub; each
@@ -327,7 +333,7 @@ func (s *Service) ReposAdded(ctx context.Context, installationID int64, fullName
 			continue
 		}
 		repo := plan.RepoRef{InstallationID: installationID, Owner: owner, Repo: name}
-		if err := s.put(ctx, Work{Kind: KindRepo, Repo: repo, Event: "installation"}, s.opts.Coalesce); err != nil {
+		if err := s.put(ctx, s.sweepWork(repo, "installation"), s.opts.Coalesce); err != nil {
 			return err
 		}
 		if err := s.queueAudit(ctx, repo, false, "installation", s.opts.Coalesce); err != nil {
@@ -367,7 +373,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	for _, r := range repos {
-		if err := s.put(ctx, Work{Kind: KindRepo, Repo: r, Event: EventSweep}, 0); err != nil {
+		if err := s.put(ctx, s.sweepWork(r, EventSweep), 0); err != nil {
 			errs = append(errs, err)
 		}
 		if err := s.queueAudit(ctx, r, false, EventSweep, 0); err != nil {
@@ -403,6 +409,8 @@ func (s *Service) do(ctx context.Context, w Work) {
 		err = s.commit(ctx, w)
 	case KindRepo:
 		err = s.repo(ctx, w)
+	case KindSweep:
+		err = s.sweepPage(ctx, w)
 	case KindOwner:
 		err = s.owner(ctx, w)
 	case KindAudit:
@@ -452,7 +460,11 @@ func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time
 	return 0, false
 }
 
-func (s *Service) reconcile(ctx context.Context, w Work) {
+func (s *Service) reconcile(ctx context.Context, w Work) { s.reconcileWith(ctx, w, nil) }
+
+// reconcileWith reconciles a PR or merge group, with its data read in bulk
+// when pf is set; a retry reads it afresh.
+func (s *Service) reconcileWith(ctx context.Context, w Work, pf *reconcile.Prefetched) {
 	ref := w.PR()
 	start := s.opts.Now()
 	var rep *plan.Report
@@ -460,7 +472,7 @@ func (s *Service) reconcile(ctx context.Context, w Work) {
 	if w.Kind == KindMergeGroup {
 		rep, err = s.rec.ReconcileGroup(ctx, w.Group(), reconcile.Trigger{Event: w.Event})
 	} else {
-		rep, err = s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: w.Event, OpenedHead: w.OpenedHead})
+		rep, err = s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: w.Event, OpenedHead: w.OpenedHead, Prefetched: pf})
 	}
 	s.opts.Metrics.Reconciled(s.opts.Now().Sub(start), err)
 	out := Outcome{PR: ref, Trigger: w.Event, Report: rep, Err: err}
@@ -556,13 +568,18 @@ func (s *Service) repo(ctx context.Context, w Work) error {
 	if err := s.fanOut(ctx, w, prs, event); err != nil || w.Offset > 0 {
 		return err
 	}
-	// The merge groups in the branch's queue are judged by the same rules.
-	groups, err := ghapi.ListMergeGroups(ctx, c, w.Repo)
+	return s.queueGroups(ctx, c, w.Repo, w.Branch, event)
+}
+
+// queueGroups queues the merge groups in a repository's queues (of branch,
+// when set): they are judged by the same rules as its PRs.
+func (s *Service) queueGroups(ctx context.Context, c *github.Client, repo plan.RepoRef, branch, event string) error {
+	groups, err := ghapi.ListMergeGroups(ctx, c, repo)
 	if err != nil {
 		return err
 	}
 	for _, g := range groups {
-		if w.Branch != "" && g.BaseRef != w.Branch {
+		if branch != "" && g.BaseRef != branch {
 			continue
 		}
 		if err := s.MergeGroupEvent(ctx, g, event); err != nil {

@@ -21,6 +21,10 @@ const (
 	// KindRepo reconciles the open pull requests of a repository (of one
 	// base branch when Branch is set).
 	KindRepo Kind = "repo"
+	// KindSweep is one page of a sweep of a repository: its open PRs read
+	// in bulk (Cursor names the page) and reconciled with what was read;
+	// the next page is its follow-up.
+	KindSweep Kind = "sweep"
 	// KindOwner reconciles the open pull requests of every repository of
 	// an owner the installation has (the owner's default repo config
 	// changed).
@@ -60,6 +64,8 @@ type Work struct {
 	// how many of its PRs are queued already: a queue too full for all of
 	// them takes the rest later.
 	Offset int `json:"offset,omitempty"`
+	// Cursor, for KindSweep, is the bulk reader's page ("" the first).
+	Cursor string `json:"cursor,omitempty"`
 	// Event names the cause, for logs and reports.
 	Event string `json:"event"`
 	// OpenedHead is the head an opened or reopened delivery named.
@@ -79,6 +85,8 @@ func (w Work) Key() string {
 		return fmt.Sprintf("commit/%s@%s", repo, w.SHA)
 	case KindRepo:
 		return fmt.Sprintf("repo/%s:%s", repo, w.Branch)
+	case KindSweep:
+		return "sweep/" + repo
 	case KindOwner:
 		return fmt.Sprintf("owner/%d/%s", w.Repo.InstallationID, strings.ToLower(w.Repo.Owner))
 	case KindCommand:
@@ -110,6 +118,11 @@ func Merge(old, new Work) Work {
 	if out.Kind == KindAudit {
 		// A change asked for by either is audited.
 		out.Requirements = old.Requirements || new.Requirements
+	}
+	if out.Kind == KindSweep && new.Cursor == "" {
+		// A sweep of the repository under way goes on where it is: its
+		// earlier pages were just read.
+		out.Cursor = old.Cursor
 	}
 	if out.Kind == KindRepo {
 		out.Requirements = old.Requirements || new.Requirements

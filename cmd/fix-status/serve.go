@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fix-status/fix-status/app/audit"
+	"github.com/fix-status/fix-status/app/bulk"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/app/shared"
@@ -104,6 +105,9 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 	}
 	so := o.service
 	so.Logger, so.Clients, so.Metrics, so.Now = w.logger, w.clients, w.metrics, w.now
+	if so.Bulk, err = bulk.NewReader(bulk.Options{Clients: w.clients}); err != nil {
+		return nil, err
+	}
 	if so.SweepInterval == 0 {
 		so.SweepInterval = cfg.Repair.SweepInterval.Duration
 	}

@@ -1103,9 +1103,9 @@ func TestE2EAPIBudget(t *testing.T) {
 	}
 
 	// Again, by redeliveries of the webhooks: A is unchanged, every read is
-	// answered 304 and costs nothing; B changed only by fix-status's own
-	// skips, so its statuses are read again once, then B costs nothing
-	// either.
+	// answered 304 and costs nothing, and its file list (kept by head) is
+	// not read at all; B changed only by fix-status's own skips, so its
+	// statuses are read again once, then B costs nothing either.
 	redeliver := func(title string) {
 		t.Helper()
 		for _, d := range h.gh.Deliveries() {
@@ -1122,9 +1122,9 @@ func TestE2EAPIBudget(t *testing.T) {
 		charged     int64
 		notModified int64
 	}{
-		{"A", a, 0, 5}, // the PR, two file pages, statuses, check runs
-		{"Change docs/b.md", b, 1, 3},
-		{"Change docs/b.md", b, 0, 4},
+		{"A", a, 0, 3}, // the PR, statuses, check runs
+		{"Change docs/b.md", b, 1, 2},
+		{"Change docs/b.md", b, 0, 3},
 	} {
 		h.gh.ResetStats()
 		mark = h.mark()

@@ -77,10 +77,11 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	if o.cacheBytes == 0 {
 		o.cacheBytes = cfg.Server.HTTPCacheBytes
 	}
+	cache := ghapi.NewCache(o.cacheBytes)
 	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(),
 		githubapp.WithClientUserAgent("fix-status/"+version),
 		githubapp.WithClientTimeout(30*time.Second),
-		ghapi.WithCache(o.cacheBytes),
+		cache.ClientOption(),
 		githubapp.WithClientMiddleware(githubapp.ClientLogging(zerolog.DebugLevel), m.ClientMiddleware()),
 	)
 	if err != nil {
@@ -139,7 +140,7 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 		return nil, fmt.Errorf("failed to read the GitHub App (GET /app) at %s: %w", cfg.GitHub.V3APIURL, err)
 	}
 	rec := reconcile.New(reconcile.Options{
-		Clients: clients, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
+		Clients: clients, Cache: cache, Config: cfg, AppID: self.GetID(), AppSlug: self.GetSlug(),
 		Sources: loader, Metrics: m, Now: o.now, Locks: ropts.Locks, Claims: ropts.Claims, Pacer: gov,
 	})
 	if o.now == nil {
