@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/fix-status/fix-status/app/bulk"
+	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/govern"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
@@ -42,9 +43,10 @@ const (
 	readers            = 2
 )
 
-// Reconciler is what backfill needs of app.Reconciler.
+// Reconciler is what backfill needs of reconcile.Reconciler.
 type Reconciler interface {
 	Reconcile(ctx context.Context, ref plan.PRRef, trig reconcile.Trigger) (*plan.Report, error)
+	ReconcileGroup(ctx context.Context, g plan.MergeGroupRef, trig reconcile.Trigger) (*plan.Report, error)
 }
 
 // Progress is told what the run found and finished (a progress bar, log
@@ -91,9 +93,11 @@ type Runner struct {
 	fallbacks                     struct{ files, checks, repos atomic.Int64 }
 }
 
-// PRResult is what became of one PR.
+// PRResult is what became of one PR, or of one merge group.
 type PRResult struct {
-	Ref     plan.PRRef
+	Ref plan.PRRef
+	// Group is set for a merge group (Ref is then the PR it ends with).
+	Group   *plan.MergeGroupRef
 	HeadSHA string
 	// Priority says how close to merging the PR was ranked.
 	Priority string
@@ -106,6 +110,14 @@ type PRResult struct {
 	WriteLimited bool
 	Attempts     int
 	Err          error
+}
+
+// Name is the PR's, or the merge group's.
+func (r *PRResult) Name() string {
+	if r.Group != nil {
+		return r.Group.String()
+	}
+	return r.Ref.String()
 }
 
 // WouldWrite counts the writes the PR's plan asks for (the re-run comments
@@ -394,6 +406,9 @@ func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
 		}
 		return q.push(ctx, items...)
 	})
+	if err == nil {
+		err = rn.groups(ctx, repo)
+	}
 	if err != nil && ctx.Err() == nil {
 		rn.fail(Failure{Repo: repo.FullRepo(), Err: err})
 	}
@@ -404,18 +419,25 @@ func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
 // stale once some of the PR's writes were made, and reconciling from
 // fresh data never writes twice.
 func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
-	gov := rn.opts.Clients.Governor()
 	res := &PRResult{Ref: it.Ref, HeadSHA: it.HeadSHA, Priority: it.Priority()}
-	res.DryRun = rn.opts.DryRun || gov.WritesExhausted()
-	var rep *plan.Report
-	made := 0
-	attempts, err := gov.Retry(ctx, it.Ref.InstallationID, it.Ref.String(), func(attempt int) error {
-		trig := reconcile.Trigger{Event: "backfill", DryRun: res.DryRun}
+	return rn.attempt(ctx, res, func(trig reconcile.Trigger, attempt int) (*plan.Report, error) {
 		if attempt == 0 {
 			trig.Prefetched = it.Prefetched
 		}
+		return rn.opts.Reconciler.Reconcile(ctx, it.Ref, trig)
+	})
+}
+
+// attempt runs one PR's (or merge group's) reconcile under the governor's
+// retries and fills res.
+func (rn *Runner) attempt(ctx context.Context, res *PRResult, reconcile1 func(trig reconcile.Trigger, attempt int) (*plan.Report, error)) *PRResult {
+	gov := rn.opts.Clients.Governor()
+	res.DryRun = rn.opts.DryRun || gov.WritesExhausted()
+	var rep *plan.Report
+	made := 0
+	attempts, err := gov.Retry(ctx, res.Ref.InstallationID, res.Name(), func(attempt int) error {
 		var err error
-		rep, err = rn.opts.Reconciler.Reconcile(ctx, it.Ref, trig)
+		rep, err = reconcile1(reconcile.Trigger{Event: "backfill", DryRun: res.DryRun}, attempt)
 		if rep != nil {
 			made += rep.Writes
 		}
@@ -438,6 +460,35 @@ func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
 	return res
 }
 
+// groups reconciles the merge groups in a repository's queues: they wait
+// on the same required checks as its PRs.
+func (rn *Runner) groups(ctx context.Context, repo plan.RepoRef) error {
+	c, err := rn.opts.Clients.NewInstallationClient(repo.InstallationID)
+	if err != nil {
+		return err
+	}
+	groups, err := ghapi.ListMergeGroups(ctx, c, repo)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if rn.opts.Journal != nil && rn.opts.Journal.Done(g.String(), g.HeadSHA, rn.opts.DryRun) {
+			rn.resumedSkips.Add(1)
+			continue
+		}
+		rn.found.Add(1)
+		if rn.opts.Progress != nil {
+			rn.opts.Progress.Found(1)
+		}
+		_, pr, _ := plan.ParseGroupRef(g.HeadRef)
+		res := &PRResult{Ref: repo.PR(pr), Group: &g, HeadSHA: g.HeadSHA, Priority: "merge_group"}
+		rn.finish(ctx, rn.attempt(ctx, res, func(trig reconcile.Trigger, _ int) (*plan.Report, error) {
+			return rn.opts.Reconciler.ReconcileGroup(ctx, g, trig)
+		}))
+	}
+	return nil
+}
+
 // finish records a PR's result, in the journal too when it is done.
 func (rn *Runner) finish(ctx context.Context, r *PRResult) {
 	if r.Err != nil && ctx.Err() != nil {
@@ -447,7 +498,7 @@ func (rn *Runner) finish(ctx context.Context, r *PRResult) {
 	rn.finished.Add(1)
 	rn.mu.Lock()
 	if r.Err != nil {
-		rn.failures = append(rn.failures, Failure{PR: r.Ref.String(), Err: r.Err})
+		rn.failures = append(rn.failures, Failure{PR: r.Name(), Err: r.Err})
 	} else {
 		rn.results = append(rn.results, r)
 	}
@@ -457,7 +508,7 @@ func (rn *Runner) finish(ctx context.Context, r *PRResult) {
 		if r.Report != nil {
 			writes = r.Report.Writes
 		}
-		if err := rn.opts.Journal.Record(JournalEntry{PR: r.Ref.String(), HeadSHA: r.HeadSHA, DryRun: r.DryRun, Writes: writes, At: rn.opts.Clients.Governor().Now().UTC()}); err != nil {
+		if err := rn.opts.Journal.Record(JournalEntry{PR: r.Name(), HeadSHA: r.HeadSHA, DryRun: r.DryRun, Writes: writes, At: rn.opts.Clients.Governor().Now().UTC()}); err != nil {
 			zerolog.Ctx(ctx).Error().Err(err).Msg("failed to record a finished PR in the resume file")
 		}
 	}

@@ -419,7 +419,7 @@ func toBackfillReport(res *backfill.Result) backfillReport {
 		Results:         []backfillResult{}, Failures: []backfillFailure{},
 	}
 	for _, r := range res.Results {
-		br := backfillResult{PR: r.Ref.String(), HeadSHA: r.HeadSHA, Priority: r.Priority, DryRun: r.DryRun,
+		br := backfillResult{PR: r.Name(), HeadSHA: r.HeadSHA, Priority: r.Priority, DryRun: r.DryRun,
 			WriteLimited: r.WriteLimited, Decisions: []checkDecision{}}
 		if r.Report != nil {
 			cr := toCheckReport(r.Report)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
+	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
@@ -356,4 +358,59 @@ func TestE2EMergeQueueAPIBudget(t *testing.T) {
 		"GET /repos/{owner}/{repo}/commits/{ref}/statuses":   1,
 		"GET /repos/{owner}/{repo}/commits/{ref}/check-runs": 1,
 	}, 1, 3)
+}
+
+// TestBackfillMergeGroups: backfill reconciles the merge groups in
+// progress as well as the PRs: a docs-only group gets its path-filtered
+// context skipped on its commit, a group that changes the filtered paths is
+// reported blocked with the fix, and a resumed run skips the groups it
+// finished.
+func TestBackfillMergeGroups(t *testing.T) {
+	ctx := context.Background()
+	gh := fakegithubtest.Start(t, queueScenario{pulls: queuePulls}.yaml(), fakegithub.Options{})
+	docs, err := gh.Apply(ctx, fakegithub.Event{Type: "merge_group.checks_requested", Repo: queueRepo, Base: "main", PRs: []int{1}, User: "octocat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := gh.Apply(ctx, fakegithub.Event{Type: "merge_group.checks_requested", Repo: queueRepo, Base: "main", PRs: []int{2}, User: "octocat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resume := filepath.Join(t.TempDir(), "resume.jsonl")
+	run := runBackfillCmd(t, ctx, gh, nil, []string{"--dry-run=false", "--resume", resume}, nil)
+	if run.err != nil {
+		t.Fatal(run.err)
+	}
+	groups := map[string]backfillResult{}
+	for _, r := range run.report.Results {
+		if strings.Contains(r.PR, "merge group") {
+			groups[r.HeadSHA] = r
+		}
+	}
+	verdict := func(r backfillResult, context string) string {
+		for _, d := range r.Decisions {
+			if d.Context == context {
+				return d.Verdict + ": " + d.Reason
+			}
+		}
+		return "none"
+	}
+	if got := verdict(groups[docs.SHA], "lint"); got != "skip: Skipped: no changed file matches paths [src/**]" {
+		t.Errorf("docs-only group, lint: %s (results: %+v)", got, run.report.Results)
+	}
+	if got := verdict(groups[code.SHA], "lint"); !strings.HasPrefix(got, "blocked: ") || !strings.Contains(got, "add merge_group: to .github/workflows/lint.yml") {
+		t.Errorf("code group, lint: %s", got)
+	}
+	if s := groupStatus(group(gh.State(), docs.SHA), "lint"); s == nil || s.Creator != bot || s.State != "success" {
+		t.Errorf("lint on the docs-only group: %+v", s)
+	}
+	if s := groupStatus(group(gh.State(), code.SHA), "lint"); s != nil {
+		t.Errorf("lint written on the code group: %+v", s)
+	}
+	again := runBackfillCmd(t, ctx, gh, nil, []string{"--dry-run=false", "--resume", resume}, nil)
+	for _, r := range again.report.Results {
+		if strings.Contains(r.PR, "merge group") {
+			t.Errorf("the resumed run did %s again", r.PR)
+		}
+	}
 }
