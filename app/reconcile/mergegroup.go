@@ -20,7 +20,7 @@ import (
 // lock, and reads the group's branch again before writing: a group that
 // left the queue, or whose branch moved, is written nothing.
 func (r *Reconciler) ReconcileGroup(ctx context.Context, g plan.MergeGroupRef, trig Trigger) (*plan.Report, error) {
-	logger := zerolog.Ctx(ctx).With().Str("merge_group", g.String()).Str("trigger", trig.Event).Logger()
+	logger := zerolog.Ctx(ctx).With().Str("merge_group", g.String()).Logger()
 	ctx = logger.WithContext(ctx)
 	client, err := r.client(g.Repo.InstallationID)
 	if err != nil {

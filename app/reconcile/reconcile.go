@@ -218,7 +218,7 @@ func (r *Reconciler) client(installationID int64) (*github.Client, error) {
 // it reads the PR again (a free 304 when unchanged): when the head or the
 // base moved, it writes nothing more and starts again from fresh reads.
 func (r *Reconciler) Reconcile(ctx context.Context, ref plan.PRRef, trig Trigger) (*plan.Report, error) {
-	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Str("trigger", trig.Event).Logger()
+	logger := zerolog.Ctx(ctx).With().Str("pr", ref.String()).Logger()
 	ctx = logger.WithContext(ctx)
 	client, err := r.client(ref.InstallationID)
 	if err != nil {

@@ -170,6 +170,11 @@ func prepareOutput(configOut string) (outputFiles, error) {
 	if err := f.refuseExisting(); err != nil {
 		return f, err
 	}
+	// A directory that does not exist yet is made, readable by its owner
+	// alone: it will hold a private key.
+	if err := os.MkdirAll(filepath.Dir(abs), 0o700); err != nil {
+		return f, fmt.Errorf("--config-out: cannot make %s: %w", filepath.Dir(abs), err)
+	}
 	probe, err := os.CreateTemp(filepath.Dir(abs), ".fix-status-register-*")
 	if err != nil {
 		return f, fmt.Errorf("--config-out: cannot write in %s: %w", filepath.Dir(abs), err)

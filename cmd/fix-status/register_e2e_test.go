@@ -273,13 +273,17 @@ func TestRegisterThenServe(t *testing.T) {
 		t.Fatal(err)
 	}
 	public := "http://" + serveLn.Addr().String()
-	cfgPath := filepath.Join(t.TempDir(), "fix-status.yaml")
+	// A directory that does not exist yet is made, for its owner alone.
+	cfgPath := filepath.Join(t.TempDir(), "etc", "fix-status", "fix-status.yaml")
 
 	run := startRegister(t, "--web-url", gh.URL(), "--api-url", gh.URL(), "--org", "acme", "--name", "fix-status-e2e",
 		"--public-url", public+"/", "--config-out", cfgPath)
 	status, body, back := browse(t, run.page)
 	if err := run.wait(t); err != nil {
 		t.Fatalf("register: %v\n%s", err, run.out)
+	}
+	if fi, err := os.Stat(filepath.Dir(cfgPath)); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("the config's directory: %v, %v; want it made with mode 0700", fi.Mode(), err)
 	}
 	if status != http.StatusOK || !strings.Contains(body, "fix-status-e2e is registered") || back.Path != "/callback" || back.Query().Get("code") == "" {
 		t.Errorf("the browser ended at %s with %d %q; want register's callback page", back, status, body)

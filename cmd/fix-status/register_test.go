@@ -135,8 +135,9 @@ func TestRegisterRefusesBeforeGitHub(t *testing.T) {
 		{"no time to wait", []string{"--web-url", "https://github.com", "--timeout", "0s", "--config-out", fresh}, "--timeout: 0s is not positive"},
 		{"the config exists", []string{"--web-url", "https://github.com", "--config-out", taken}, taken + " exists"},
 		{"the key exists", []string{"--web-url", "https://github.com", "--config-out", keyTaken}, "keyed.private-key.pem exists"},
-		{"an unwritable directory", []string{"--web-url", "https://github.com", "--config-out", filepath.Join(dir, "none", "c.yaml")},
-			"cannot write in " + filepath.Join(dir, "none")},
+		// A file where a directory should be (as root, modes stop nothing).
+		{"a directory that cannot be made", []string{"--web-url", "https://github.com", "--config-out", filepath.Join(taken, "sub", "c.yaml")},
+			"cannot check " + filepath.Join(taken, "sub", "c.yaml") + ": lstat"},
 		{"a bad listen address", []string{"--web-url", "https://github.com", "--listen", "127.0.0.1:99999", "--config-out", fresh}, "--listen"},
 	}
 	for _, tc := range cases {
