@@ -416,7 +416,18 @@ func (s *Service) do(ctx context.Context, w Work) {
 	case KindAudit:
 		err = s.audit(ctx, w)
 	default:
-		err = fmt.Errorf("unknown work %q", w.Kind)
+		// Work a newer version queued (replicas of two versions share
+		// Redis during a rolling upgrade): queued again, for a replica
+		// that knows it.
+		if w.Attempt < MaxRetries {
+			w.Attempt++
+			if err := s.put(ctx, w, s.opts.RetryBackoff); err == nil {
+				logger.Warn().Str("kind", string(w.Kind)).Msg("work of a kind this version does not know; queued again for a replica that does")
+				return
+			}
+		}
+		logger.Error().Str("kind", string(w.Kind)).Msg("work of a kind this version does not know; dropped (the next sweep catches up)")
+		return
 	}
 	if err != nil {
 		s.retry(ctx, w, err)

@@ -236,3 +236,39 @@ func TestOneReconcilePerPR(t *testing.T) {
 		t.Errorf("writes %d: the follow-up wrote again", n)
 	}
 }
+
+// puts records the work put into a MemQueue.
+type puts struct {
+	*MemQueue
+	mu  sync.Mutex
+	all []Work
+}
+
+func (p *puts) Put(ctx context.Context, w Work, at time.Time) error {
+	p.mu.Lock()
+	p.all = append(p.all, w)
+	p.mu.Unlock()
+	return p.MemQueue.Put(ctx, w, at)
+}
+
+// TestUnknownWorkQueuedAgain: work of a kind this version does not know (a
+// newer replica queued it in the shared queue during a rolling upgrade) is
+// queued again, for a replica that knows it, a bounded number of times.
+func TestUnknownWorkQueuedAgain(t *testing.T) {
+	q := &puts{MemQueue: NewMemQueue(100, time.Now, nil)}
+	_, svc, _ := newService(t, Options{Queue: q, RetryBackoff: time.Hour})
+	w := Work{Kind: "from_the_future", Repo: widgets, Event: "test"}
+	for range MaxRetries + 1 {
+		svc.do(context.Background(), w)
+		q.mu.Lock()
+		if n := len(q.all); n > 0 {
+			w = q.all[n-1]
+		}
+		q.mu.Unlock()
+	}
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if len(q.all) != MaxRetries || q.all[MaxRetries-1].Attempt != MaxRetries || q.all[0].Kind != "from_the_future" {
+		t.Errorf("queued again: %+v; want %d times, then dropped", q.all, MaxRetries)
+	}
+}
