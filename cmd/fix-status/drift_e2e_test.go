@@ -26,7 +26,8 @@ import (
 )
 
 // scrape reads GET /metrics as Prometheus does and returns the value of
-// the series of name with exactly these labels, and whether it is there.
+// the series of name with exactly these labels (of a histogram, its count
+// of observations), and whether it is there.
 func (h *harness) scrape(t testing.TB, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
 	resp, err := http.Get(h.srv.URL() + "/metrics")
@@ -56,6 +57,8 @@ func (h *harness) scrape(t testing.TB, name string, labels map[string]string) (f
 			return m.GetGauge().GetValue(), true
 		case m.GetCounter() != nil:
 			return m.GetCounter().GetValue(), true
+		case m.GetHistogram() != nil:
+			return float64(m.GetHistogram().GetSampleCount()), true
 		}
 	}
 	return 0, false
