@@ -121,6 +121,11 @@ func TestDetailsPage(t *testing.T) {
 				t.Errorf("the page lacks %q", want)
 			}
 		}
+		// ci/e2e was re-triggered once on this head: its history lists it.
+		e2e := body[strings.Index(body, `id="check-ci-e2e"`):]
+		if e2e = e2e[:strings.Index(e2e, "</section>")]; !regexp.MustCompile(`Re-triggers on this commit</dt>\s*<dd><ol><li>[^<]+</li></ol>`).MatchString(e2e) {
+			t.Errorf("the ci/e2e section does not list its one re-trigger:\n%s", e2e)
+		}
 		if n := e.gh.Stats().Writes.Total; n != 0 {
 			t.Errorf("viewing the page made %d writes", n)
 		}

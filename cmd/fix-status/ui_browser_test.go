@@ -210,6 +210,7 @@ func TestBrowserDetailsPage(t *testing.T) {
 				t.Errorf("the ci/docs section lacks %q:\n%s", want, docs)
 			}
 		}
+		checkAccessible(t, ctx)
 		screenshot(t, ctx, "details.png")
 	})
 	t.Run("someone who cannot read the repository gets 404", func(t *testing.T) {
@@ -279,5 +280,80 @@ func TestBrowserDashboard(t *testing.T) {
 		!strings.Contains(findings[0][4], "no job reports pull-kubernetes-bazel") {
 		t.Errorf("audit findings on the dashboard: %q", findings)
 	}
+	checkAccessible(t, ctx)
 	screenshot(t, ctx, "dashboard.png")
+}
+
+// accessibilityProblems runs in the page: what a screen reader or a reader
+// with low vision would trip on. The document names its language; images
+// have alt text; form controls have labels; tables have captions (or an
+// aria-label) and their header cells a scope; every link and button has an
+// accessible name; and every element's own text has a contrast of at least
+// 4.5:1 (WCAG AA) against the background it is drawn on.
+const accessibilityProblems = `(() => {
+  const out = [];
+  const name = el => (el.id ? '#' + el.id : el.tagName.toLowerCase()) + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
+  if (!document.documentElement.lang) out.push('html has no lang');
+  for (const el of document.querySelectorAll('img')) if (!el.hasAttribute('alt')) out.push('img without alt: ' + el.src);
+  for (const el of document.querySelectorAll('input:not([type=hidden]), select, textarea')) {
+    if (!el.labels.length && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) out.push('control without a label: ' + name(el));
+  }
+  for (const el of document.querySelectorAll('table')) {
+    if (!el.querySelector('caption') && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby')) out.push('table without a caption: ' + name(el));
+  }
+  for (const el of document.querySelectorAll('th')) if (!el.getAttribute('scope')) out.push('th without scope: ' + name(el));
+  for (const el of document.querySelectorAll('a, button')) {
+    if (!(el.textContent || '').trim() && !el.getAttribute('aria-label') && !el.getAttribute('title')) out.push('link or button without a name: ' + el.outerHTML.slice(0, 80));
+  }
+  const rgba = s => { const m = s.match(/[\d.]+/g).map(Number); return m.length === 3 ? [...m, 1] : m; };
+  const lum = ([r, g, b]) => { const f = c => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; }; return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b); };
+  const background = el => {
+    for (; el; el = el.parentElement) { const c = rgba(getComputedStyle(el).backgroundColor); if (c[3] > 0) return c; }
+    return [255, 255, 255, 1];
+  };
+  for (const el of document.body.querySelectorAll('*')) {
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    const st = getComputedStyle(el);
+    if (!own || st.visibility === 'hidden' || st.display === 'none' || el.closest('svg')) continue;
+    const fg = rgba(st.color), bg = background(el);
+    const mixed = fg.slice(0, 3).map((c, i) => c * fg[3] + bg[i] * (1 - fg[3]));
+    const [a, b] = [lum(mixed), lum(bg)].sort((x, y) => y - x);
+    const ratio = (a + 0.05) / (b + 0.05);
+    if (ratio < 4.5) out.push('contrast ' + ratio.toFixed(2) + ':1 for ' + name(el));
+  }
+  return out;
+})()`
+
+// checkAccessible fails the test with every accessibility problem of the
+// page in ctx.
+func checkAccessible(t *testing.T, ctx context.Context) {
+	t.Helper()
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](accessibilityProblems))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("accessibility: %s", p)
+	}
+}
+
+// TestBrowserAccessibilityCheck: the check finds what it looks for, on a
+// page made to have each problem.
+func TestBrowserAccessibilityCheck(t *testing.T) {
+	chromium(t)
+	page := `<html><body style="background:#fff"><p style="color:#bbb">faint</p><img src="x.png">` +
+		`<input id="q"><table><tr><th>h</th></tr></table><a href="/"></a></body></html>`
+	ctx := tab(t)
+	navigate(t, ctx, "data:text/html,"+url.PathEscape(page))
+	problems, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](accessibilityProblems))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(problems, "\n")
+	for _, want := range []string{"html has no lang", "img without alt", "control without a label: #q", "table without a caption",
+		"th without scope", "link or button without a name", `contrast 1.92:1 for p "faint"`} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the check missed %q; it found:\n%s", want, got)
+		}
+	}
 }
