@@ -183,6 +183,27 @@ func TestE2EDriftProtection(t *testing.T) {
 	}
 }
 
+// TestE2EDriftRuleset: a repository ruleset that starts requiring a
+// context no job reports is found at once (repository_ruleset.created:
+// Warn, gauge 1); deleting the ruleset clears it.
+func TestE2EDriftRuleset(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, widgets{required: []string{"pull-unit"}}.yaml(), harnessOptions{grace: time.Hour, catchUp: true})
+	orphaned := findingsOf(widgetsRepo, "orphaned")
+	h.waitSeries(t, "fix_status_audit_findings", orphaned, 0)
+	rules := []fakegithub.ScenarioRule{{Type: "required_status_checks", Parameters: map[string]any{
+		"required_status_checks": []any{map[string]any{"context": "pull-integration"}}}}}
+	h.event(t, fakegithub.Event{Type: "repository_ruleset.created", Repo: widgetsRepo, Branch: "main", Rules: rules})
+	h.waitSeries(t, "fix_status_audit_findings", orphaned, 1)
+	warn := h.waitLog(t, "the warning of pull-integration", auditWarning(widgetsRepo, "main", "pull-integration", "orphaned"))
+	if reason, _ := warn["reason"].(string); !strings.Contains(reason, "no job reports pull-integration") {
+		t.Errorf("reason: %q", reason)
+	}
+	h.event(t, fakegithub.Event{Type: "repository_ruleset.deleted", Repo: widgetsRepo, Branch: "main"})
+	h.waitSeries(t, "fix_status_audit_findings", orphaned, 0)
+	h.waitLog(t, "pull-integration gone", auditGone(widgetsRepo, "pull-integration", "orphaned"))
+}
+
 // lintWorkflow is a GitHub Actions workflow whose one job reports name.
 func lintWorkflow(name string) string {
 	return "name: CI\non: [pull_request]\njobs:\n  lint:\n    name: " + name + "\n    runs-on: ubuntu-latest\n    steps: [{run: make lint}]\n"
