@@ -78,6 +78,10 @@ type Options struct {
 	// RetryBackoff is the first wait before failed work is tried again; it
 	// doubles per attempt, up to 10 minutes (default 30s).
 	RetryBackoff time.Duration
+	// Jitter spreads the backoff of work that failed on a passing problem
+	// (default: a wait picked in [d/2, d]), so that work failed together
+	// in an outage does not come back together.
+	Jitter func(d time.Duration) time.Duration
 	// OnReport, when set, is told the outcome of every reconcile the
 	// service runs (the demo shows what fix-status did; the stuck-PR
 	// tracker and operators' auditing hook here). It is called from the
@@ -146,6 +150,9 @@ func New(rec *reconcile.Reconciler, opts Options) *Service {
 	}
 	if opts.RetryBackoff == 0 {
 		opts.RetryBackoff = DefaultRetryBackoff
+	}
+	if opts.Jitter == nil {
+		opts.Jitter = func(d time.Duration) time.Duration { return d/2 + govern.FullJitter(d-d/2) }
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -441,6 +448,10 @@ func (s *Service) retry(ctx context.Context, w Work, err error) time.Duration {
 	if !ok {
 		logger.Error().Err(err).Msg("work failed; left to the next event or sweep")
 		return 0
+	}
+	if ghapi.Classify(err, s.opts.Now()).Kind == ghapi.Transient {
+		// A rate limit's wait is GitHub's; a backoff is ours to spread.
+		wait = s.opts.Jitter(wait)
 	}
 	w.Attempt++
 	if perr := s.put(ctx, w, wait); perr != nil {
