@@ -22,6 +22,14 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
+// The server's fixed HTTP paths, on server.port: the probes and the
+// scrapes of a deployment point at them.
+const (
+	HealthzPath = "/healthz" // liveness: answers while the process lives
+	ReadyzPath  = "/readyz"  // readiness: 503 once a drain starts
+	MetricsPath = "/metrics"
+)
+
 // Named defaults of the server config.
 const (
 	DefaultAddress           = "127.0.0.1"

@@ -292,7 +292,7 @@ func TestKustomizations(t *testing.T) {
 			}
 			for _, sm := range r.serviceMonitors {
 				if !selects(&sm.Spec.Selector, svc.Labels) || len(sm.Spec.Endpoints) != 1 ||
-					sm.Spec.Endpoints[0].Port != svc.Spec.Ports[0].Name || sm.Spec.Endpoints[0].Path != "/metrics" {
+					sm.Spec.Endpoints[0].Port != svc.Spec.Ports[0].Name || sm.Spec.Endpoints[0].Path != config.MetricsPath {
 					t.Errorf("ServiceMonitor does not scrape the Service's /metrics: selector %v, endpoints %d", sm.Spec.Selector.MatchLabels, len(sm.Spec.Endpoints))
 				}
 			}
@@ -424,7 +424,7 @@ func checkPortsAndProbes(t *testing.T, c *corev1.Container, cfg *config.Server) 
 	for name, p := range map[string]struct {
 		probe *corev1.Probe
 		path  string
-	}{"liveness": {c.LivenessProbe, "/healthz"}, "readiness": {c.ReadinessProbe, "/readyz"}} {
+	}{"liveness": {c.LivenessProbe, config.HealthzPath}, "readiness": {c.ReadinessProbe, config.ReadyzPath}} {
 		if p.probe == nil || p.probe.HTTPGet == nil {
 			t.Errorf("%s probe: want an HTTP GET", name)
 			continue

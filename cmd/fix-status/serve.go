@@ -168,10 +168,10 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		githubapp.WithScheduler(s.intake), githubapp.WithErrorCallback(onError)))
 	mux := http.NewServeMux()
 	mux.Handle(WebhookRoute, dispatcher)
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle(config.MetricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	pg.mount(mux)
-	mux.HandleFunc("/healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
-	mux.HandleFunc("/readyz", func(rw http.ResponseWriter, _ *http.Request) {
+	mux.HandleFunc(config.HealthzPath, func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
+	mux.HandleFunc(config.ReadyzPath, func(rw http.ResponseWriter, _ *http.Request) {
 		if !s.ready.Load() {
 			http.Error(rw, "starting or draining", http.StatusServiceUnavailable)
 			return
