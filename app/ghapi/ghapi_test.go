@@ -316,7 +316,7 @@ func TestClassify(t *testing.T) {
 // than its size, however many entries come.
 func TestHTTPCacheBoundedInBytes(t *testing.T) {
 	const size = 4 << 20
-	c := NewHTTPCache(size)
+	c := byteCache{NewCache(size).c}
 	page := make([]byte, 3<<10) // under a 1,024th of the size
 	for i := 0; i < 10000; i++ {
 		c.Set(fmt.Sprintf("https://api.github.com/repos/o/r/pulls/%d/files", i), page)

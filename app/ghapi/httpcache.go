@@ -46,9 +46,6 @@ func (c *Cache) ClientOption() githubapp.ClientOption {
 // WithCache is the client option of a new Cache of maxBytes.
 func WithCache(maxBytes int64) githubapp.ClientOption { return NewCache(maxBytes).ClientOption() }
 
-// NewHTTPCache returns an HTTP cache of at most maxBytes.
-func NewHTTPCache(maxBytes int64) httpcache.Cache { return byteCache{NewCache(maxBytes).c} }
-
 // byteCache is the Cache as an httpcache.Cache (httpcache's own memory
 // cache grows without limit, and an LRU of entries is unbounded in bytes: a
 // page of 100 changed files is 50 KB).
