@@ -91,10 +91,8 @@ func (s *Service) command(ctx context.Context, req CommandRequest) error {
 		release()
 		return err
 	}
-	if mq, ok := s.q.(*MemQueue); ok {
-		// The command re-checks the PR now; a queued re-check would repeat it.
-		mq.Remove(Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number}.Key())
-	}
+	// The command re-checks the PR now; a queued re-check would repeat it.
+	s.q.Remove(Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number}.Key())
 	rep, rerr := s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "comment",
 		Command: &plan.Command{Commenter: req.Commenter, Association: req.Association}})
 	if rep != nil && rep.Refused {

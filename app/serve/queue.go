@@ -31,6 +31,10 @@ type Queue interface {
 	Len() int
 	// Idle reports whether nothing is queued or being done.
 	Idle() bool
+	// Remove drops queued work of key k that is not due yet (a /fix-status
+	// run does a PR's queued re-check now; a merge group that left the
+	// queue needs no check).
+	Remove(k string)
 }
 
 // MemQueue is the queue of one replica, in memory: lost with the process
@@ -203,8 +207,7 @@ func (q *MemQueue) Close(ctx context.Context) error {
 	}
 }
 
-// Remove drops queued work of key k that is not due yet (a /fix-status run
-// does a PR's queued re-check now).
+// Remove implements Queue.
 func (q *MemQueue) Remove(k string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -360,9 +360,7 @@ func (s *Service) MergeGroupEvent(ctx context.Context, g plan.MergeGroupRef, eve
 // (merged, dequeued, invalidated): queued work for it is dropped, and
 // work in flight finds its branch gone before it writes.
 func (s *Service) MergeGroupDestroyed(g plan.MergeGroupRef) {
-	if mq, ok := s.q.(*MemQueue); ok {
-		mq.Remove(Work{Kind: KindMergeGroup, Repo: g.Repo, SHA: g.HeadSHA}.Key())
-	}
+	s.q.Remove(Work{Kind: KindMergeGroup, Repo: g.Repo, SHA: g.HeadSHA}.Key())
 }
 
 // Command queues a /fix-status run.

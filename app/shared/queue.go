@@ -319,6 +319,14 @@ func (q *Queue) Idle() bool {
 	return err == nil && n == 0 && active == 0
 }
 
+// Remove implements serve.Queue: work of key k scheduled for later is
+// deleted; work due or being done is left.
+func (q *Queue) Remove(k string) {
+	if info, err := q.insp.GetTaskInfo(q.name, k); err == nil && info.State == asynq.TaskStateScheduled {
+		_ = q.insp.DeleteTask(q.name, k)
+	}
+}
+
 // asynqLogger sends asynq's log lines to zerolog.
 type asynqLogger struct{ l *zerolog.Logger }
 

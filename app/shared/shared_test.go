@@ -270,3 +270,22 @@ func TestPacerSharedByReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestQueueRemove: queued work not due yet is removed (a /fix-status run
+// does a PR's re-check now; a merge group left the queue).
+func TestQueueRemove(t *testing.T) {
+	r := newRedis(t)
+	ctx := context.Background()
+	q := r.Queue(QueueOptions{Max: 10, Timeout: 10 * time.Second})
+	if err := q.Put(ctx, prWork(1, "recheck"), time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	q.Remove(prWork(2, "").Key()) // nothing queued: no-op
+	if n := q.Len(); n != 1 {
+		t.Fatalf("queued %d, want 1", n)
+	}
+	q.Remove(prWork(1, "").Key())
+	if n := q.Len(); n != 0 {
+		t.Errorf("queued %d after Remove, want 0", n)
+	}
+}
