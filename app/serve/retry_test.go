@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/google/go-github/v60/github"
+
+	"github.com/fix-status/fix-status/app/ghapi"
 )
 
 func TestRetryAfter(t *testing.T) {
@@ -44,10 +46,15 @@ func TestRetryAfter(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, ok := retryAfter(tt.err, tt.attempt, now, 30*time.Second)
+			got, ok := retryAfter(ghapi.Classify(tt.err, now), tt.attempt, 30*time.Second)
 			if got != tt.want || ok != tt.retry {
 				t.Errorf("got %s %v, want %s %v", got, ok, tt.want, tt.retry)
 			}
 		})
+	}
+	// From 30s the last attempt waits 8 minutes; a longer first wait meets
+	// the bound.
+	if got, ok := retryAfter(ghapi.Classify(answer(502), now), MaxRetries-1, 2*time.Minute); got != maxBackoff || !ok {
+		t.Errorf("the backoff from 2m at attempt %d: %s %v, want %s", MaxRetries-1, got, ok, maxBackoff)
 	}
 }

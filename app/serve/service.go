@@ -90,6 +90,11 @@ type Options struct {
 	// Now is the clock (default time.Now).
 	Now     func() time.Time
 	Metrics *metrics.Metrics
+	// Governor, when set, is the one the clients go through: failures are
+	// classified with what it knows (govern.Governor.Classify: an exhausted
+	// GraphQL budget, a sweep page's, waits for the reset it saw); without
+	// it, by ghapi.Classify.
+	Governor *govern.Governor
 	// Auditor, when set, turns the drift watch on: each repository is
 	// audited at the start-up sweep and with each sweep (at most once per
 	// half a sweep interval), and whenever a branch_protection_rule or
@@ -439,15 +444,24 @@ func (s *Service) do(ctx context.Context, w Work) {
 	}
 }
 
+// classify says what a failure of work for installation inst calls for.
+func (s *Service) classify(err error, inst int64) ghapi.Class {
+	if s.opts.Governor != nil {
+		return s.opts.Governor.Classify(err, inst)
+	}
+	return ghapi.Classify(err, s.opts.Now())
+}
+
 // retry puts failed work back when the failure passes; it says when.
 func (s *Service) retry(ctx context.Context, w Work, err error) time.Duration {
 	logger := zerolog.Ctx(ctx)
-	wait, ok := retryAfter(err, w.Attempt, s.opts.Now(), s.opts.RetryBackoff)
+	c := s.classify(err, w.Repo.InstallationID)
+	wait, ok := retryAfter(c, w.Attempt, s.opts.RetryBackoff)
 	if !ok {
 		logger.Error().Err(err).Msg("work failed; left to the next event or sweep")
 		return 0
 	}
-	if ghapi.Classify(err, s.opts.Now()).Kind == ghapi.Transient {
+	if c.Kind == ghapi.Transient {
 		// A rate limit's wait is GitHub's; a backoff is ours to spread.
 		wait = s.opts.Jitter(wait)
 	}
@@ -460,14 +474,13 @@ func (s *Service) retry(ctx context.Context, w Work, err error) time.Duration {
 	return wait
 }
 
-// retryAfter says whether, and when, failed work is tried again: as GitHub
-// said for a rate limit, with exponential backoff from base after a
-// transient failure, never after a permanent one.
-func retryAfter(err error, attempt int, now time.Time, base time.Duration) (time.Duration, bool) {
+// retryAfter says whether, and when, work that failed as c says is tried
+// again: as GitHub said for a rate limit, with exponential backoff from base
+// after a transient failure, never after a permanent one.
+func retryAfter(c ghapi.Class, attempt int, base time.Duration) (time.Duration, bool) {
 	if attempt >= MaxRetries {
 		return 0, false
 	}
-	c := ghapi.Classify(err, now)
 	switch c.Kind {
 	case ghapi.Limited:
 		if c.Wait <= 0 {

@@ -39,7 +39,7 @@ func (s *Service) sweepWork(repo plan.RepoRef, event string) Work {
 func (s *Service) sweepPage(ctx context.Context, w Work) error {
 	page, err := s.opts.Bulk.ReadPage(ctx, w.Repo, w.Cursor, nil)
 	if err != nil {
-		if rest, ok := s.opts.Bulk.RESTFallback(w.Cursor); ok && ctx.Err() == nil && ghapi.Classify(err, s.opts.Now()).Kind == ghapi.Permanent {
+		if rest, ok := s.opts.Bulk.RESTFallback(w.Cursor); ok && ctx.Err() == nil && s.classify(err, w.Repo.InstallationID).Kind == ghapi.Permanent {
 			// GraphQL cannot answer for the repository (an old GHES, say):
 			// the sweep reads it by REST from its first page.
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("sweep: GraphQL failed; reading the repository's PRs by REST")

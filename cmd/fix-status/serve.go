@@ -104,7 +104,7 @@ func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*serve
 		return nil, err
 	}
 	so := o.service
-	so.Logger, so.Clients, so.Metrics, so.Now = w.logger, w.clients, w.metrics, w.now
+	so.Logger, so.Clients, so.Governor, so.Metrics, so.Now = w.logger, w.clients, w.clients.Governor(), w.metrics, w.now
 	if so.Bulk, err = bulk.NewReader(bulk.Options{Clients: w.clients}); err != nil {
 		return nil, err
 	}

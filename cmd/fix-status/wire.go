@@ -31,7 +31,6 @@ type wired struct {
 	// request of every driver (webhooks, sweeps, backfill, the pages)
 	// keeps inside GitHub's rate limits together.
 	clients *govern.Clients
-	gov     *govern.Governor
 	rec     *reconcile.Reconciler
 	// loader and appID are the reconciler's rule loader and fix-status's
 	// own app id, for the audit.
@@ -146,5 +145,5 @@ func wire(ctx context.Context, cfg *config.Server, o wireOptions) (*wired, error
 	if o.now == nil {
 		o.now = time.Now
 	}
-	return &wired{cfg: cfg, clients: clients, gov: gov, rec: rec, loader: loader, appID: self.GetID(), metrics: m, logger: logger, now: o.now, shared: rd}, nil
+	return &wired{cfg: cfg, clients: clients, rec: rec, loader: loader, appID: self.GetID(), metrics: m, logger: logger, now: o.now, shared: rd}, nil
 }
