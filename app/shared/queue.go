@@ -81,10 +81,11 @@ func (q *Queue) Put(ctx context.Context, w serve.Work, at time.Time) error {
 
 // put tries once; done is false when it should try again.
 func (q *Queue) put(ctx context.Context, w serve.Work, at time.Time) (bool, error) {
-	if full, err := q.full(); err != nil || full {
-		if err != nil {
-			return true, err
-		}
+	full, err := q.full()
+	if err != nil {
+		return true, err
+	}
+	if full {
 		// Work whose key is being done is its follow-up, however full
 		// the queue.
 		if info, ierr := q.insp.GetTaskInfo(q.name, w.Key()); ierr == nil && info.State == asynq.TaskStateActive {
@@ -92,7 +93,7 @@ func (q *Queue) put(ctx context.Context, w serve.Work, at time.Time) (bool, erro
 		}
 		return true, fmt.Errorf("%s: %w (%d)", w.Key(), serve.ErrQueueFull, q.max)
 	}
-	err := q.enqueue(ctx, w, at)
+	err = q.enqueue(ctx, w, at)
 	if err == nil {
 		q.mu.Lock()
 		q.size++ // counted until the size is read again

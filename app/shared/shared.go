@@ -55,36 +55,13 @@ func New(rdb *redis.Client, prefix string) *Redis {
 // Close closes the connection.
 func (r *Redis) Close() error { return r.rdb.Close() }
 
-// Client is the underlying client (for the queue and the write pacer).
-func (r *Redis) Client() *redis.Client { return r.rdb }
-
 func (r *Redis) key(parts ...string) string { return r.prefix + strings.Join(parts, ":") }
 
-// Deliveries de-duplicates webhook deliveries across replicas (serve.Deliveries).
-type Deliveries struct {
-	r   *Redis
-	ttl time.Duration
-}
-
-// Deliveries remembers delivery ids for ttl.
-func (r *Redis) Deliveries(ttl time.Duration) *Deliveries { return &Deliveries{r: r, ttl: ttl} }
-
-// Claim records id and reports whether it is new; a delivery without an id
-// is always new.
-func (d *Deliveries) Claim(ctx context.Context, id string) (bool, error) {
-	if id == "" {
-		return true, nil
-	}
-	ok, err := d.r.rdb.SetNX(ctx, d.r.key("delivery", id), 1, d.ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("failed to record delivery %s: %w", id, err)
-	}
-	return ok, nil
-}
-
-// Release forgets id.
-func (d *Deliveries) Release(ctx context.Context, id string) error {
-	return d.r.rdb.Del(ctx, d.r.key("delivery", id)).Err()
+// Deliveries de-duplicates webhook deliveries across replicas
+// (serve.Deliveries): a delivery id is claimed once for ttl; a delivery
+// without an id is always new.
+func (r *Redis) Deliveries(ttl time.Duration) *Claims {
+	return &Claims{r: r, kind: "delivery", ttl: ttl}
 }
 
 // Locks are per-PR locks across replicas (reconcile.Locker). A lock is a
@@ -160,26 +137,32 @@ func (l *Leases) TryLease(ctx context.Context, name string, ttl time.Duration) (
 	return hold(lk, ttl), true, nil
 }
 
-// Claims are claims on re-triggers (reconcile.Claims): the nth re-trigger
-// of a context on a head SHA is made once, whichever replica gets there.
+// Claims are keys claimed once across replicas, each for ttl: re-triggers
+// (reconcile.Claims: the nth re-trigger of a context on a head SHA is made
+// once, whichever replica gets there) and delivery ids (Deliveries).
 type Claims struct {
-	r   *Redis
-	ttl time.Duration
+	r    *Redis
+	kind string
+	ttl  time.Duration
 }
 
-// Claims are kept for ttl.
-func (r *Redis) Claims(ttl time.Duration) *Claims { return &Claims{r: r, ttl: ttl} }
+// Claims are claims on re-triggers, kept for ttl.
+func (r *Redis) Claims(ttl time.Duration) *Claims { return &Claims{r: r, kind: "claim", ttl: ttl} }
+
+// Claim claims key and reports whether it was free; an empty key is always
+// free.
+func (c *Claims) Claim(ctx context.Context, key string) (bool, error) {
+	if key == "" {
+		return true, nil
+	}
+	ok, err := c.r.rdb.SetNX(ctx, c.r.key(c.kind, key), 1, c.ttl).Result()
+	if err != nil {
+		return false, fmt.Errorf("failed to claim %s %s: %w", c.kind, key, err)
+	}
+	return ok, nil
+}
 
 // Release gives a claim back.
 func (c *Claims) Release(ctx context.Context, key string) error {
-	return c.r.rdb.Del(ctx, c.r.key("claim", key)).Err()
-}
-
-// Claim claims key and reports whether it was free.
-func (c *Claims) Claim(ctx context.Context, key string) (bool, error) {
-	ok, err := c.r.rdb.SetNX(ctx, c.r.key("claim", key), 1, c.ttl).Result()
-	if err != nil {
-		return false, fmt.Errorf("failed to claim %s: %w", key, err)
-	}
-	return ok, nil
+	return c.r.rdb.Del(ctx, c.r.key(c.kind, key)).Err()
 }

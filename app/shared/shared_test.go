@@ -44,6 +44,14 @@ func TestDeliveriesAndClaims(t *testing.T) {
 	if ok, _ := c.Claim(ctx, "acme/widgets#1:abc:pull-unit:1"); ok {
 		t.Error("the same re-trigger claimed twice")
 	}
+	if ok, _ := c.Claim(ctx, "guid-1"); !ok {
+		t.Error("a re-trigger claim collided with a delivery id")
+	}
+	for range 2 {
+		if ok, err := d1.Claim(ctx, ""); !ok || err != nil {
+			t.Errorf("a delivery without an id: %v %v, want always new", ok, err)
+		}
+	}
 }
 
 func TestLocks(t *testing.T) {
