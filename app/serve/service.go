@@ -524,7 +524,9 @@ func (s *Service) reconcileWith(ctx context.Context, w Work, pf *reconcile.Prefe
 func (s *Service) recheckLater(ctx context.Context, w Work, rep *plan.Report) {
 	if t := plan.RecheckAt(rep.Decisions); !t.IsZero() {
 		w.Event, w.Attempt, w.OpenedHead, w.Command = "recheck", 0, "", nil
-		if err := s.q.Put(ctx, w, t.Add(time.Second)); err != nil {
+		// Queued as s.put queues: work that ran out of time (a report with
+		// a failed write) still queues its re-check.
+		if err := s.q.Put(context.WithoutCancel(ctx), w, t.Add(time.Second)); err != nil {
 			zerolog.Ctx(ctx).Warn().Err(err).Msg("cannot queue the re-check; left to the sweep")
 		}
 	}
