@@ -92,7 +92,8 @@ func (s *Service) command(ctx context.Context, req CommandRequest) error {
 		return err
 	}
 	// The command re-checks the PR now; a queued re-check would repeat it.
-	s.q.Remove(Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number}.Key())
+	recheck := Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number}
+	s.q.Remove(recheck.Key())
 	rep, rerr := s.rec.Reconcile(ctx, ref, reconcile.Trigger{Event: "comment",
 		Command: &plan.Command{Commenter: req.Commenter, Association: req.Association}})
 	if rep != nil && rep.Refused {
@@ -110,7 +111,7 @@ func (s *Service) command(ctx context.Context, req CommandRequest) error {
 		return err
 	}
 	if rep != nil {
-		s.recheckLater(ctx, Work{Kind: KindPR, Repo: ref.RepoRef, Number: ref.Number}, rep)
+		s.recheckLater(ctx, recheck, rep)
 	}
 	return nil
 }

@@ -230,11 +230,3 @@ func (q *MemQueue) Idle() bool {
 	defer q.mu.Unlock()
 	return len(q.pending) == 0 && q.running == 0
 }
-
-// deferred reports whether work of key k waits for k's work in flight.
-func (q *MemQueue) deferred(k string) bool {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	it := q.pending[k]
-	return it != nil && it.deferred
-}

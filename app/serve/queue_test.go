@@ -7,6 +7,14 @@ import (
 	"time"
 )
 
+// deferred reports whether work of key k waits for k's work in flight.
+func (q *MemQueue) deferred(k string) bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	it := q.pending[k]
+	return it != nil && it.deferred
+}
+
 // TestQueueClockMoved: work queued for later whose time the clock has
 // passed (a test moved it; the timer was set by the wall clock) is done
 // as soon as more work of its key comes.

@@ -95,11 +95,7 @@ type server struct {
 func newServer(ctx context.Context, cfg *config.Server, o serverOptions) (*server, error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	wo := wireOptions{registry: reg, now: o.now, sleep: o.sleep}
-	if o.logOut != nil {
-		wo.logOut = o.logOut
-	}
-	w, err := wire(ctx, cfg, wo)
+	w, err := wire(ctx, cfg, wireOptions{registry: reg, logOut: o.logOut, now: o.now, sleep: o.sleep})
 	if err != nil {
 		return nil, err
 	}
