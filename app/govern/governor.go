@@ -482,13 +482,9 @@ func (g *Governor) observe(ctx context.Context, inst int64, resource string, wri
 				Int("reserve", r).Msg("the reserve is more than half the rate limit; using half")
 		}
 	}
-	if limited {
-		if s := h.Get("Retry-After"); s != "" {
-			if secs, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
-				g.stats.secondaryLimited.Add(1)
-				g.pauseLocked(inst, now.Add(time.Duration(secs)*time.Second))
-			}
-		}
+	if d := ghapi.RetryAfter(h); limited && d >= 0 {
+		g.stats.secondaryLimited.Add(1)
+		g.pauseLocked(inst, now.Add(d))
 	}
 }
 
@@ -614,11 +610,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// retry-after for the retry decision.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		_ = resp.Body.Close()
-		he := &ghapi.HTTPError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-			he.RetryAfter = time.Duration(secs) * time.Second
-		}
-		return nil, he
+		return nil, &ghapi.HTTPError{StatusCode: resp.StatusCode, RetryAfter: ghapi.RetryAfter(resp.Header), Message: strings.TrimSpace(string(body))}
 	}
 	return resp, nil
 }
