@@ -168,7 +168,7 @@ func (f *fileList) toREST() { f.rest, f.more, f.names = true, false, nil }
 
 // files is the complete list, as ghapi.ReadFiles says it.
 func (f *fileList) files() *plan.Files {
-	return &plan.Files{Names: f.names, Complete: len(f.names) < ghapi.MaxPRFiles && (f.changed == 0 || len(f.names) >= f.changed)}
+	return &plan.Files{Names: f.names, Complete: ghapi.FilesComplete(len(f.names), f.changed)}
 }
 
 // graphqlPage reads one page of PRs in one query, then pages the files of
