@@ -13,7 +13,8 @@ import (
 )
 
 func item(n int, approved, green, draft bool) *Item {
-	return &Item{Ref: plan.RepoRef{Owner: "o", Repo: "r"}.PR(n), Approved: approved, Green: green, Draft: draft}
+	return &Item{Ref: plan.RepoRef{Owner: "o", Repo: "r"}.PR(n), Prefetched: &reconcile.Prefetched{PR: plan.PRInfo{Number: n, Draft: draft}},
+		Approved: approved, Green: green}
 }
 
 // TestQueueOrder: approved and green first, then green, then approved, then
@@ -93,7 +94,7 @@ func TestQueueBounded(t *testing.T) {
 func TestQueueBoundedByFiles(t *testing.T) {
 	withFiles := func(n, files int) *Item {
 		it := item(n, false, false, false)
-		it.Prefetched = &reconcile.Prefetched{Files: &plan.Files{Names: make([]string, files)}}
+		it.Prefetched.Files = &plan.Files{Names: make([]string, files)}
 		return it
 	}
 	q := newQueue(100, 250)
