@@ -362,11 +362,12 @@ func (rn *Runner) done(name, sha string) bool {
 // are counted, not read further.
 func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
 	logger := zerolog.Ctx(ctx).With().Str("repo", repo.FullRepo()).Logger()
-	// Each PR is read once per run: keeping thousands of responses in the
-	// HTTP cache would only hold memory.
-	ctx = govern.WithoutCache(logger.WithContext(ctx))
+	ctx = logger.WithContext(ctx)
 	skip := func(ref plan.PRRef, pr plan.PRInfo) bool { return rn.done(ref.String(), pr.HeadSHA) }
-	err := rn.reader.Pages(ctx, repo, skip, func(p *bulk.Page) error {
+	// Each PR is read in bulk once per run: keeping thousands of responses
+	// in the HTTP cache would only hold memory. The merge groups are
+	// reconciled as the PRs are, through the cache.
+	err := rn.reader.Pages(govern.WithoutCache(ctx), repo, skip, func(p *bulk.Page) error {
 		if p.FallbackErr != nil {
 			logger.Warn().Err(p.FallbackErr).Msg("GraphQL read failed; reading the repository by REST")
 			rn.fallbacks.repos.Add(1)
