@@ -32,14 +32,14 @@ const (
 	ReadsREST    = bulk.ModeREST
 )
 
-// Defaults. The queue holds the PRs read ahead of the workers, so that the
-// best of them go first; its file bound keeps big PRs from filling memory
-// (100,000 file names are a few MB), while a PR bigger than the bound
-// alone still gets in when the queue is empty.
+// Defaults. The queue holds the PRs read ahead of the workers (at most
+// queueSize), so that the best of them go first; its file bound keeps big
+// PRs from filling memory (100,000 file names are a few MB), while a PR
+// bigger than the bound alone still gets in when the queue is empty.
 const (
 	DefaultConcurrency = govern.DefaultMaxInFlight
-	defaultQueueSize   = 2000
-	defaultQueueFiles  = 100_000
+	queueSize          = 2000
+	queueFiles         = 100_000
 	readers            = 2
 )
 
@@ -73,11 +73,6 @@ type Options struct {
 	Journal *Journal
 	// Progress may be nil.
 	Progress Progress
-	// PRsPerQuery is the GraphQL page size (default 50).
-	PRsPerQuery int
-	// QueueSize bounds the PRs read and waiting (default 2,000), QueueFiles
-	// the file names they hold (default 100,000).
-	QueueSize, QueueFiles int
 }
 
 // Runner runs one backfill.
@@ -108,7 +103,6 @@ type PRResult struct {
 	// WriteLimited is set when --max-writes stopped some of the PR's writes
 	// (or all of them).
 	WriteLimited bool
-	Attempts     int
 	Err          error
 }
 
@@ -240,14 +234,7 @@ func NewRunner(o Options) (*Runner, error) {
 	if o.Concurrency < 1 || o.Concurrency > govern.MaxConcurrency {
 		return nil, fmt.Errorf("concurrency: %d is not between 1 and %d (GitHub allows %d concurrent requests)", o.Concurrency, govern.MaxConcurrency, govern.MaxConcurrency)
 	}
-	if o.QueueSize == 0 {
-		o.QueueSize = defaultQueueSize
-	}
-	if o.QueueFiles == 0 {
-		o.QueueFiles = defaultQueueFiles
-	}
-	reader, err := bulk.NewReader(bulk.Options{Clients: o.Clients, Mode: o.Reads,
-		PRsPerQuery: o.PRsPerQuery, Concurrency: o.Concurrency})
+	reader, err := bulk.NewReader(bulk.Options{Clients: o.Clients, Mode: o.Reads, Concurrency: o.Concurrency})
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +248,7 @@ func (rn *Runner) Run(ctx context.Context, repos []plan.RepoRef) *Result {
 	// Every request of the run, the reconciler's too, leaves the reserve to
 	// the webhook path.
 	ctx = govern.Background(ctx)
-	q := newQueue(rn.opts.QueueSize, rn.opts.QueueFiles)
+	q := newQueue(queueSize, queueFiles)
 	repoCh := make(chan plan.RepoRef)
 	var rg sync.WaitGroup
 	for range readers {
@@ -364,10 +351,10 @@ func (rn *Runner) fail(f Failure) {
 	rn.mu.Unlock()
 }
 
-// done reports whether the journal has the PR finished at sha: it is
-// neither read further nor reconciled.
-func (rn *Runner) done(ref plan.PRRef, sha string) bool {
-	return rn.opts.Journal != nil && rn.opts.Journal.Done(ref.String(), sha, rn.opts.DryRun)
+// done reports whether the journal has the PR (or merge group, by its
+// name) finished at sha: it is neither read further nor reconciled.
+func (rn *Runner) done(name, sha string) bool {
+	return rn.opts.Journal != nil && rn.opts.Journal.Done(name, sha, rn.opts.DryRun)
 }
 
 // readRepo reads one repository's open PRs page by page and queues each
@@ -375,11 +362,12 @@ func (rn *Runner) done(ref plan.PRRef, sha string) bool {
 // are counted, not read further.
 func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
 	logger := zerolog.Ctx(ctx).With().Str("repo", repo.FullRepo()).Logger()
-	// Each PR is read once per run: keeping thousands of responses in the
-	// HTTP cache would only hold memory.
-	ctx = govern.WithoutCache(logger.WithContext(ctx))
-	skip := func(ref plan.PRRef, pr plan.PRInfo) bool { return rn.done(ref, pr.HeadSHA) }
-	err := rn.reader.Pages(ctx, repo, skip, func(p *bulk.Page) error {
+	ctx = logger.WithContext(ctx)
+	skip := func(ref plan.PRRef, pr plan.PRInfo) bool { return rn.done(ref.String(), pr.HeadSHA) }
+	// Each PR is read in bulk once per run: keeping thousands of responses
+	// in the HTTP cache would only hold memory. The merge groups are
+	// reconciled as the PRs are, through the cache.
+	err := rn.reader.Pages(govern.WithoutCache(ctx), repo, skip, func(p *bulk.Page) error {
 		if p.FallbackErr != nil {
 			logger.Warn().Err(p.FallbackErr).Msg("GraphQL read failed; reading the repository by REST")
 			rn.fallbacks.repos.Add(1)
@@ -398,7 +386,7 @@ func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
 			if ri, rj := items[i].rank(), items[j].rank(); ri != rj {
 				return ri < rj
 			}
-			return items[i].UpdatedAt.After(items[j].UpdatedAt)
+			return items[i].Prefetched.PR.UpdatedAt.After(items[j].Prefetched.PR.UpdatedAt)
 		})
 		rn.found.Add(int64(len(items)))
 		if rn.opts.Progress != nil && len(items) > 0 {
@@ -419,7 +407,7 @@ func (rn *Runner) readRepo(ctx context.Context, repo plan.RepoRef, q *queue) {
 // stale once some of the PR's writes were made, and reconciling from
 // fresh data never writes twice.
 func (rn *Runner) process(ctx context.Context, it *Item) *PRResult {
-	res := &PRResult{Ref: it.Ref, HeadSHA: it.HeadSHA, Priority: it.Priority()}
+	res := &PRResult{Ref: it.Ref, HeadSHA: it.Prefetched.PR.HeadSHA, Priority: it.Priority()}
 	return rn.attempt(ctx, res, func(trig reconcile.Trigger, attempt int) (*plan.Report, error) {
 		if attempt == 0 {
 			trig.Prefetched = it.Prefetched
@@ -435,7 +423,7 @@ func (rn *Runner) attempt(ctx context.Context, res *PRResult, reconcile1 func(tr
 	res.DryRun = rn.opts.DryRun || gov.WritesExhausted()
 	var rep *plan.Report
 	made := 0
-	attempts, err := gov.Retry(ctx, res.Ref.InstallationID, res.Name(), func(attempt int) error {
+	_, err := gov.Retry(ctx, res.Ref.InstallationID, res.Name(), func(attempt int) error {
 		var err error
 		rep, err = reconcile1(reconcile.Trigger{Event: "backfill", DryRun: res.DryRun}, attempt)
 		if rep != nil {
@@ -448,7 +436,7 @@ func (rn *Runner) attempt(ctx context.Context, res *PRResult, reconcile1 func(tr
 		// counts them all.
 		rep.Writes = made
 	}
-	res.Report, res.Attempts, res.Err = rep, attempts+1, err
+	res.Report, res.Err = rep, err
 	if err != nil && errors.Is(err, govern.ErrMaxWrites) {
 		// Some writes went out before the limit: the rest are left for the
 		// next run, as in a dry run.
@@ -472,7 +460,7 @@ func (rn *Runner) groups(ctx context.Context, repo plan.RepoRef) error {
 		return err
 	}
 	for _, g := range groups {
-		if rn.opts.Journal != nil && rn.opts.Journal.Done(g.String(), g.HeadSHA, rn.opts.DryRun) {
+		if rn.done(g.String(), g.HeadSHA) {
 			rn.resumedSkips.Add(1)
 			continue
 		}

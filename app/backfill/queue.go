@@ -4,7 +4,6 @@ import (
 	"container/heap"
 	"context"
 	"sync"
-	"time"
 
 	"github.com/fix-status/fix-status/app/bulk"
 	"github.com/fix-status/fix-status/app/plan"
@@ -13,17 +12,13 @@ import (
 
 // Item is one open PR read for backfill, with what decides its turn.
 type Item struct {
-	Ref     plan.PRRef
-	HeadSHA string
-	// Prefetched is the PR's data from the bulk read (nil: the reconciler
-	// reads it).
+	Ref plan.PRRef
+	// Prefetched is the PR's data from the bulk read.
 	Prefetched *reconcile.Prefetched
 	// Approved: the review decision is APPROVED (GraphQL reads only).
 	Approved bool
 	// Green: every result reported on the head passes.
-	Green     bool
-	Draft     bool
-	UpdatedAt time.Time
+	Green bool
 
 	seq int64
 }
@@ -31,13 +26,12 @@ type Item struct {
 // newItem ranks a PR read in bulk.
 func newItem(b bulk.Item) *Item {
 	pf := b.Prefetched
-	return &Item{Ref: b.Ref, HeadSHA: pf.PR.HeadSHA, Prefetched: pf, Draft: pf.PR.Draft, UpdatedAt: pf.PR.UpdatedAt,
-		Approved: b.ReviewDecision == "APPROVED", Green: green(pf.Statuses, pf.CheckRuns)}
+	return &Item{Ref: b.Ref, Prefetched: pf, Approved: b.ReviewDecision == "APPROVED", Green: green(pf.Statuses, pf.CheckRuns)}
 }
 
 // files counts the file names the item holds.
 func (it *Item) files() int {
-	if it.Prefetched == nil || it.Prefetched.Files == nil {
+	if it.Prefetched.Files == nil {
 		return 0
 	}
 	return len(it.Prefetched.Files.Names) + len(it.Prefetched.Files.Renamed)
@@ -76,7 +70,7 @@ func (it *Item) rank() int {
 	case it.Approved:
 		r = 2
 	}
-	if it.Draft {
+	if it.Prefetched.PR.Draft {
 		r += 4
 	}
 	return r

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,8 @@ import (
 )
 
 func item(n int, approved, green, draft bool) *Item {
-	return &Item{Ref: plan.RepoRef{Owner: "o", Repo: "r"}.PR(n), Approved: approved, Green: green, Draft: draft}
+	return &Item{Ref: plan.RepoRef{Owner: "o", Repo: "r"}.PR(n), Prefetched: &reconcile.Prefetched{PR: plan.PRInfo{Number: n, Draft: draft}},
+		Approved: approved, Green: green}
 }
 
 // TestQueueOrder: approved and green first, then green, then approved, then
@@ -40,24 +42,12 @@ func TestQueueOrder(t *testing.T) {
 		got = append(got, it.Ref.Number)
 		prios = append(prios, it.Priority())
 	}
-	if want := []int{5, 7, 3, 6, 2, 1, 4}; !equalInts(got, want) {
+	if want := []int{5, 7, 3, 6, 2, 1, 4}; !slices.Equal(got, want) {
 		t.Errorf("order %v, want %v", got, want)
 	}
 	if want := "approved_green approved_green green green approved other draft_approved_green"; strings.Join(prios, " ") != want {
 		t.Errorf("priorities %q", strings.Join(prios, " "))
 	}
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestQueueBounded: a reader waits while the queue is full and gives up
@@ -93,7 +83,7 @@ func TestQueueBounded(t *testing.T) {
 func TestQueueBoundedByFiles(t *testing.T) {
 	withFiles := func(n, files int) *Item {
 		it := item(n, false, false, false)
-		it.Prefetched = &reconcile.Prefetched{Files: &plan.Files{Names: make([]string, files)}}
+		it.Prefetched.Files = &plan.Files{Names: make([]string, files)}
 		return it
 	}
 	q := newQueue(100, 250)

@@ -168,7 +168,7 @@ func (f *fileList) toREST() { f.rest, f.more, f.names = true, false, nil }
 
 // files is the complete list, as ghapi.ReadFiles says it.
 func (f *fileList) files() *plan.Files {
-	return &plan.Files{Names: f.names, Complete: len(f.names) < ghapi.MaxPRFiles && (f.changed == 0 || len(f.names) >= f.changed)}
+	return &plan.Files{Names: f.names, Complete: ghapi.FilesComplete(len(f.names), f.changed)}
 }
 
 // graphqlPage reads one page of PRs in one query, then pages the files of
@@ -178,6 +178,11 @@ func (r *Reader) graphqlPage(ctx context.Context, repo plan.RepoRef, after *stri
 	v4, err := r.opts.Clients.NewInstallationV4Client(repo.InstallationID)
 	if err != nil {
 		return nil, fmt.Errorf("failed to create a GraphQL client for installation %d: %w", repo.InstallationID, err)
+	}
+	// What GraphQL cannot give is read by REST.
+	rest, err := r.opts.Clients.NewInstallationClient(repo.InstallationID)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create a client for installation %d: %w", repo.InstallationID, err)
 	}
 	full := repo.FullRepo()
 	vars := map[string]any{
@@ -261,14 +266,14 @@ func (r *Reader) graphqlPage(ctx context.Context, repo plan.RepoRef, after *stri
 			continue
 		}
 		page.FilesREST++
-		if err := r.restFiles(ctx, fl.ref, page.Items[fl.item].Prefetched); err != nil {
+		if err := r.restFiles(ctx, rest, fl.ref, page.Items[fl.item].Prefetched); err != nil {
 			failed[fl.item] = err
 		}
 	}
 	for _, c := range checks {
 		page.ChecksREST++
 		it := page.Items[c.item]
-		if err := r.restResults(ctx, it.Ref, it.Prefetched, c.statuses); err != nil && failed[c.item] == nil {
+		if err := r.restResults(ctx, rest, it.Ref, it.Prefetched, c.statuses); err != nil && failed[c.item] == nil {
 			failed[c.item] = err
 		}
 	}

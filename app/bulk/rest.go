@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/google/go-github/v60/github"
+
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
@@ -52,8 +54,8 @@ func (r *Reader) restPage(ctx context.Context, repo plan.RepoRef, n int, skip Sk
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			pf := &reconcile.Prefetched{PR: pr}
-			if errs[i] = r.restFiles(ctx, ref, pf); errs[i] == nil {
-				errs[i] = r.restResults(ctx, ref, pf, true)
+			if errs[i] = r.restFiles(ctx, c, ref, pf); errs[i] == nil {
+				errs[i] = r.restResults(ctx, c, ref, pf, true)
 			}
 			items[i] = &Item{Ref: ref, Prefetched: pf}
 		}()
@@ -75,11 +77,7 @@ func (r *Reader) restPage(ctx context.Context, repo plan.RepoRef, n int, skip Sk
 }
 
 // restFiles lists a PR's files by REST into pf.
-func (r *Reader) restFiles(ctx context.Context, ref plan.PRRef, pf *reconcile.Prefetched) error {
-	c, err := r.opts.Clients.NewInstallationClient(ref.InstallationID)
-	if err != nil {
-		return fmt.Errorf("failed to create a client for installation %d: %w", ref.InstallationID, err)
-	}
+func (r *Reader) restFiles(ctx context.Context, c *github.Client, ref plan.PRRef, pf *reconcile.Prefetched) error {
 	return r.retry(ctx, ref.InstallationID, "files of "+ref.String(), func() error {
 		files, err := ghapi.ReadFiles(ctx, c, ref, pf.PR.ChangedFiles)
 		if err == nil {
@@ -91,19 +89,17 @@ func (r *Reader) restFiles(ctx context.Context, ref plan.PRRef, pf *reconcile.Pr
 
 // restResults reads the head's check runs, and its statuses when statuses
 // is set, by REST into pf.
-func (r *Reader) restResults(ctx context.Context, ref plan.PRRef, pf *reconcile.Prefetched, statuses bool) error {
-	c, err := r.opts.Clients.NewInstallationClient(ref.InstallationID)
-	if err != nil {
-		return fmt.Errorf("failed to create a client for installation %d: %w", ref.InstallationID, err)
-	}
+func (r *Reader) restResults(ctx context.Context, c *github.Client, ref plan.PRRef, pf *reconcile.Prefetched, statuses bool) error {
 	sha := pf.PR.HeadSHA
 	if err := r.retry(ctx, ref.InstallationID, "check runs of "+ref.String(), func() error {
+		var err error
 		pf.CheckRuns, err = ghapi.ReadCheckRuns(ctx, c, ref, sha)
 		return err
 	}); err != nil || !statuses {
 		return err
 	}
 	return r.retry(ctx, ref.InstallationID, "statuses of "+ref.String(), func() error {
+		var err error
 		pf.Statuses, err = ghapi.ReadStatuses(ctx, c, ref, sha)
 		return err
 	})

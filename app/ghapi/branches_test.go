@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
@@ -42,14 +41,7 @@ repos:
 		want = append(want, name)
 	}
 	gh := fakegithubtest.Start(t, sb.String(), fakegithub.Options{})
-	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig(), WithCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cc.NewInstallationClient(1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := clients(t, gh, 1)
 	ctx := context.Background()
 	got, err := ProtectedBranches(ctx, c, plan.RepoRef{InstallationID: 1, Owner: "o", Repo: "r"})
 	if err != nil {
@@ -62,10 +54,7 @@ repos:
 		t.Errorf("%d requests; want 2 pages of 100", n)
 	}
 
-	other, err := cc.NewInstallationClient(2)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, other := clients(t, gh, 2)
 	_, err = ProtectedBranches(ctx, other, plan.RepoRef{InstallationID: 2, Owner: "p", Repo: "q"})
 	if err == nil || !strings.Contains(err.Error(), "p/q") || !IsAPIError(err) {
 		t.Errorf("without Contents permission: %v; want an API error naming p/q", err)

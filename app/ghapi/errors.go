@@ -63,6 +63,8 @@ type Class struct {
 // retry-after for Classify.
 type HTTPError struct {
 	StatusCode int
+	// RetryAfter is the answer's Retry-After, negative without one (as
+	// RetryAfter gives it): 0 would say "retry at once".
 	RetryAfter time.Duration
 	Message    string
 }
@@ -95,7 +97,7 @@ func Classify(err error, now time.Time) Class {
 	// secondary limits' documentation).
 	var er *github.ErrorResponse
 	if errors.As(err, &er) && er.Response != nil {
-		if c, ok := limitedAnswer(er.Response.StatusCode, retryAfter(er.Response.Header), er.Message); ok {
+		if c, ok := limitedAnswer(er.Response.StatusCode, RetryAfter(er.Response.Header), er.Message); ok {
 			return c
 		}
 	}
@@ -124,7 +126,8 @@ func Classify(err error, now time.Time) Class {
 	return Class{Kind: Permanent}
 }
 
-func retryAfter(h http.Header) time.Duration {
+// RetryAfter is an answer's Retry-After in seconds, or -1 without one.
+func RetryAfter(h http.Header) time.Duration {
 	if secs, err := strconv.Atoi(h.Get("Retry-After")); err == nil && secs >= 0 {
 		return time.Duration(secs) * time.Second
 	}

@@ -89,12 +89,7 @@ func ReadCompare(ctx context.Context, c *github.Client, repo plan.RepoRef, base,
 		return Comparison{}, fmt.Errorf("failed to compare %s...%s of %s: %w", base, head, repo.FullRepo(), err)
 	}
 	var out plan.Files
-	for _, f := range cmp.Files {
-		out.Names = append(out.Names, f.GetFilename())
-		if prev := f.GetPreviousFilename(); prev != "" {
-			out.Renamed = append(out.Renamed, prev)
-		}
-	}
+	addFiles(&out, cmp.Files)
 	out.Complete = len(cmp.Files) < MaxCompareFiles
 	res := Comparison{Files: out, MergeBase: cmp.GetMergeBaseCommit().GetSHA()}
 	if n := len(cmp.Commits); n > 0 {

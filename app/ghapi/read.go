@@ -54,21 +54,32 @@ func ReadFiles(ctx context.Context, c *github.Client, ref plan.PRRef, changedFil
 		if err != nil {
 			return plan.Files{}, fmt.Errorf("failed to list files of %s: %w", ref, err)
 		}
-		for _, f := range files {
-			out.Names = append(out.Names, f.GetFilename())
-			if prev := f.GetPreviousFilename(); prev != "" {
-				out.Renamed = append(out.Renamed, prev)
-			}
-		}
+		addFiles(&out, files)
 		if resp.NextPage == 0 || len(out.Names) >= MaxPRFiles {
 			break
 		}
 		opt.Page = resp.NextPage
 	}
-	// GitHub stops at 3,000 files without saying so; the PR's own count
-	// tells whether anything is missing.
-	out.Complete = len(out.Names) < MaxPRFiles && (changedFiles == 0 || len(out.Names) >= changedFiles)
+	out.Complete = FilesComplete(len(out.Names), changedFiles)
 	return out, nil
+}
+
+// FilesComplete reports whether a list of a PR's files has them all:
+// GitHub stops at MaxPRFiles without saying so, and the PR's own count of
+// changed files (0: unknown) tells whether anything is missing.
+func FilesComplete(listed, changedFiles int) bool {
+	return listed < MaxPRFiles && (changedFiles == 0 || listed >= changedFiles)
+}
+
+// addFiles adds changed files to out: their names, and a renamed file's
+// previous name.
+func addFiles(out *plan.Files, files []*github.CommitFile) {
+	for _, f := range files {
+		out.Names = append(out.Names, f.GetFilename())
+		if prev := f.GetPreviousFilename(); prev != "" {
+			out.Renamed = append(out.Renamed, prev)
+		}
+	}
 }
 
 // ReadStatuses returns the latest status per context (case-insensitive) on

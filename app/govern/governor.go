@@ -143,14 +143,14 @@ type Budget struct {
 }
 
 type govStats struct {
-	requests, reads, writes, writesOK  atomic.Int64
-	restReadPoints, notModified        atomic.Int64
-	graphqlRequests, graphqlPoints     atomic.Int64
-	prReadRequests, prReadRESTPoints   atomic.Int64
-	pauses                             atomic.Int64
-	pausedNanos, writeWaitNanos        atomic.Int64
-	pointsWaitNanos                    atomic.Int64
-	secondaryLimited, primaryExhausted atomic.Int64
+	requests, reads, writes, writesOK atomic.Int64
+	restReadPoints, notModified       atomic.Int64
+	graphqlRequests, graphqlPoints    atomic.Int64
+	prReadRequests, prReadRESTPoints  atomic.Int64
+	pauses                            atomic.Int64
+	pausedNanos, writeWaitNanos       atomic.Int64
+	pointsWaitNanos                   atomic.Int64
+	secondaryLimited                  atomic.Int64
 }
 
 // New builds a Governor; zero options take the defaults.
@@ -472,9 +472,6 @@ func (g *Governor) observe(ctx context.Context, inst int64, resource string, wri
 			// is the latest.
 			b.Remaining, b.Used, b.Limit = nb.Remaining, nb.Used, nb.Limit
 		}
-		if remaining == 0 && limited {
-			g.stats.primaryExhausted.Add(1)
-		}
 		wk := warnKey{resource, limit}
 		if r := g.opts.reserveOf(resource); limit > 0 && r > limit/2 && !g.warned[wk] {
 			g.warned[wk] = true
@@ -482,13 +479,9 @@ func (g *Governor) observe(ctx context.Context, inst int64, resource string, wri
 				Int("reserve", r).Msg("the reserve is more than half the rate limit; using half")
 		}
 	}
-	if limited {
-		if s := h.Get("Retry-After"); s != "" {
-			if secs, err := strconv.Atoi(strings.TrimSpace(s)); err == nil {
-				g.stats.secondaryLimited.Add(1)
-				g.pauseLocked(inst, now.Add(time.Duration(secs)*time.Second))
-			}
-		}
+	if d := ghapi.RetryAfter(h); limited && d >= 0 {
+		g.stats.secondaryLimited.Add(1)
+		g.pauseLocked(inst, now.Add(d))
 	}
 }
 
@@ -524,7 +517,6 @@ type Stats struct {
 	WriteWait        time.Duration
 	PointsWait       time.Duration
 	SecondaryLimited int64
-	PrimaryExhausted int64
 }
 
 // Stats returns the counters so far.
@@ -537,7 +529,7 @@ func (g *Governor) Stats() Stats {
 		PRReadRequests: s.prReadRequests.Load(), PRReadRESTPoints: s.prReadRESTPoints.Load(),
 		Pauses: s.pauses.Load(), Paused: time.Duration(s.pausedNanos.Load()), WriteWait: time.Duration(s.writeWaitNanos.Load()),
 		PointsWait:       time.Duration(s.pointsWaitNanos.Load()),
-		SecondaryLimited: s.secondaryLimited.Load(), PrimaryExhausted: s.primaryExhausted.Load(),
+		SecondaryLimited: s.secondaryLimited.Load(),
 	}
 }
 
@@ -614,11 +606,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		// retry-after for the retry decision.
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		_ = resp.Body.Close()
-		he := &ghapi.HTTPError{StatusCode: resp.StatusCode, Message: strings.TrimSpace(string(body))}
-		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil {
-			he.RetryAfter = time.Duration(secs) * time.Second
-		}
-		return nil, he
+		return nil, &ghapi.HTTPError{StatusCode: resp.StatusCode, RetryAfter: ghapi.RetryAfter(resp.Header), Message: strings.TrimSpace(string(body))}
 	}
 	return resp, nil
 }

@@ -285,6 +285,42 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// TestGraphQLHTTPErrors: the transport keeps a GraphQL answer's status and
+// retry-after for the classifier; a 403 without retry-after is no "retry
+// at once": a secondary limit waits GitHub's minute, another 403 is final.
+func TestGraphQLHTTPErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, retryAfter, body string
+		kind                   ghapi.Kind
+		wait                   time.Duration
+	}{
+		{"secondary limit with retry-after", "3", "You have exceeded a secondary rate limit", ghapi.Limited, 3 * time.Second},
+		{"secondary limit without", "", "You have exceeded a secondary rate limit", ghapi.Limited, ghapi.SecondaryDefaultWait},
+		{"another 403", "", "Forbidden", ghapi.Permanent, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tc.retryAfter != "" {
+					w.Header().Set("Retry-After", tc.retryAfter)
+				}
+				w.WriteHeader(http.StatusForbidden)
+				fmt.Fprint(w, tc.body)
+			}))
+			defer ts.Close()
+			g := New(Options{})
+			c := &http.Client{Transport: &transport{g: g, inst: 1, inner: ts.Client(), graphql: "/graphql", root: "/"}}
+			resp, err := c.Post(ts.URL+"/graphql", "application/json", strings.NewReader("{}"))
+			if err == nil {
+				resp.Body.Close()
+				t.Fatal("no error")
+			}
+			if got := g.Classify(err, 1); got.Kind != tc.kind || got.Wait != tc.wait {
+				t.Errorf("Classify(%v) = %v %s, want %v %s", err, got.Kind, got.Wait, tc.kind, tc.wait)
+			}
+		})
+	}
+}
+
 type timeoutErr struct{}
 
 func (*timeoutErr) Error() string   { return "i/o timeout" }

@@ -44,10 +44,8 @@ func TestExplain(t *testing.T) {
 	if len(ex.Snapshot.Retriggers) != 1 || ex.Snapshot.Retriggers[0].Context != "pull-unit" {
 		t.Errorf("re-triggers: %+v", ex.Snapshot.Retriggers)
 	}
-	for _, d := range ex.Decisions {
-		if d.Context == "pull-docs" && d.Cause != plan.CauseOwnSkip {
-			t.Errorf("pull-docs after the skip: %s %s", d.Verdict, d.Reason)
-		}
+	if d, ok := decision(ex.Decisions, "pull-docs"); !ok || d.Cause != plan.CauseOwnSkip {
+		t.Errorf("pull-docs after the skip: %s %s", d.Verdict, d.Reason)
 	}
 
 	closed, err := e.rec.Explain(ctx, widgets.PR(2))

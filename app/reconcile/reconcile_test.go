@@ -75,6 +75,16 @@ func newEnv(t *testing.T, sc string) *env {
 	return &env{gh: gh, cc: cc, rec: New(Options{Clients: cc, Config: cfg, AppID: 1, AppSlug: "fix-status"})}
 }
 
+// decision is the decision on context, false when the plan has none.
+func decision(ds []plan.Decision, context string) (plan.Decision, bool) {
+	for _, d := range ds {
+		if d.Context == context {
+			return d, true
+		}
+	}
+	return plan.Decision{}, false
+}
+
 func verdicts(rep *plan.Report) map[string]string {
 	out := map[string]string{}
 	for i, d := range rep.Decisions {
@@ -145,10 +155,8 @@ func TestPrefetchedFilesAreNotReadAgain(t *testing.T) {
 			if got := e.gh.Stats().ByRoute[files]; got != tt.wantReads {
 				t.Errorf("file list read %d times, want %d", got, tt.wantReads)
 			}
-			for _, d := range rep.Decisions {
-				if d.Context == "pull-docs" && d.Verdict != tt.want {
-					t.Errorf("pull-docs: %s (%s), want %s", d.Verdict, d.Reason, tt.want)
-				}
+			if d, ok := decision(rep.Decisions, "pull-docs"); !ok || d.Verdict != tt.want {
+				t.Errorf("pull-docs: %s (%s), want %s", d.Verdict, d.Reason, tt.want)
 			}
 		})
 	}
