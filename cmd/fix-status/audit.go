@@ -73,13 +73,7 @@ It exits 1 when a required context's class is in --fail-on.`,
 	return cmd
 }
 
-func joinFailOn(cs []rules.Class) string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = string(c)
-	}
-	return strings.Join(names, ",")
-}
+func joinFailOn(cs []rules.Class) string { return strings.Join(audit.ClassNames(cs), ",") }
 
 func runAudit(ctx context.Context, stdout, stderr io.Writer, f auditFlags) error {
 	write, ok := auditWriters[f.output]
