@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fix-status/fix-status/app/audit"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
 	"github.com/fix-status/fix-status/app/stuck"
@@ -139,7 +140,7 @@ type dashboardView struct {
 	Chart    template.HTML
 	// HasAudit is set when the audit's findings are known.
 	HasAudit    bool
-	Findings    []Finding
+	Findings    []audit.Finding
 	FindingsErr string
 }
 
@@ -164,7 +165,7 @@ type stuckView struct {
 	Contexts []stuck.Context
 }
 
-func (u *UI) dashboardView(s session, now time.Time, prs []stuck.PR, history []stuck.Point, findings []Finding, findingsErr error, readable map[string]bool) dashboardView {
+func (u *UI) dashboardView(s session, now time.Time, prs []stuck.PR, history []stuck.Point, findings []audit.Finding, findingsErr error, readable map[string]bool) dashboardView {
 	v := dashboardView{User: s.Login, Now: now, HasAudit: u.opts.Findings != nil}
 	if findingsErr != nil {
 		v.FindingsErr = findingsErr.Error()
