@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palantir/go-githubapp/githubapp"
-
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/ghapi"
@@ -44,10 +42,7 @@ func newEnv(t testing.TB) *env {
 	gh := fakegithubtest.Start(t, string(data), fakegithub.Options{})
 	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = 0
-	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(), ghapi.WithCache(32<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := fakegithubtest.ClientCreator(t, gh, ghapi.WithCache(32<<20))
 	rec := reconcile.New(reconcile.Options{Clients: cc, Config: cfg, AppID: 4242, AppSlug: "fix-status"})
 	tr := stuck.New(stuck.Options{})
 	u, err := New(Options{WebURL: cfg.GitHub.WebURL, APIURL: cfg.GitHub.V3APIURL,
