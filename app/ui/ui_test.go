@@ -246,3 +246,18 @@ func TestDashboard(t *testing.T) {
 		t.Errorf("bob's chart counts alice's repository")
 	}
 }
+
+func TestAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45 * time.Second:                              "45s",
+		5 * time.Minute:                               "5m",
+		5*time.Minute + 10*time.Second:                "5m10s",
+		5*time.Minute + 29*time.Second:                "5m29s",
+		3*time.Hour + 12*time.Minute + 40*time.Second: "3h13m",
+		2 * time.Hour:                                 "2h0m",
+	} {
+		if got := age(d); got != want {
+			t.Errorf("age(%s) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -36,15 +36,17 @@ func inlineCode(s string) template.HTML {
 	return template.HTML(b.String())
 }
 
-// age is a duration as people read it: "3h12m", "45s".
+// age is a duration as people read it: "3h12m", "5m", "5m10s", "45s".
 func age(d time.Duration) string {
-	switch {
-	case d >= time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-	case d >= time.Minute:
-		return strings.TrimSuffix(d.Round(time.Second).String(), "0s")
+	s := d.Round(time.Second).String()
+	if d >= time.Hour {
+		s = d.Round(time.Minute).String()
 	}
-	return d.Round(time.Second).String()
+	// Whole minutes drop their "0s"; "5m10s" keeps its own.
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 type detailsView struct {
