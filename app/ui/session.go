@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
+	"github.com/fix-status/fix-status/app/appinfo"
 	"github.com/fix-status/fix-status/app/plan"
 )
 
@@ -162,7 +163,7 @@ func localPath(p string) string {
 // back. ?login= is passed on to GitHub, which suggests that account.
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	conf := *u.oauth
-	conf.RedirectURL = u.baseURL(r) + "/oauth/callback"
+	conf.RedirectURL = u.baseURL(r) + appinfo.OAuthCallbackPath
 	h := ghoauth.NewHandler(&conf, ghoauth.WithStore(u.states), ghoauth.OnLogin(u.loggedIn), ghoauth.OnError(u.loginFailed))
 	if hint := r.URL.Query().Get("login"); hint != "" {
 		w = &loginHint{ResponseWriter: w, login: hint}

@@ -29,6 +29,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/fix-status/fix-status/app/appinfo"
 	"github.com/fix-status/fix-status/app/audit"
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
@@ -153,7 +154,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", u.page(u.requireLogin(u.dashboard)))
 	mux.Handle("GET /prs/{owner}/{repo}/{number}", u.page(u.requireLogin(u.details)))
 	mux.Handle("GET /login", u.page(http.HandlerFunc(u.login)))
-	mux.Handle("GET /oauth/callback", u.page(http.HandlerFunc(u.login)))
+	mux.Handle("GET "+appinfo.OAuthCallbackPath, u.page(http.HandlerFunc(u.login)))
 	mux.Handle("POST /logout", u.page(http.HandlerFunc(u.logout)))
 	mux.HandleFunc("GET /ui/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
