@@ -38,23 +38,36 @@ type lineSetter interface{ setLine(int) }
 // points to.
 func decodeDocument(data []byte, into any) *nodeDecoder {
 	d := &nodeDecoder{failed: map[string]bool{}}
+	root, line, problem := readDocument(data)
+	switch {
+	case problem != "":
+		d.fail("", line, problem)
+	case root != nil:
+		d.value(root, reflect.ValueOf(into).Elem(), "")
+	}
+	return d
+}
+
+// readDocument reads the one YAML document of data: its root node (nil
+// when data holds none), or the problem, at line (0: none known), that
+// keeps it from being read.
+func readDocument(data []byte) (root *yaml.Node, line int, problem string) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
 	if err := dec.Decode(&doc); err != nil {
-		if !errors.Is(err, io.EOF) {
-			d.fail("", 0, "invalid YAML: "+strings.TrimPrefix(err.Error(), "yaml: "))
+		if errors.Is(err, io.EOF) {
+			return nil, 0, ""
 		}
-		return d
+		return nil, 0, "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")
 	}
 	var extra yaml.Node
 	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		d.fail("", extra.Line, "want one YAML document, found more")
-		return d
+		return nil, extra.Line, "want one YAML document, found more"
 	}
-	if len(doc.Content) > 0 {
-		d.value(doc.Content[0], reflect.ValueOf(into).Elem(), "")
+	if len(doc.Content) == 0 {
+		return nil, 0, ""
 	}
-	return d
+	return doc.Content[0], 0, ""
 }
 
 func (d *nodeDecoder) fail(path string, line int, msg string) {

@@ -4,10 +4,8 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/url"
 	"os"
@@ -291,23 +289,15 @@ func ParseServer(data []byte) (*Server, error) {
 
 func parseServer(data []byte) (*Server, []Problem) {
 	c := &Server{origins: map[string]origin{}}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return c, nil
-		}
-		return c, []Problem{{Msg: "invalid YAML: " + strings.TrimPrefix(err.Error(), "yaml: ")}}
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return c, []Problem{{Msg: "want one YAML document, found more", Line: extra.Line}}
-	}
-	if len(doc.Content) == 0 {
+	root, line, problem := readDocument(data)
+	switch {
+	case problem != "":
+		return c, []Problem{{Msg: problem, Line: line}}
+	case root == nil:
 		return c, nil
 	}
 	d := decoder{c: c}
-	d.section(doc.Content[0], "")
+	d.section(root, "")
 	return c, d.probs
 }
 

@@ -59,9 +59,10 @@ type namedRepo interface {
 	GetName() string
 }
 
-// malformed is the error of a payload that lacks what its event needs.
-func malformed(eventType, what string) error {
-	return fmt.Errorf("%s event with %s: %w ignored", eventType, what, ErrMalformed)
+// malformed is the error of a payload that lacks what its event needs
+// (lack: "without installation").
+func malformed(eventType, lack string) error {
+	return fmt.Errorf("%s event %s: %w ignored", eventType, lack, ErrMalformed)
 }
 
 // repoOf names the repository and installation of an event. It rejects a
@@ -71,7 +72,7 @@ func malformed(eventType, what string) error {
 func repoOf(eventType string, repo namedRepo, installationID int64) (plan.RepoRef, error) {
 	ref := plan.RepoRef{InstallationID: installationID, Owner: repo.GetOwner().GetLogin(), Repo: repo.GetName()}
 	if ref.Owner == "" || ref.Repo == "" || installationID == 0 {
-		return ref, fmt.Errorf("%s event without repository or installation: %w ignored", eventType, ErrMalformed)
+		return ref, malformed(eventType, "without repository or installation")
 	}
 	return ref, nil
 }

@@ -57,10 +57,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	gh := fakegithubtest.Start(t, scenario, fakegithub.Options{})
 	cfg := fakegithubtest.ServerConfig(gh)
-	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := fakegithubtest.ClientCreator(t, gh)
 	rec := reconcile.New(reconcile.Options{Clients: cc, Config: cfg, AppID: 1, AppSlug: "fix-status"})
 	return &env{gh: gh, cc: cc, rec: rec}
 }

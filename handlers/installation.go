@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -28,7 +27,7 @@ func (h *Installation) Handle(ctx context.Context, eventType, deliveryID string,
 		return nil
 	}
 	if e.GetInstallation().GetID() == 0 {
-		return fmt.Errorf("%s event without installation: %w ignored", eventType, ErrMalformed)
+		return malformed(eventType, "without installation")
 	}
 	return h.svc.ReposAdded(ctx, e.GetInstallation().GetID(), fullNames(e.Repositories))
 }

@@ -34,7 +34,7 @@ func (h *MergeGroup) Handle(ctx context.Context, eventType, deliveryID string, p
 	switch e.GetAction() {
 	case "checks_requested":
 		if g.HeadSHA == "" || g.HeadRef == "" || g.BaseRef == "" {
-			return malformed(eventType, "a merge group without head_sha, head_ref or base_ref")
+			return malformed(eventType, "with a merge group without head_sha, head_ref or base_ref")
 		}
 		return h.svc.MergeGroupEvent(ctx, g, eventType+"."+e.GetAction())
 	case "destroyed":

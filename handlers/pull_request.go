@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/google/go-github/v60/github"
 	"github.com/palantir/go-githubapp/githubapp"
@@ -36,7 +35,7 @@ func (h *PullRequest) Handle(ctx context.Context, eventType, deliveryID string, 
 		return err
 	}
 	if e.GetNumber() <= 0 {
-		return fmt.Errorf("%s event without a pull request number: %w ignored", eventType, ErrMalformed)
+		return malformed(eventType, "without a pull request number")
 	}
 	opened := ""
 	if a := e.GetAction(); a == "opened" || a == "reopened" {

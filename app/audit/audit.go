@@ -33,10 +33,6 @@ const (
 // (no rule of the branch is a merge_queue rule).
 const MergeQueueNA rules.MergeQueue = "n/a"
 
-// GitHubActionsAppID is the GitHub App that reports GitHub Actions' check
-// runs on github.com.
-const GitHubActionsAppID = 15368
-
 // Classes lists every class an audit gives, in the order reports explain
 // them.
 var Classes = []rules.Class{
@@ -66,7 +62,7 @@ func ParseFailOn(values []string) ([]rules.Class, error) {
 	var out []rules.Class
 	for _, name := range names {
 		if !slices.Contains(Classes, rules.Class(name)) {
-			return nil, fmt.Errorf("%q is not a class (%s; or none alone)", name, joinClasses(Classes))
+			return nil, fmt.Errorf("%q is not a class (%s; or none alone)", name, strings.Join(ClassNames(Classes), ", "))
 		}
 		if !slices.Contains(out, rules.Class(name)) {
 			out = append(out, rules.Class(name))
@@ -75,12 +71,13 @@ func ParseFailOn(values []string) ([]rules.Class, error) {
 	return out, nil
 }
 
-func joinClasses(cs []rules.Class) string {
+// ClassNames are the names of classes, as --fail-on takes them.
+func ClassNames(cs []rules.Class) []string {
 	names := make([]string, len(cs))
 	for i, c := range cs {
 		names[i] = string(c)
 	}
-	return strings.Join(names, ", ")
+	return names
 }
 
 // RepoReport is the audit of one repository: its protected branches that
@@ -305,7 +302,7 @@ func (in BranchInput) pinReported(cl rules.Classification, app int64) bool {
 		return cl.Class == rules.ClassConditional
 	}
 	for _, j := range cl.Jobs {
-		if (j.Source == rules.SourceActions) == (app == GitHubActionsAppID) {
+		if (j.Source == rules.SourceActions) == (app == plan.GitHubActionsAppID) {
 			return true
 		}
 	}
@@ -324,7 +321,7 @@ func reporterOf(j *rules.Job) string {
 
 func (in BranchInput) appName(id int64) string {
 	switch id {
-	case GitHubActionsAppID:
+	case plan.GitHubActionsAppID:
 		return fmt.Sprintf("GitHub Actions (app %d)", id)
 	case in.AppID:
 		return fmt.Sprintf("fix-status (app %d)", id)

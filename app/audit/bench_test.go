@@ -88,22 +88,23 @@ func BenchmarkOfflineAudit(b *testing.B) {
 	src := sources.LocalSources{Repo: benchRepo, ProwConfig: []string{"../../examples/prow", tree}}
 	b.ReportAllocs()
 	for b.Loop() {
-		jobs, _, err := sources.LoadLocalJobs(src)
+		rs, err := sources.LoadLocal(src)
 		if err != nil {
 			b.Fatal(err)
 		}
-		rep := Branch(BranchInput{Repo: benchRepo, Branch: "master", Required: req, Rules: Rules{Jobs: jobs}, MergeQueue: true})
-		checkBench(b, rep, len(jobs))
+		rep := Branch(BranchInput{Repo: benchRepo, Branch: "master", Required: req, Rules: Rules{Jobs: rs.Jobs}, MergeQueue: true})
+		checkBench(b, rep, len(rs.Jobs))
 	}
 }
 
 // BenchmarkJudgeBranch is the judging alone, on rules already read: what
 // the server's drift watch repeats per branch.
 func BenchmarkJudgeBranch(b *testing.B) {
-	jobs, _, err := sources.LoadLocalJobs(sources.LocalSources{Repo: benchRepo, ProwConfig: []string{"../../examples/prow", writeBenchTree(b)}})
+	rs, err := sources.LoadLocal(sources.LocalSources{Repo: benchRepo, ProwConfig: []string{"../../examples/prow", writeBenchTree(b)}})
 	if err != nil {
 		b.Fatal(err)
 	}
+	jobs := rs.Jobs
 	req := benchRequiredChecks()
 	b.ReportAllocs()
 	for b.Loop() {

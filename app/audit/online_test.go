@@ -4,8 +4,6 @@ import (
 	"context"
 	"testing"
 
-	"github.com/palantir/go-githubapp/githubapp"
-
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/ghapi"
@@ -50,11 +48,7 @@ repos:
 // may have fixed them.
 func TestRulesChangedBy(t *testing.T) {
 	gh := fakegithubtest.Start(t, onlineScenario, fakegithub.Options{})
-	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig(), ghapi.WithCache(0))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cc.NewInstallationClient(7)
+	c, err := fakegithubtest.ClientCreator(t, gh, ghapi.WithCache(0)).NewInstallationClient(7)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,8 @@ func NewReport(repos []*RepoReport, failOn []rules.Class) *Report {
 	r := &Report{Branches: []BranchReport{}, FailOn: failOn}
 	for _, rr := range repos {
 		r.Branches = append(r.Branches, rr.Branches...)
-		r.Findings += len(Findings(rr, failOn))
 	}
+	r.Findings = len(r.List())
 	return r
 }
 
@@ -92,7 +92,7 @@ func (r *Report) summary() string {
 	if len(r.FailOn) == 0 {
 		return "no class fails (--fail-on none)"
 	}
-	return fmt.Sprintf("%d finding(s) of class %s", r.Findings, joinClasses(r.FailOn))
+	return fmt.Sprintf("%d finding(s) of class %s", r.Findings, strings.Join(ClassNames(r.FailOn), ", "))
 }
 
 // WriteMarkdown prints the report for a pull request comment or a CI job
@@ -129,12 +129,13 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 }
 
 // mdCode keeps a name inside a code span and a table cell.
-func mdCode(s string) string {
-	return strings.NewReplacer("`", "'", "|", `\|`).Replace(s)
-}
+func mdCode(s string) string { return mdCodeEscaper.Replace(s) }
 
 // mdText keeps text inside a table cell and out of Markdown's way: pipes,
 // and characters that would start emphasis, HTML or links.
-func mdText(s string) string {
-	return strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "`", "\\`").Replace(s)
-}
+func mdText(s string) string { return mdTextEscaper.Replace(s) }
+
+var (
+	mdCodeEscaper = strings.NewReplacer("`", "'", "|", `\|`)
+	mdTextEscaper = strings.NewReplacer("|", `\|`, "*", `\*`, "_", `\_`, "<", "&lt;", ">", "&gt;", "[", `\[`, "]", `\]`, "`", "\\`")
+)

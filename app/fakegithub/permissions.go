@@ -77,6 +77,15 @@ func withMetadata(perms map[string]string) map[string]string {
 	return out
 }
 
+// appPermissions are the permissions of the scenario's app: the ones it
+// asks for as GitHub grants them, fix-status's when it names none.
+func appPermissions(perms map[string]string) map[string]string {
+	if perms == nil {
+		return DefaultPermissions()
+	}
+	return withMetadata(perms)
+}
+
 // checkInstallationPerms refuses an installation granted what its app does
 // not ask for: an installation accepts the app's permissions, or fewer
 // while newer ones wait for approval, never more.

@@ -7,7 +7,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/google/go-github/v60/github"
+
+	"github.com/fix-status/fix-status/app/appinfo"
 )
 
 const permScenario = `
@@ -102,5 +106,17 @@ func TestInstallationWithoutAdministration(t *testing.T) {
 	rules, _, err := c.Repositories.GetRulesForBranch(ctx, "acme", "widgets", "main")
 	if err != nil || len(rules) != 0 {
 		t.Errorf("rules of main (metadata only): %v, %v", rules, err)
+	}
+}
+
+// TestDefaultsAreTheApps: an app whose scenario names no permissions or
+// events has fix-status's, as app/appinfo lists them (the emulator keeps
+// its own copy: it depends on no package of the app).
+func TestDefaultsAreTheApps(t *testing.T) {
+	if d := cmp.Diff(appinfo.DefaultPermissions(), DefaultPermissions()); d != "" {
+		t.Errorf("DefaultPermissions (-appinfo +emulator):\n%s", d)
+	}
+	if d := cmp.Diff(appinfo.DefaultEvents(), defaultEvents(), cmpopts.SortSlices(func(a, b string) bool { return a < b })); d != "" {
+		t.Errorf("default events (-appinfo +emulator):\n%s", d)
 	}
 }

@@ -210,6 +210,13 @@ func DefaultPermissions() map[string]string {
 	}
 }
 
+// defaultEvents are the events fix-status subscribes to, for an app whose
+// scenario names none.
+func defaultEvents() []string {
+	return []string{"check_run", "check_suite", "issue_comment", "pull_request", "push", "status",
+		"branch_protection_rule", "repository_ruleset", "merge_group"}
+}
+
 // LoadScenario reads and parses a scenario file.
 func LoadScenario(path string) (*Scenario, error) {
 	data, err := os.ReadFile(path)
@@ -435,10 +442,7 @@ func (sc *Scenario) validate() error {
 			return err
 		}
 	}
-	appPerms := withMetadata(a.Permissions)
-	if a.Permissions == nil {
-		appPerms = DefaultPermissions()
-	}
+	appPerms := appPermissions(a.Permissions)
 	instIDs := map[int64]bool{}
 	accounts := map[string]bool{}
 	installedRepo := map[string]int64{}

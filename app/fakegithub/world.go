@@ -70,14 +70,10 @@ func newWorld(sc *Scenario, now time.Time) (*world, error) {
 	for _, u := range sc.Users {
 		web.users[strings.ToLower(u.Login)] = u
 	}
-	perms := withMetadata(sc.App.Permissions)
-	if sc.App.Permissions == nil {
-		perms = DefaultPermissions()
-	}
+	perms := appPermissions(sc.App.Permissions)
 	events := sc.App.Events
 	if events == nil {
-		events = []string{"check_run", "check_suite", "issue_comment", "pull_request", "push", "status",
-			"branch_protection_rule", "repository_ruleset", "merge_group"}
+		events = defaultEvents()
 	}
 	owner := sc.App.Owner
 	if owner == "" {

@@ -126,35 +126,37 @@ type LocalSources struct {
 	RepoConfig string
 }
 
-// LoadLocalJobs reads job rules from local files. The sources a repo config
+// LoadLocal reads job rules from local files. The sources a repo config
 // names are read relative to the repository it sits in (the parent of its
-// .github directory). fileErrs are the workflow files that cannot be read or
-// parsed: their jobs (among jobs) block what they may report.
-func LoadLocalJobs(src LocalSources) (jobs []*rules.Job, fileErrs []error, err error) {
+// .github directory). Its FileErrors are the workflow files that cannot be
+// read or parsed: their jobs (among Jobs) block what they may report. Its
+// Config is RepoConfig's, nil without one.
+func LoadLocal(src LocalSources) (*RuleSet, error) {
+	out := &RuleSet{}
 	if len(src.ProwConfig) > 0 {
 		pc, err := prow.Load(src.ProwConfig...)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		jobs = append(jobs, pc.Jobs(src.Repo)...)
+		out.Jobs = append(out.Jobs, pc.Jobs(src.Repo)...)
 	}
 	if src.Workflows != "" {
 		wf, err := actions.LoadWorkflows(src.Workflows)
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
-		jobs, fileErrs = append(jobs, wf.Jobs...), wf.Errors
+		out.Jobs, out.FileErrors = append(out.Jobs, wf.Jobs...), wf.Errors
 	}
 	if src.RepoConfig == "" {
-		return jobs, fileErrs, nil
+		return out, nil
 	}
 	data, err := os.ReadFile(src.RepoConfig)
 	if err != nil {
-		return nil, nil, fmt.Errorf("--repo-config: %w", err)
+		return nil, fmt.Errorf("--repo-config: %w", err)
 	}
 	cfg, err := config.ParseRepo(data)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%s: %w", src.RepoConfig, err)
+		return nil, fmt.Errorf("%s: %w", src.RepoConfig, err)
 	}
 	root := filepath.Dir(src.RepoConfig)
 	if filepath.Base(root) == ".github" {
@@ -166,7 +168,8 @@ func LoadLocalJobs(src LocalSources) (jobs []*rules.Job, fileErrs []error, err e
 	}
 	rs, err := LoadRepoRules(os.DirFS(root), src.Repo, cfg)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return append(jobs, rs.Jobs...), append(fileErrs, rs.FileErrors...), nil
+	out.Jobs, out.FileErrors, out.Config = append(out.Jobs, rs.Jobs...), append(out.FileErrors, rs.FileErrors...), cfg
+	return out, nil
 }

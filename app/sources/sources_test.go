@@ -9,7 +9,6 @@ import (
 	"testing/fstest"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/palantir/go-githubapp/githubapp"
 
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
@@ -149,11 +148,7 @@ repos:
       main:
         fix-status.yml: "version: 1\nsources: {actions: false}\ncontexts: [{context: ci/org-default, always_run: true}]\n"
 `, fakegithub.Options{})
-	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cc.NewInstallationClient(1)
+	c, err := fakegithubtest.ClientCreator(t, gh).NewInstallationClient(1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,11 +191,7 @@ func TestLoadHeadIsBounded(t *testing.T) {
 		fmt.Fprintf(&b, "        .github/workflows/w%03d.yml: \"on: pull_request\\njobs: {j%d: {runs-on: x, steps: [{run: x}]}}\\n\"\n", i, i)
 	}
 	gh := fakegithubtest.Start(t, b.String(), fakegithub.Options{})
-	cc, err := githubapp.NewDefaultCachingClientCreator(fakegithubtest.ServerConfig(gh).GitHubAppConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := cc.NewInstallationClient(1)
+	c, err := fakegithubtest.ClientCreator(t, gh).NewInstallationClient(1)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -251,7 +251,9 @@ func (t *Tracker) evict() {
 func (t *Tracker) Stuck(now time.Time) []PR {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.sample(now, true)
+	if prs, ok := t.sample(now, true); ok {
+		return prs
+	}
 	return t.stuckAt(now)
 }
 
@@ -385,10 +387,10 @@ func (t *Tracker) bucketAt(now time.Time) *bucket {
 // sample records the stuck count in the history: at now, and at the end of
 // every bucket since the last sample (the state did not change in between,
 // only the clock). Observe samples at most once a minute; reads always
-// (under mu).
-func (t *Tracker) sample(now time.Time, force bool) {
+// (under mu). When it recorded now, it returns the PRs stuck at now.
+func (t *Tracker) sample(now time.Time, force bool) ([]PR, bool) {
 	if !force && !t.lastSample.IsZero() && now.Sub(t.lastSample) < sampleEvery && bucketOf(now) == bucketOf(t.lastSample) {
-		return
+		return nil, false
 	}
 	if !t.lastSample.IsZero() {
 		from := max(bucketOf(t.lastSample), bucketOf(now)-Buckets)
@@ -398,18 +400,22 @@ func (t *Tracker) sample(now time.Time, force bool) {
 		}
 	}
 	if now.Before(t.lastSample) {
-		return
+		return nil, false
 	}
-	t.record(now)
+	prs := t.record(now)
 	t.lastSample = now
+	return prs, true
 }
 
-// record sets the bucket of at to the stuck PRs at at, per repository.
-func (t *Tracker) record(at time.Time) {
+// record sets the bucket of at to the stuck PRs at at, per repository, and
+// returns them.
+func (t *Tracker) record(at time.Time) []PR {
 	b := t.bucketAt(at)
 	clear(b.stuck)
-	for _, p := range t.stuckAt(at) {
+	prs := t.stuckAt(at)
+	for _, p := range prs {
 		b.stuck[p.PR.FullRepo()]++
 	}
 	b.sampled = true
+	return prs
 }

@@ -16,11 +16,11 @@ import (
 
 	"github.com/google/go-github/v60/github"
 	"github.com/gorilla/securecookie"
-	"github.com/hashicorp/golang-lru/v2/expirable"
 	ghoauth "github.com/palantir/go-githubapp/oauth2"
 	"github.com/rs/zerolog"
 	"golang.org/x/oauth2"
 
+	"github.com/fix-status/fix-status/app/appinfo"
 	"github.com/fix-status/fix-status/app/plan"
 )
 
@@ -163,7 +163,7 @@ func localPath(p string) string {
 // back. ?login= is passed on to GitHub, which suggests that account.
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	conf := *u.oauth
-	conf.RedirectURL = u.baseURL(r) + "/oauth/callback"
+	conf.RedirectURL = u.baseURL(r) + appinfo.OAuthCallbackPath
 	h := ghoauth.NewHandler(&conf, ghoauth.WithStore(u.states), ghoauth.OnLogin(u.loggedIn), ghoauth.OnError(u.loginFailed))
 	if hint := r.URL.Query().Get("login"); hint != "" {
 		w = &loginHint{ResponseWriter: w, login: hint}
@@ -204,11 +204,7 @@ func (u *UI) baseURL(r *http.Request) string {
 
 // loggedIn starts the session of the user GitHub vouched for.
 func (u *UI) loggedIn(w http.ResponseWriter, r *http.Request, l *ghoauth.Login) {
-	gh, err := u.userClient(l.Token.AccessToken)
-	if err != nil {
-		u.loginFailed(w, r, err)
-		return
-	}
+	gh := u.userClient(l.Token.AccessToken)
 	ctx, cancel := context.WithTimeout(r.Context(), userCallTimeout)
 	defer cancel()
 	me, _, err := gh.Users.Get(ctx, "")
@@ -248,16 +244,12 @@ func (u *UI) logout(w http.ResponseWriter, r *http.Request) {
 }
 
 // userClient is a GitHub client acting as the user.
-func (u *UI) userClient(token string) (*github.Client, error) {
+func (u *UI) userClient(token string) *github.Client {
 	// Bounded by the page request's context (and userCallTimeout), not by
 	// http.Client.Timeout, which oauth2's transport does not support.
-	c := github.NewClient(&http.Client{Transport: &oauth2.Transport{Base: u.transport, Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})}})
-	base, err := url.Parse(strings.TrimSuffix(u.opts.APIURL, "/") + "/")
-	if err != nil {
-		return nil, fmt.Errorf("github.v3_api_url: %w", err)
-	}
-	c.BaseURL = base
-	return c, nil
+	c := github.NewClient(&http.Client{Transport: &oauth2.Transport{Base: u.opts.Transport, Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: token})}})
+	c.BaseURL = u.apiBase
+	return c
 }
 
 // userCallTimeout bounds one request made with a user's token.
@@ -274,10 +266,7 @@ func (u *UI) canRead(ctx context.Context, s session, repo plan.RepoRef) (bool, e
 	if ok, hit := u.access.Get(key); hit {
 		return ok, nil
 	}
-	gh, err := u.userClient(s.Token)
-	if err != nil {
-		return false, err
-	}
+	gh := u.userClient(s.Token)
 	ctx, cancel := context.WithTimeout(ctx, userCallTimeout)
 	defer cancel()
 	_, resp, err := gh.Repositories.Get(ctx, repo.Owner, repo.Repo)
@@ -292,8 +281,4 @@ func (u *UI) canRead(ctx context.Context, s session, repo plan.RepoRef) (bool, e
 		return false, errSignIn
 	}
 	return false, fmt.Errorf("failed to check %s's access to %s: %w", s.Login, repo.FullRepo(), err)
-}
-
-func newAccessCache(ttl time.Duration) *expirable.LRU[string, bool] {
-	return expirable.NewLRU[string, bool](10000, nil, ttl)
 }

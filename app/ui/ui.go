@@ -29,6 +29,8 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/sync/singleflight"
 
+	"github.com/fix-status/fix-status/app/appinfo"
+	"github.com/fix-status/fix-status/app/audit"
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
@@ -57,14 +59,6 @@ type Explainer interface {
 	Explain(ctx context.Context, ref plan.PRRef) (*reconcile.Explanation, error)
 }
 
-// Finding is one required context the audit found will block PRs.
-type Finding struct {
-	Repo, Branch, Context string
-	// Class is the audit's (orphaned, manual, pinned_elsewhere, ...).
-	Class  string
-	Reason string
-}
-
 // Options configure the UI.
 type Options struct {
 	// WebURL and APIURL are GitHub's (github.web_url, github.v3_api_url).
@@ -79,7 +73,7 @@ type Options struct {
 	Explainer Explainer
 	Tracker   *stuck.Tracker
 	// Findings, when set, gives the audit's findings for the dashboard.
-	Findings func(ctx context.Context) ([]Finding, error)
+	Findings func(ctx context.Context) ([]audit.Finding, error)
 	// Transport carries the requests made with users' tokens (default
 	// http.DefaultTransport).
 	Transport http.RoundTripper
@@ -90,12 +84,14 @@ type Options struct {
 
 // UI is the pages' handlers.
 type UI struct {
-	opts      Options
-	oauth     *oauth2.Config
-	sessions  *securecookie.SecureCookie
-	states    stateStore
-	transport http.RoundTripper
-	tmpl      *template.Template
+	opts     Options
+	oauth    *oauth2.Config
+	sessions *securecookie.SecureCookie
+	states   stateStore
+	// apiBase is GitHub's REST API, for the requests made with users'
+	// tokens.
+	apiBase *url.URL
+	tmpl    *template.Template
 
 	access        *expirable.LRU[string, bool]
 	installations *expirable.LRU[string, int64]
@@ -132,6 +128,10 @@ func New(o Options) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
+	apiBase, err := url.Parse(strings.TrimSuffix(o.APIURL, "/") + "/")
+	if err != nil {
+		return nil, fmt.Errorf("github.v3_api_url: %w", err)
+	}
 	tmpl, err := template.New("").Funcs(funcs).ParseFS(files, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("failed to parse the page templates: %w", err)
@@ -140,8 +140,8 @@ func New(o Options) (*UI, error) {
 	gh.WebURL, gh.OAuth.ClientID, gh.OAuth.ClientSecret = o.WebURL, o.ClientID, o.ClientSecret
 	return &UI{
 		opts: o, oauth: ghoauth.GetConfig(gh, nil), sessions: sessions, states: stateStore{codec: logins},
-		transport: o.Transport, tmpl: tmpl,
-		access:        newAccessCache(o.AccessTTL),
+		apiBase: apiBase, tmpl: tmpl,
+		access:        expirable.NewLRU[string, bool](10000, nil, o.AccessTTL),
 		installations: expirable.NewLRU[string, int64](10000, nil, installationTTL),
 		pages:         expirable.NewLRU[plan.PRRef, *reconcile.Explanation](1000, nil, o.PageTTL),
 	}, nil
@@ -154,7 +154,7 @@ func (u *UI) Register(mux *http.ServeMux) {
 	mux.Handle("GET /{$}", u.page(u.requireLogin(u.dashboard)))
 	mux.Handle("GET /prs/{owner}/{repo}/{number}", u.page(u.requireLogin(u.details)))
 	mux.Handle("GET /login", u.page(http.HandlerFunc(u.login)))
-	mux.Handle("GET /oauth/callback", u.page(http.HandlerFunc(u.login)))
+	mux.Handle("GET "+appinfo.OAuthCallbackPath, u.page(http.HandlerFunc(u.login)))
 	mux.Handle("POST /logout", u.page(http.HandlerFunc(u.logout)))
 	mux.HandleFunc("GET /ui/style.css", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Cache-Control", "public, max-age=3600")
@@ -252,7 +252,7 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request, s session) {
 	if u.opts.Tracker != nil {
 		prs, charted = u.opts.Tracker.Stuck(now), u.opts.Tracker.HistoryRepos(now)
 	}
-	var findings []Finding
+	var findings []audit.Finding
 	var findingsErr error
 	if u.opts.Findings != nil {
 		findings, findingsErr = u.opts.Findings(r.Context())
@@ -272,7 +272,7 @@ func (u *UI) dashboard(w http.ResponseWriter, r *http.Request, s session) {
 
 // readable checks, with the user's token, every repository the dashboard
 // would show (a few at a time), and returns the ones the user may read.
-func (u *UI) readable(ctx context.Context, s session, prs []stuck.PR, charted []plan.RepoRef, findings []Finding) (map[string]bool, error) {
+func (u *UI) readable(ctx context.Context, s session, prs []stuck.PR, charted []plan.RepoRef, findings []audit.Finding) (map[string]bool, error) {
 	repos := map[string]plan.RepoRef{}
 	for _, p := range prs {
 		repos[strings.ToLower(p.PR.FullRepo())] = p.PR.RepoRef

@@ -13,8 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/palantir/go-githubapp/githubapp"
-
 	"github.com/fix-status/fix-status/app/fakegithub"
 	"github.com/fix-status/fix-status/app/fakegithub/fakegithubtest"
 	"github.com/fix-status/fix-status/app/ghapi"
@@ -44,10 +42,7 @@ func newEnv(t testing.TB) *env {
 	gh := fakegithubtest.Start(t, string(data), fakegithub.Options{})
 	cfg := fakegithubtest.ServerConfig(gh)
 	cfg.Repair.GracePeriod.Duration = 0
-	cc, err := githubapp.NewDefaultCachingClientCreator(cfg.GitHubAppConfig(), ghapi.WithCache(32<<20))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cc := fakegithubtest.ClientCreator(t, gh, ghapi.WithCache(32<<20))
 	rec := reconcile.New(reconcile.Options{Clients: cc, Config: cfg, AppID: 4242, AppSlug: "fix-status"})
 	tr := stuck.New(stuck.Options{})
 	u, err := New(Options{WebURL: cfg.GitHub.WebURL, APIURL: cfg.GitHub.V3APIURL,
@@ -249,5 +244,20 @@ func TestDashboard(t *testing.T) {
 	// The chart counts only what bob may read: nothing.
 	if regexp.MustCompile(`<td>[1-9]</td>`).MatchString(body) {
 		t.Errorf("bob's chart counts alice's repository")
+	}
+}
+
+func TestAge(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		45 * time.Second:                              "45s",
+		5 * time.Minute:                               "5m",
+		5*time.Minute + 10*time.Second:                "5m10s",
+		5*time.Minute + 29*time.Second:                "5m29s",
+		3*time.Hour + 12*time.Minute + 40*time.Second: "3h13m",
+		2 * time.Hour:                                 "2h0m",
+	} {
+		if got := age(d); got != want {
+			t.Errorf("age(%s) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fix-status/fix-status/app/audit"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
 	"github.com/fix-status/fix-status/app/stuck"
@@ -35,15 +36,17 @@ func inlineCode(s string) template.HTML {
 	return template.HTML(b.String())
 }
 
-// age is a duration as people read it: "3h12m", "45s".
+// age is a duration as people read it: "3h12m", "5m", "5m10s", "45s".
 func age(d time.Duration) string {
-	switch {
-	case d >= time.Hour:
-		return strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
-	case d >= time.Minute:
-		return strings.TrimSuffix(d.Round(time.Second).String(), "0s")
+	s := d.Round(time.Second).String()
+	if d >= time.Hour {
+		s = d.Round(time.Minute).String()
 	}
-	return d.Round(time.Second).String()
+	// Whole minutes drop their "0s"; "5m10s" keeps its own.
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	return s
 }
 
 type detailsView struct {
@@ -139,7 +142,7 @@ type dashboardView struct {
 	Chart    template.HTML
 	// HasAudit is set when the audit's findings are known.
 	HasAudit    bool
-	Findings    []Finding
+	Findings    []audit.Finding
 	FindingsErr string
 }
 
@@ -164,7 +167,7 @@ type stuckView struct {
 	Contexts []stuck.Context
 }
 
-func (u *UI) dashboardView(s session, now time.Time, prs []stuck.PR, history []stuck.Point, findings []Finding, findingsErr error, readable map[string]bool) dashboardView {
+func (u *UI) dashboardView(s session, now time.Time, prs []stuck.PR, history []stuck.Point, findings []audit.Finding, findingsErr error, readable map[string]bool) dashboardView {
 	v := dashboardView{User: s.Login, Now: now, HasAudit: u.opts.Findings != nil}
 	if findingsErr != nil {
 		v.FindingsErr = findingsErr.Error()

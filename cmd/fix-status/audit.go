@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -73,13 +72,7 @@ It exits 1 when a required context's class is in --fail-on.`,
 	return cmd
 }
 
-func joinFailOn(cs []rules.Class) string {
-	names := make([]string, len(cs))
-	for i, c := range cs {
-		names[i] = string(c)
-	}
-	return strings.Join(names, ",")
-}
+func joinFailOn(cs []rules.Class) string { return strings.Join(audit.ClassNames(cs), ",") }
 
 func runAudit(ctx context.Context, stdout, stderr io.Writer, f auditFlags) error {
 	write, ok := auditWriters[f.output]
@@ -186,26 +179,16 @@ func auditOffline(f auditFlags) ([]*audit.RepoReport, []error, error) {
 		return nil, nil, errors.New("--required: give the branch's required contexts")
 	}
 	repo := f.repos[0]
-	jobs, fileErrs, err := sources.LoadLocalJobs(sources.LocalSources{Repo: repo, ProwConfig: f.prow, Workflows: f.workflows, RepoConfig: f.repoConfig})
+	rs, err := sources.LoadLocal(sources.LocalSources{Repo: repo, ProwConfig: f.prow, Workflows: f.workflows, RepoConfig: f.repoConfig})
 	if err != nil {
 		return nil, nil, err
 	}
-	rs := audit.Rules{Jobs: jobs}
-	if f.repoConfig != "" {
-		// LoadLocalJobs has read it once already; here only its merge
-		// queue setting matters.
-		data, err := os.ReadFile(f.repoConfig)
-		if err != nil {
-			return nil, nil, fmt.Errorf("--repo-config: %w", err)
-		}
-		cfg, err := config.ParseRepo(data)
-		if err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", f.repoConfig, err)
-		}
-		rs.CarryPRResults = cfg.MergeQueue.CarryPRResults
+	judged := audit.Rules{Jobs: rs.Jobs}
+	if rs.Config != nil {
+		judged.CarryPRResults = rs.Config.MergeQueue.CarryPRResults
 	}
-	b := audit.Branch(audit.BranchInput{Repo: repo, Branch: f.branch, Required: required, Rules: rs, MergeQueue: true})
-	return []*audit.RepoReport{{Repo: repo, Branches: []audit.BranchReport{b}}}, fileErrs, nil
+	b := audit.Branch(audit.BranchInput{Repo: repo, Branch: f.branch, Required: required, Rules: judged, MergeQueue: true})
+	return []*audit.RepoReport{{Repo: repo, Branches: []audit.BranchReport{b}}}, rs.FileErrors, nil
 }
 
 // splitContexts splits a --required value at its commas, except those

@@ -367,15 +367,7 @@ func demoContexts(s *fakegithub.State) map[demoKey]string {
 			}
 			runs := latestBy(pr.CheckRuns, func(cr fakegithub.StateCheckRun) (string, int64) { return cr.Name, cr.ID })
 			for k, cr := range runs {
-				v := cr.Status
-				if cr.Status == "completed" {
-					v = cr.Conclusion
-				}
-				who := cr.App
-				if who == "" {
-					who = cr.Creator
-				}
-				desc := fmt.Sprintf("check %s (%s)", v, who)
+				desc := checkRunDesc(cr)
 				if prev, ok := out[demoKey{ref, k}]; ok {
 					desc = prev + " + " + desc
 				}
@@ -384,6 +376,16 @@ func demoContexts(s *fakegithub.State) map[demoKey]string {
 		}
 	}
 	return out
+}
+
+// checkRunDesc is a check run as the PR page shows it: its conclusion
+// once completed, else its status, and who reported it.
+func checkRunDesc(cr fakegithub.StateCheckRun) string {
+	v := cr.Status
+	if cr.Status == "completed" {
+		v = cr.Conclusion
+	}
+	return fmt.Sprintf("check %s (%s)", v, cmp.Or(cr.App, cr.Creator))
 }
 
 // latestBy keeps the newest item (highest id) per name, case-insensitively,
@@ -611,11 +613,11 @@ func demoMergeQueue(ctx context.Context, out io.Writer, gh *fakegithub.Server, s
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  CONTEXT\tFIX-STATUS DID\tAFTER\tWHY")
 		for _, d := range rep.Decisions {
-			after := "Expected — waiting"
+			after := ""
 			if cr, ok := runs[strings.ToLower(d.Context)]; ok {
-				after = fmt.Sprintf("check %s (%s)", cmp.Or(cr.Conclusion, cr.Status), cmp.Or(cr.App, cr.Creator))
+				after = checkRunDesc(cr)
 			}
-			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s: %s\n", d.Context, did.get(demoKey{g.HeadRef, strings.ToLower(d.Context)}), after, d.Verdict, d.Reason)
+			fmt.Fprintf(tw, "  %s\t%s\t%s\t%s: %s\n", d.Context, did.get(demoKey{g.HeadRef, strings.ToLower(d.Context)}), orExpected(after), d.Verdict, d.Reason)
 		}
 		if err := tw.Flush(); err != nil {
 			return err

@@ -79,13 +79,13 @@ func runEval(stdin io.Reader, stdout, stderr io.Writer, f evalFlags) error {
 	if err != nil {
 		return err
 	}
-	jobs, fileErrs, err := sources.LoadLocalJobs(sources.LocalSources{
+	rs, err := sources.LoadLocal(sources.LocalSources{
 		Repo: f.repo, ProwConfig: f.prow, Workflows: f.workflows, RepoConfig: f.repoConfig,
 	})
 	if err != nil {
 		return err
 	}
-	results := rules.Evaluate(jobs, rules.Change{Branch: f.branch, Files: files, Complete: true, FirstHead: f.firstHead, MergeGroup: f.mergeGroup})
+	results := rules.Evaluate(rs.Jobs, rules.Change{Branch: f.branch, Files: files, Complete: true, FirstHead: f.firstHead, MergeGroup: f.mergeGroup})
 	if f.output == "json" {
 		err = writeEvalJSON(stdout, f, len(files), results)
 	} else {
@@ -95,11 +95,11 @@ func runEval(stdin io.Reader, stdout, stderr io.Writer, f evalFlags) error {
 		return err
 	}
 	// The rest was evaluated; the broken files still fail the command.
-	for _, fe := range fileErrs {
+	for _, fe := range rs.FileErrors {
 		fmt.Fprintln(stderr, fe)
 	}
-	if len(fileErrs) > 0 {
-		return fmt.Errorf("%d workflow file(s) could not be parsed; their jobs are unknown", len(fileErrs))
+	if len(rs.FileErrors) > 0 {
+		return fmt.Errorf("%d workflow file(s) could not be parsed; their jobs are unknown", len(rs.FileErrors))
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/fix-status/fix-status/app/audit"
 	"github.com/fix-status/fix-status/app/serve"
 	"github.com/fix-status/fix-status/app/stuck"
 	"github.com/fix-status/fix-status/app/ui"
@@ -54,17 +55,11 @@ func newPages(w *wired, reg prometheus.Registerer, so *serve.Options) (*pages, e
 
 // auditFindings gives the dashboard the findings of the drift watch's
 // latest audit of each repository (none without it).
-func auditFindings(audits *serve.Audits) func(context.Context) ([]ui.Finding, error) {
+func auditFindings(audits *serve.Audits) func(context.Context) ([]audit.Finding, error) {
 	if audits == nil {
 		return nil
 	}
-	return func(context.Context) ([]ui.Finding, error) {
-		var out []ui.Finding
-		for _, f := range audits.Findings() {
-			out = append(out, ui.Finding{Repo: f.Repo, Branch: f.Branch, Context: f.Context, Class: string(f.Class), Reason: f.Reason})
-		}
-		return out, nil
-	}
+	return func(context.Context) ([]audit.Finding, error) { return audits.Findings(), nil }
 }
 
 // mount registers the pages' routes: /, /prs/{owner}/{repo}/{number},
