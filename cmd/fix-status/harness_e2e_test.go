@@ -424,11 +424,11 @@ type decision struct {
 	PR, Trigger, Context, Verdict, Reason, Action string
 }
 
-// decisions lists the decisions of the outcomes after mark.
-func (h *harness) decisions(mark int) []decision {
+// decisions lists the decisions of the outcomes after mark that match.
+func (h *harness) decisions(mark int, match func(serve.Outcome) bool) []decision {
 	var out []decision
 	for _, o := range h.outcomes(mark) {
-		if o.Report == nil {
+		if o.Report == nil || !match(o) {
 			continue
 		}
 		for i, d := range o.Report.Decisions {
@@ -443,13 +443,19 @@ func (h *harness) decisions(mark int) []decision {
 // and returns the latest per context.
 func (h *harness) waitDecisions(t testing.TB, mark int, pr string, contexts ...string) map[string]decision {
 	t.Helper()
+	return h.waitDecisionsOf(t, mark, pr, func(o serve.Outcome) bool { return o.PR.String() == pr }, contexts...)
+}
+
+// waitDecisionsOf waits, after mark, for a decision on each of contexts in
+// the outcomes that match (what names them) and returns the latest per
+// context.
+func (h *harness) waitDecisionsOf(t testing.TB, mark int, what string, match func(serve.Outcome) bool, contexts ...string) map[string]decision {
+	t.Helper()
 	deadline := time.Now().Add(e2eWait)
 	for {
 		got := map[string]decision{}
-		for _, d := range h.decisions(mark) {
-			if d.PR == pr {
-				got[d.Context] = d
-			}
+		for _, d := range h.decisions(mark, match) {
+			got[d.Context] = d
 		}
 		all := true
 		for _, c := range contexts {
@@ -461,7 +467,7 @@ func (h *harness) waitDecisions(t testing.TB, mark int, pr string, contexts ...s
 			return got
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for decisions on %v of %s; got %+v", contexts, pr, got)
+			t.Fatalf("timed out waiting for decisions on %v of %s; got %+v", contexts, what, got)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

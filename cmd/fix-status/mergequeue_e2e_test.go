@@ -16,6 +16,7 @@ import (
 	"github.com/fix-status/fix-status/app/ghapi"
 	"github.com/fix-status/fix-status/app/plan"
 	"github.com/fix-status/fix-status/app/reconcile"
+	"github.com/fix-status/fix-status/app/serve"
 )
 
 // queueRepo has a merge queue on main requiring lint (a path-filtered
@@ -97,31 +98,9 @@ func group(st *fakegithub.State, sha string) *fakegithub.StateMergeGroup {
 // waitGroup waits for fix-status's decisions on a merge group's commit.
 func (h *harness) waitGroup(t testing.TB, mark int, sha string, contexts ...string) map[string]decision {
 	t.Helper()
-	deadline := time.Now().Add(e2eWait)
-	for {
-		got := map[string]decision{}
-		for _, o := range h.outcomes(mark) {
-			if o.Report == nil || o.Report.MergeGroup == nil || o.Report.HeadSHA != sha {
-				continue
-			}
-			for i, d := range o.Report.Decisions {
-				got[d.Context] = decision{Context: d.Context, Verdict: string(d.Verdict), Reason: d.Reason, Action: o.Report.Actions[i]}
-			}
-		}
-		all := true
-		for _, c := range contexts {
-			if _, ok := got[c]; !ok {
-				all = false
-			}
-		}
-		if all {
-			return got
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for decisions on %v of merge group %s; got %+v", contexts, sha, got)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	return h.waitDecisionsOf(t, mark, "merge group "+sha, func(o serve.Outcome) bool {
+		return o.Report.MergeGroup != nil && o.Report.HeadSHA == sha
+	}, contexts...)
 }
 
 func groupStatus(g *fakegithub.StateMergeGroup, context string) *fakegithub.StateStatus {
