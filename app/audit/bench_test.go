@@ -30,7 +30,8 @@ const benchRepo = "kubernetes/kubernetes"
 
 // writeBenchTree writes the generated job configs; every tenth file holds
 // jobs of kubernetes/kubernetes (480 jobs), the others spread over
-// benchRepos repositories, in nested directories as Kubernetes keeps them.
+// org-(f mod benchRepos)/repo-(f mod 7), 253 repositories, in nested
+// directories as Kubernetes keeps them.
 func writeBenchTree(b *testing.B) string {
 	b.Helper()
 	dir := b.TempDir()

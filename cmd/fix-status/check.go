@@ -57,9 +57,9 @@ func newCheckCmd() *cobra.Command {
 			trig := reconcile.Trigger{Event: "check", DryRun: !apply}
 			var rep *plan.Report
 			if g != nil {
-				group, err := findGroup(cmd.Context(), w, repo, g[3])
-				if err != nil {
-					return err
+				group, ferr := findGroup(cmd.Context(), w, repo, g[3])
+				if ferr != nil {
+					return ferr
 				}
 				rep, err = w.rec.ReconcileGroup(cmd.Context(), group, trig)
 			} else {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -282,6 +283,15 @@ func TestCheckMergeGroup(t *testing.T) {
 		if d.Context == "lint" && d.Verdict != "blocked" {
 			t.Errorf("lint: %s %s", d.Verdict, d.Reason)
 		}
+	}
+	// A check of the group that fails says so.
+	h.gh.Fault(fakegithub.Fault{Route: "GET /repos/{owner}/{repo}/compare/{basehead}", Status: 404})
+	cmd = newRootCmd()
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"check", "--config", path, "acme/queue@" + g.SHA[:10]})
+	if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "compare") {
+		t.Errorf("a check whose compare failed: %v", err)
 	}
 	cmd = newRootCmd()
 	cmd.SetOut(&out)

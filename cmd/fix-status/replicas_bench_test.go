@@ -85,8 +85,13 @@ func BenchmarkReplicasOnRedis(b *testing.B) {
 			rec := reconciles() - rec0
 			b.ReportMetric(rec/elapsed.Seconds(), "reconciles/s")
 			b.ReportMetric((writes()-w0)/elapsed.Minutes(), "writes/min")
-			b.ReportMetric(float64(maxInWindow(gh.State(), time.Minute)), "max-writes/60s")
-			b.ReportMetric(float64(gh.Stats().SecondaryLimited), "secondary-limited")
+			most, limited := maxInWindow(gh.State(), time.Minute), gh.Stats().SecondaryLimited
+			b.ReportMetric(float64(most), "max-writes/60s")
+			b.ReportMetric(float64(limited), "secondary-limited")
+			if tc.paced {
+				target(b, "no secondary limit answered to paced replicas", limited == 0)
+				target(b, "at most 80 writes in any 60 s", most <= 80)
+			}
 			b.ReportMetric((commands()-cmd0)/rec, "redis-cmds/reconcile")
 		})
 	}

@@ -881,7 +881,6 @@ func TestE2EInvariant8Signatures(t *testing.T) {
 func TestE2EMalformedPayload(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t, widgets{}.yaml(), harnessOptions{})
-	mark := h.mark()
 	for _, c := range []struct{ event, body string }{
 		{"pull_request", `{"action": "opened", "number": 1, "pull_request": {`},
 		{"pull_request", `{"action": "opened", "number": "one"}`},
@@ -908,7 +907,7 @@ func TestE2EMalformedPayload(t *testing.T) {
 		t.Fatalf("health after malformed payloads: %v %v", resp, err)
 	}
 	resp.Body.Close()
-	mark = h.mark()
+	mark := h.mark()
 	n := h.openPR(t, "octocat", "docs/a.md")
 	wantVerdicts(t, h.waitDecisions(t, mark, prName(n), "pull-unit"), map[string]string{"pull-unit": "skip"})
 }
